@@ -31,3 +31,9 @@ lint: $(STAMP) ## ruff and mypy
 
 clean: ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+
+kafka-up: $(STAMP) ## start the local single-node Kafka broker (127.0.0.1:9092)
+	$(BIN)/txscreen kafka up
+
+kafka-down: $(STAMP) ## stop the local broker
+	$(BIN)/txscreen kafka down

@@ -26,7 +26,7 @@ class EntityType(StrEnum):
 
 
 class NameStrength(StrEnum):
-    """Strong names are the list's real names; weak aliases (nicknames, low quality) match whole fields only."""
+    """Strong names are a list's real names; weak aliases (nicknames, low quality) match whole fields only."""
 
     STRONG = "strong"
     WEAK = "weak"

@@ -16,7 +16,7 @@ from schemas.errors import TxscreenError
 Handler = Callable[[argparse.Namespace], int]
 
 
-def _registrars() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
+def _registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Modules that add sub-commands; imported lazily so ``txscreen --help`` stays fast."""
     from streams import broker_cli
 

@@ -1,0 +1,184 @@
+"""The matching policy: which searchable forms a listed name has, and where each may match.
+
+Policy rules (the README's "Matching policy" section is the contract; letters refer to it):
+
+b. Legal-form words are equivalent (Ltd = Limited, Co = Company, …): every form of a name
+   is generated with each equivalent spelling (:data:`LEGAL_FORMS`).
+c. Individuals match in either order: ``LAST, First Middle`` also reads ``First Middle Last``;
+   a name written without a comma also reads with its last word first.
+a. (joined form) A word with punctuation inside (``AL-QAIDA``, ``O'BRIEN``) also matches with
+   the pieces run together (``ALQAIDA``, ``OBRIEN``) as well as apart (``AL QAIDA``).
+e. Where a name may match: :func:`match_rule`.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from enum import StrEnum
+
+from matchers.normalize import fold, is_cjk
+from matchers.watchlist import EntityType, ListedName, NameStrength
+
+
+class MatchRule(StrEnum):
+    """Where in an event a name may match."""
+
+    ANYWHERE = "anywhere"  # whole words (substrings for CJK) in any screened field
+    WHOLE_FIELD = "whole-field"  # only a whole party-name field equal to the name
+
+
+#: Equivalent spellings of legal-form words, as folded word sequences; the first is canonical.
+LEGAL_FORMS: tuple[tuple[str, ...], ...] = (
+    ("ltd", "limited"),
+    ("co", "company"),
+    ("corp", "corporation"),
+    ("inc", "incorporated"),
+    ("llc", "l l c", "limited liability company"),
+    ("llp", "l l p", "limited liability partnership"),
+    ("plc", "p l c", "public limited company"),
+    ("jsc", "joint stock company"),
+    ("ojsc", "open joint stock company"),
+    ("cjsc", "closed joint stock company"),
+    ("pjsc", "public joint stock company"),
+    ("intl", "international"),
+    ("bros", "brothers"),
+    ("mfg", "manufacturing"),
+    ("assn", "association"),
+    ("pvt", "private"),
+    ("gmbh", "gesellschaft mit beschrankter haftung"),
+    ("ag", "aktiengesellschaft"),
+    ("sa", "s a", "sociedad anonima", "societe anonyme"),
+    ("sarl", "s a r l", "societe a responsabilite limitee"),
+    ("srl", "s r l", "societa a responsabilita limitata"),
+    ("spa", "s p a", "societa per azioni"),
+    ("bv", "b v", "besloten vennootschap"),
+    ("nv", "n v", "naamloze vennootschap"),
+)
+
+#: At most this many searchable forms per listed name (orders x joined forms x legal forms).
+MAX_FORMS_PER_NAME = 64
+
+
+@dataclass(frozen=True, slots=True)
+class NameForms:
+    """The searchable forms of one listed name and the rule that applies to all of them."""
+
+    rule: MatchRule
+    forms: frozenset[str]
+
+
+def _legal_index() -> dict[tuple[str, ...], tuple[str, ...]]:
+    index: dict[tuple[str, ...], tuple[str, ...]] = {}
+    for group in LEGAL_FORMS:
+        for phrase in group:
+            index[tuple(phrase.split(" "))] = group
+    return index
+
+
+_LEGAL_INDEX = _legal_index()
+_LEGAL_MAX_WORDS = max(len(k) for k in _LEGAL_INDEX)
+
+
+def legal_variants(folded: str) -> list[str]:
+    """Every spelling of ``folded`` with each legal-form word sequence swapped for its equivalents."""
+    words = folded.split(" ")
+    pieces: list[tuple[str, ...]] = []
+    i = 0
+    while i < len(words):
+        for size in range(min(_LEGAL_MAX_WORDS, len(words) - i), 0, -1):
+            group = _LEGAL_INDEX.get(tuple(words[i : i + size]))
+            if group is not None:
+                pieces.append(group)
+                i += size
+                break
+        else:
+            pieces.append((words[i],))
+            i += 1
+    out: list[str] = []
+    for combo in itertools.product(*pieces):
+        out.append(" ".join(combo))
+        if len(out) >= MAX_FORMS_PER_NAME:
+            break
+    return out
+
+
+def orders(text: str, entity_type: EntityType) -> list[str]:
+    """The written orders of a name: individuals also read surname-first or surname-last (rule c)."""
+    if entity_type is not EntityType.INDIVIDUAL:
+        return [text]
+    if "," in text:
+        last, given = (p.strip() for p in text.split(",", 1))
+        if last and given:
+            return [f"{last} {given}", f"{given} {last}"]
+        return [last or given]
+    words = text.split()
+    if len(words) < 2:
+        return [text]
+    return [text, " ".join([words[-1], *words[:-1]])]
+
+
+def joined_variants(text: str) -> list[str]:
+    """Folded forms of ``text`` with each punctuated word both split and run together (rule a)."""
+    options: list[tuple[str, ...]] = []
+    for raw in text.split():
+        folded = fold(raw)
+        if not folded:
+            continue
+        if " " in folded:
+            options.append(tuple(dict.fromkeys((folded, fold(folded.replace(" ", ""))))))
+        else:
+            options.append((folded,))
+    out: list[str] = []
+    for combo in itertools.product(*options):
+        out.append(" ".join(combo))
+        if len(out) >= MAX_FORMS_PER_NAME:
+            break
+    return [fold(v) for v in out if v]
+
+
+def letter_count(folded: str) -> int:
+    """Letters and digits in a folded name (spaces do not count)."""
+    return len(folded) - folded.count(" ")
+
+
+def word_count(text: str) -> int:
+    """Whitespace-separated words of a name as written that hold at least one letter or digit."""
+    return sum(1 for raw in text.split() if fold(raw))
+
+
+def match_rule(name: ListedName, entity_type: EntityType) -> MatchRule:
+    """Rule e: where a listed name may match.
+
+    Whole party-name field only: weak aliases, every vessel and aircraft name, names of four
+    letters or fewer (acronyms such as FSB, PKK), single-word names of individuals, and
+    Han/Kana/Hangul names of individuals or of one character. Everything else (multi-word
+    names of any type, single-word entity names of five letters or more, CJK entity names of
+    two characters or more) matches anywhere in any screened field.
+    """
+    if name.strength is NameStrength.WEAK or entity_type in (EntityType.VESSEL, EntityType.AIRCRAFT):
+        return MatchRule.WHOLE_FIELD
+    folded = fold(name.text)
+    letters = letter_count(folded)
+    if folded and all(is_cjk(c) for c in folded.replace(" ", "")):
+        if entity_type is EntityType.INDIVIDUAL or letters < 2:
+            return MatchRule.WHOLE_FIELD
+        return MatchRule.ANYWHERE
+    if letters <= 4:
+        return MatchRule.WHOLE_FIELD
+    if entity_type is EntityType.INDIVIDUAL and word_count(name.text) < 2:
+        return MatchRule.WHOLE_FIELD
+    return MatchRule.ANYWHERE
+
+
+def name_forms(name: ListedName, entity_type: EntityType) -> NameForms:
+    """All searchable (folded) forms of a listed name, with the rule that governs them."""
+    forms: dict[str, None] = {}
+    for written in orders(name.text, entity_type):
+        for joined in joined_variants(written):
+            for form in legal_variants(joined):
+                if form:
+                    forms[form] = None
+                if len(forms) >= MAX_FORMS_PER_NAME:
+                    break
+    return NameForms(match_rule(name, entity_type), frozenset(forms))

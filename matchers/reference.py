@@ -1,0 +1,60 @@
+"""A slow, obviously-correct matcher: the policy written as plain loops, for tests to compare against.
+
+For every field, every entity, every name and every searchable form, it folds the field text
+on its own and looks for the form with ``str.find``, checking word boundaries by hand. No
+automaton, no batch strings, no shortcuts. Property tests check that the screening core
+finds exactly the same hits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from matchers.normalize import fold_with_spans, is_cjk
+from matchers.policy import MatchRule, name_forms
+from matchers.watchlist import Watchlist
+from schemas.events import PARTY_NAME_FIELDS
+
+#: (entity_id, field, matched name as listed, start, end) — what a hit is, for comparisons.
+HitKey = tuple[str, str, str, int, int]
+
+
+def _occurrences(form: str, folded: str) -> list[int]:
+    """Start positions of ``form`` in ``folded`` as whole words (any position on a CJK edge)."""
+    found: list[int] = []
+    pos = folded.find(form)
+    while pos >= 0:
+        end = pos + len(form)
+        left_ok = is_cjk(form[0]) or pos == 0 or folded[pos - 1] == " "
+        right_ok = is_cjk(form[-1]) or end == len(folded) or folded[end] == " "
+        if left_ok and right_ok:
+            found.append(pos)
+        pos = folded.find(form, pos + 1)
+    return found
+
+
+def reference_hits(
+    fields: Mapping[str, str],
+    watchlists: Sequence[Watchlist],
+    at: datetime,
+) -> set[HitKey]:
+    """Every hit the policy calls for in the given screened fields of one event created at ``at``."""
+    hits: set[HitKey] = set()
+    for field_name, text in fields.items():
+        folded, spans = fold_with_spans(text)
+        for wl in watchlists:
+            for entity in wl.entities:
+                if not entity.in_force(at):
+                    continue
+                for name in entity.names:
+                    forms = name_forms(name, entity.type)
+                    for form in forms.forms:
+                        if forms.rule is MatchRule.WHOLE_FIELD:
+                            positions = [0] if field_name in PARTY_NAME_FIELDS and folded == form else []
+                        else:
+                            positions = _occurrences(form, folded)
+                        for pos in positions:
+                            start, end = spans[pos][0], spans[pos + len(form) - 1][1]
+                            hits.add((entity.id, field_name, name.text, start, end))
+    return hits

@@ -1,0 +1,320 @@
+"""The screening step: a pure function from a batch of raw event values to one verdict each.
+
+``screen_batch(raws, automaton, now)`` knows nothing about files or Kafka: runners move
+bytes in and out. Per-event Python work is kept to decoding (C, via msgspec) and picking
+the five screened texts; the texts of the whole batch are then folded with a few C-level
+string passes and searched with one automaton pass. Only texts that hit take the slow
+path that maps offsets back to the original field text.
+
+Per-message failures are values: an input that is not a valid payment event gets the
+verdict ``DEAD_LETTER`` with a reason; nothing raises out of the loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final
+
+import msgspec
+
+from matchers.automaton import Found, NameAutomaton, key_core_offset
+from matchers.normalize import (
+    BATCH_SEPARATOR,
+    FoldMap,
+    fold,
+    fold_ascii_batch,
+    fold_batch,
+    fold_simple_batch,
+    not_simple_search,
+)
+from matchers.policy import MatchRule
+from schemas.events import (
+    MAX_EVENT_BYTES,
+    PARTY_NAME_FIELDS,
+    SCREENED_FIELDS,
+    PaymentEvent,
+    amount_ok,
+    bad_amount,
+    decode_event,
+    explain,
+)
+from schemas.records import Hit, Verdict, encode_blocked, encode_dead_letter, timestamp
+
+SourceOf = Callable[[int], dict[str, Any]]
+
+_FIELDS: Final = len(SCREENED_FIELDS)
+_EMPTY: Final = ("",) * _FIELDS
+_PARTY_SLOTS: Final = frozenset(i for i, f in enumerate(SCREENED_FIELDS) if f in PARTY_NAME_FIELDS)
+
+
+@dataclass(slots=True)
+class BatchResult:
+    """One verdict and one output value per input, in input order.
+
+    ``values[i]`` is what goes to the verdict's destination: the original bytes for a cleared
+    event, the blocked record for a blocked one, the dead letter for a malformed one.
+    """
+
+    verdicts: list[Verdict]
+    values: list[bytes]
+    hits: dict[int, list[Hit]] = field(default_factory=dict)
+    errors: dict[int, str] = field(default_factory=dict)
+    watchlist_version: str = ""
+    screened_at: str = ""
+
+    @property
+    def blocked(self) -> int:
+        """How many inputs were blocked."""
+        return len(self.hits)
+
+    @property
+    def dead_lettered(self) -> int:
+        """How many inputs were dead-lettered."""
+        return len(self.errors)
+
+    @property
+    def cleared(self) -> int:
+        """How many inputs were cleared."""
+        return len(self.verdicts) - len(self.hits) - len(self.errors)
+
+
+class _HitCollector:
+    """Turns automaton finds in a batch string into hits, per event."""
+
+    def __init__(self, automaton: NameAutomaton) -> None:
+        self.hits: dict[int, list[Hit]] = {}
+        self._seen: set[tuple[int, str, str, int, int, str]] = set()
+        self._automaton = automaton
+
+    def collect(
+        self,
+        batch: str,
+        texts: Sequence[str],
+        slots: Sequence[int] | None,
+        events: Sequence[PaymentEvent | None],
+    ) -> None:
+        """Hits from one folded batch string of ``texts``; ``slots[k]`` is text k's event*5+field."""
+        finds = sorted(self._automaton.find(batch), key=lambda f: f.start)
+        if not finds:
+            return
+        maps: dict[int, FoldMap] = {}
+        index, counted_to = 0, 0
+        for found in finds:
+            sep = found.start
+            if batch[sep] != BATCH_SEPARATOR:
+                sep = batch.rfind(BATCH_SEPARATOR, 0, sep)
+            index += batch.count(BATCH_SEPARATOR, counted_to, sep)
+            counted_to = sep
+            slot = slots[index] if slots is not None else index
+            event_index, field_index = divmod(slot, _FIELDS)
+            event = events[event_index]
+            if event is None:
+                continue
+            text = texts[index]
+            local = found.start + key_core_offset(found.key) - (sep + 2)
+            for target_index, target in enumerate(found.targets):
+                if target.rule is MatchRule.WHOLE_FIELD and field_index not in _PARTY_SLOTS:
+                    continue
+                if not target.entity.in_force(event.created_at):
+                    continue
+                if index not in maps:
+                    maps[index] = FoldMap(text)
+                hit = make_hit(
+                    target_text=text,
+                    folded=maps[index],
+                    local=local,
+                    found=found,
+                    target_index=target_index,
+                    field_name=SCREENED_FIELDS[field_index],
+                )
+                marker = (event_index, hit.entity_id, hit.field, hit.start, hit.end, hit.matched_name)
+                if marker not in self._seen:
+                    self._seen.add(marker)
+                    self.hits.setdefault(event_index, []).append(hit)
+
+
+def make_hit(
+    *,
+    target_text: str,
+    folded: FoldMap,
+    local: int,
+    found: Found,
+    target_index: int,
+    field_name: str,
+) -> Hit:
+    """A hit with offsets into the original field text, mapped back through a :class:`FoldMap`."""
+    target = found.targets[target_index]
+    norm = folded.folded
+    form = target.form
+    if norm[local : local + len(form)] != form:
+        local = norm.find(form)
+    if local >= 0 and form:
+        start, end = folded.span(local, local + len(form))
+    else:  # cannot happen while fold and fold_with_spans agree; report the whole field
+        start, end = 0, len(target_text)
+    entity = target.entity
+    return Hit(
+        entity_id=entity.id,
+        list_id=entity.list_id,
+        entity_name=entity.primary_name,
+        entity_type=entity.type.value,
+        matched_name=target.name.text,
+        field=field_name,
+        start=start,
+        end=end,
+        matched_text=target_text[start:end],
+        programs=list(entity.programs),
+        rule=target.rule.value,
+    )
+
+
+def _decode_all(
+    raws: Sequence[bytes | None], max_event_bytes: int
+) -> tuple[list[PaymentEvent | None], dict[int, str], list[str]]:
+    """Decode and validate each input; lay out the five screened texts of each (empty if invalid).
+
+    This loop is the only per-event Python work of the core: keep it lean.
+    """
+    events: list[PaymentEvent | None] = [None] * len(raws)
+    errors: dict[int, str] = {}
+    texts: list[str] = []  # five per input, in SCREENED_FIELDS order; slot = input * 5 + field
+    extend = texts.extend
+    decode = decode_event
+    for i, raw in enumerate(raws):
+        if not raw:
+            errors[i] = "empty message"
+            extend(_EMPTY)
+            continue
+        if len(raw) > max_event_bytes:
+            errors[i] = f"event is {len(raw)} bytes, larger than the {max_event_bytes}-byte limit"
+            extend(_EMPTY)
+            continue
+        try:
+            event = decode(raw)
+        except msgspec.MsgspecError as exc:
+            errors[i] = explain(exc)
+            extend(_EMPTY)
+            continue
+        amount = event.amount
+        if amount.__class__ is str and amount_ok(amount) is None:
+            errors[i] = bad_amount(amount)
+            extend(_EMPTY)
+            continue
+        events[i] = event
+        debtor, creditor = event.debtor, event.creditor
+        dagent, cagent = debtor.agent, creditor.agent
+        extend(
+            (
+                debtor.name,
+                creditor.name,
+                (dagent.name or "") if dagent is not None else "",
+                (cagent.name or "") if cagent is not None else "",
+                event.remittance or "",
+            )
+        )
+    _reject_blank_names(events, errors, texts)
+    return events, errors, texts
+
+
+def _reject_blank_names(events: list[PaymentEvent | None], errors: dict[int, str], texts: list[str]) -> None:
+    """Dead-letter events whose debtor or creditor name is only whitespace (checked per batch in C)."""
+    for field_index in (0, 1):
+        names = texts[field_index::_FIELDS]
+        if not any(map(str.isspace, names)):
+            continue
+        for i, name in enumerate(names):
+            if name.isspace() and events[i] is not None:
+                errors[i] = f"{SCREENED_FIELDS[field_index]} must not be blank"
+                events[i] = None
+                texts[i * _FIELDS : i * _FIELDS + _FIELDS] = _EMPTY
+
+
+def _scan(texts: list[str], events: Sequence[PaymentEvent | None], collector: _HitCollector) -> None:
+    """Fold and search all texts: ASCII on bytes, accented Latin without the Unicode path, the rest in full.
+
+    Texts that leave the ASCII batch are blanked in ``texts`` (their slot keeps its place).
+    """
+    plain = list(map(str.isascii, texts))
+    if not all(plain):
+        simple_texts: list[str] = []
+        simple_slots: list[int] = []
+        uni_texts: list[str] = []
+        uni_slots: list[int] = []
+        not_simple = not_simple_search()
+        slot = plain.index(False)
+        while slot >= 0:
+            text = texts[slot]
+            texts[slot] = ""
+            if not_simple(text) is None:
+                simple_texts.append(text)
+                simple_slots.append(slot)
+            else:
+                uni_texts.append(text)
+                uni_slots.append(slot)
+            try:
+                slot = plain.index(False, slot + 1)
+            except ValueError:
+                slot = -1
+        if simple_texts:
+            collector.collect(fold_simple_batch(simple_texts), simple_texts, simple_slots, events)
+        if uni_texts:
+            collector.collect(fold_batch(uni_texts), uni_texts, uni_slots, events)
+    collector.collect(fold_ascii_batch(texts), texts, None, events)
+
+
+def screen_batch(
+    raws: Sequence[bytes | None],
+    automaton: NameAutomaton,
+    now: datetime | None = None,
+    source_of: SourceOf | None = None,
+    *,
+    max_event_bytes: int = MAX_EVENT_BYTES,
+) -> BatchResult:
+    """Screen a batch of raw event values; ``source_of(i)`` names input ``i`` in its dead letter."""
+    screened_at = timestamp(now)
+    events, errors, texts = _decode_all(raws, max_event_bytes)
+    collector = _HitCollector(automaton)
+    _scan(texts, events, collector)
+    verdicts = [Verdict.CLEARED] * len(raws)
+    values: list[bytes] = list(raws)  # type: ignore[arg-type]  # None only where dead-lettered below
+    version = automaton.version
+    for i, hits in collector.hits.items():
+        verdicts[i] = Verdict.BLOCKED
+        values[i] = encode_blocked(raws[i] or b"", hits, version, screened_at)
+    for i, error in errors.items():
+        verdicts[i] = Verdict.DEAD_LETTER
+        values[i] = encode_dead_letter(raws[i], error, source_of(i) if source_of else {}, screened_at)
+    return BatchResult(verdicts, values, collector.hits, errors, version, screened_at)
+
+
+def check_text(
+    text: str,
+    automaton: NameAutomaton,
+    *,
+    field_name: str = "remittance",
+    at: datetime | None = None,
+) -> list[Hit]:
+    """The hits for one string screened as ``field_name`` (for analysts: ``txscreen check``)."""
+    batch = f"{BATCH_SEPARATOR} {fold(text)} {BATCH_SEPARATOR}"
+    hits: list[Hit] = []
+    spans = FoldMap(text)
+    for found in sorted(automaton.find(batch), key=lambda f: f.start):
+        local = found.start + key_core_offset(found.key) - 2
+        for index, target in enumerate(found.targets):
+            if target.rule is MatchRule.WHOLE_FIELD and field_name not in PARTY_NAME_FIELDS:
+                continue
+            if at is not None and not target.entity.in_force(at):
+                continue
+            hits.append(
+                make_hit(
+                    target_text=text,
+                    folded=spans,
+                    local=local,
+                    found=found,
+                    target_index=index,
+                    field_name=field_name,
+                )
+            )
+    return hits

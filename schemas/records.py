@@ -1,0 +1,104 @@
+"""Output records: the verdict, a hit, the blocked record and the dead letter.
+
+Blocked records and dead letters are JSON objects described by ``blocked_record.v1.schema.json``
+and ``dead_letter.v1.schema.json``. A cleared event is written as its original bytes, unchanged.
+A blocked record embeds the original event bytes as its ``event`` member, so the event is
+carried exactly as received (field order, number spelling and unknown fields included).
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import msgspec
+import orjson
+from msgspec import Struct
+
+
+class Verdict(StrEnum):
+    """The one place an event goes."""
+
+    CLEARED = "cleared"
+    BLOCKED = "blocked"
+    DEAD_LETTER = "dead-letter"
+
+
+class Hit(Struct, frozen=True, kw_only=True):
+    """Why an event was blocked: one listed name found in one screened field."""
+
+    entity_id: str
+    list_id: str = msgspec.field(name="list")
+    entity_name: str
+    entity_type: str
+    matched_name: str
+    field: str
+    start: int
+    end: int
+    matched_text: str
+    programs: list[str]
+    rule: str
+
+
+class BlockedRecord(Struct, kw_only=True):
+    """The record written to the blocked topic/file (decoded form, for readers and tests)."""
+
+    event: dict[str, Any]
+    verdict: str
+    hits: list[Hit]
+    watchlist_version: str
+    screened_at: str
+
+
+class DeadLetter(Struct, kw_only=True):
+    """The record written to the dead-letter topic/file."""
+
+    raw: str
+    raw_encoding: str
+    error: str
+    source: dict[str, Any]
+    failed_at: str
+
+
+def timestamp(at: datetime | None = None) -> str:
+    """RFC 3339 UTC timestamp with milliseconds, as stamped on records (``screened_at``)."""
+    at = at or datetime.now(UTC)
+    return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def encode_blocked(raw_event: bytes, hits: list[Hit], watchlist_version: str, screened_at: str) -> bytes:
+    """The blocked record for a valid event, with the event's original bytes embedded as ``event``."""
+    tail = orjson.dumps(
+        {
+            "verdict": Verdict.BLOCKED.value,
+            "hits": msgspec.to_builtins(hits),
+            "watchlist_version": watchlist_version,
+            "screened_at": screened_at,
+        }
+    )
+    return b'{"event":' + raw_event.strip() + b"," + tail[1:]
+
+
+def encode_dead_letter(raw: bytes | None, error: str, source: dict[str, Any], failed_at: str) -> bytes:
+    """The dead letter for an input that is not a valid payment event."""
+    data = raw or b""
+    try:
+        text, encoding = data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        text, encoding = base64.b64encode(data).decode("ascii"), "base64"
+    return orjson.dumps(
+        {"raw": text, "raw_encoding": encoding, "error": error, "source": source, "failed_at": failed_at}
+    )
+
+
+decode_blocked = msgspec.json.Decoder(BlockedRecord).decode
+decode_dead_letter = msgspec.json.Decoder(DeadLetter).decode
+
+
+def dead_letter_raw(record: DeadLetter) -> bytes:
+    """The original input bytes of a dead letter."""
+    if record.raw_encoding == "base64":
+        return base64.b64decode(record.raw)
+    return record.raw.encode("utf-8")

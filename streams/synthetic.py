@@ -1,0 +1,505 @@
+"""Realistic synthetic payment events for the demo, the load generator, the benchmarks and tests.
+
+Multilingual person, company and bank names, IBAN-like accounts and remittance texts, shaped
+like production traffic (about 500 bytes an event, most without a listed name). A share of
+events carry a listed name taken from the loaded watchlists, written in one of the variants the
+matching policy covers (case, accents, look-alike letters, invisible characters, full-width
+forms, joined or split punctuation, legal-form spelling, surname order); a share are malformed.
+Deterministic for a given seed.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import orjson
+
+from matchers.policy import MatchRule, match_rule
+from matchers.watchlist import EntityType, NameStrength, Watchlist
+
+_FIRST = {
+    "en": ["James", "Mary", "Robert", "Patricia", "Michael", "Linda", "David", "Susan", "Daniel", "Karen"],
+    "de": ["Jürgen", "Käthe", "Lukas", "Anja", "Matthias", "Sabine", "Björn", "Ute", "Tobias", "Heike"],
+    "fr": ["Étienne", "Chloé", "François", "Hélène", "Jérôme", "Amélie", "Benoît", "Léa", "Rémi", "Zoé"],
+    "es": ["José", "María", "Andrés", "Lucía", "Sebastián", "Inés", "Martín", "Sofía", "Raúl", "Elena"],
+    "pl": ["Łukasz", "Małgorzata", "Paweł", "Agnieszka", "Krzysztof", "Zofia", "Wojciech", "Ewa"],
+    "ru": ["Алексей", "Наталья", "Дмитрий", "Ольга", "Сергей", "Татьяна", "Игорь", "Мария"],
+    "zh": ["伟", "芳", "娜", "敏", "静", "磊", "洋", "勇", "艳", "杰"],
+    "ja": ["翔太", "さくら", "健一", "美咲", "大輔", "陽子", "拓也", "由美"],
+    "ko": ["민준", "서연", "도윤", "지우", "하준", "수아"],
+    "ar": ["Omar", "Fatima", "Youssef", "Layla", "Karim", "Nour", "Tariq", "Salma"],
+    "in": ["Aarav", "Priya", "Rohan", "Ananya", "Vikram", "Kavya", "Arjun", "Meera"],
+}
+_LAST = {
+    "en": ["Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Wilson", "Taylor", "Clark"],
+    "de": ["Müller", "Schmidt", "Schröder", "Weiß", "Hoffmann", "Krüger", "Schäfer", "Bäcker", "Köhler"],
+    "fr": ["Dubois", "Lefèvre", "Moreau", "Girard", "Bonnaire", "Fournier", "Mercier", "Faure"],
+    "es": ["García", "Martínez", "Rodríguez", "López", "Hernández", "Pérez", "Sánchez", "Gómez"],
+    "pl": ["Nowak", "Kowalski", "Wiśniewski", "Wójcik", "Kamiński", "Lewandowski", "Zieliński"],
+    "ru": ["Иванов", "Смирнова", "Кузнецов", "Попова", "Соколов", "Лебедева", "Новиков"],
+    "zh": ["王", "李", "张", "刘", "陈", "杨", "黄", "赵"],
+    "ja": ["佐藤", "鈴木", "高橋", "田中", "渡辺", "伊藤", "山本"],
+    "ko": ["김", "이", "박", "최", "정", "강"],
+    "ar": ["Haddad", "Khoury", "Nasser", "Saleh", "Mansour", "Aziz", "Hamdan", "Sabbagh"],
+    "in": ["Sharma", "Patel", "Iyer", "Reddy", "Gupta", "Nair", "Mehta", "Kapoor"],
+}
+_LOCALE_WEIGHTS = {
+    "en": 34,
+    "de": 10,
+    "fr": 8,
+    "es": 12,
+    "pl": 4,
+    "ru": 4,
+    "zh": 8,
+    "ja": 3,
+    "ko": 2,
+    "ar": 7,
+    "in": 8,
+}
+#: Payment rails mostly carry names transliterated to ASCII (SWIFT MT and SEPA restrict the character set);
+#: this share of names in other scripts or with accents keeps its native spelling.
+NATIVE_SPELLING_SHARE = 0.3
+_ROMANIZED = {
+    "ru": (
+        ["Aleksei", "Natalia", "Dmitry", "Olga", "Sergei", "Tatiana", "Igor", "Maria"],
+        ["Ivanov", "Smirnova", "Kuznetsov", "Popova", "Sokolov", "Lebedeva", "Novikov"],
+    ),
+    "zh": (
+        ["Wei", "Fang", "Na", "Min", "Jing", "Lei", "Yang", "Yong", "Yan", "Jie"],
+        ["Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao"],
+    ),
+    "ja": (
+        ["Shota", "Sakura", "Kenichi", "Misaki", "Daisuke", "Yoko", "Takuya", "Yumi"],
+        ["Sato", "Suzuki", "Takahashi", "Tanaka", "Watanabe", "Ito", "Yamamoto"],
+    ),
+    "ko": (
+        ["Minjun", "Seoyeon", "Doyun", "Jiwoo", "Hajun", "Sua"],
+        ["Kim", "Lee", "Park", "Choi", "Jung", "Kang"],
+    ),
+}
+_COMPANY_STEMS = [
+    "Northwind",
+    "Bluewater",
+    "Greenfield",
+    "Silverline",
+    "Redwood",
+    "Summit",
+    "Harbor",
+    "Pioneer",
+    "Crescent",
+    "Evergreen",
+    "Lakeside",
+    "Granite",
+    "Horizon",
+    "Keystone",
+    "Meridian",
+    "Oakridge",
+    "Riverbend",
+    "Sunrise",
+    "Brightstar",
+    "Westbrook",
+    "Nordlicht",
+    "Rheintal",
+    "Bellevue",
+    "Montclair",
+    "Solaria",
+    "Alcázar",
+    "Huaxin",
+    "Zhongtai",
+    "Yamato",
+    "Sakura",
+    "Hanil",
+    "Daewon",
+    "Al Noor",
+    "Taj",
+    "Ganga",
+    "Vistula",
+]
+_COMPANY_KINDS = [
+    "Trading",
+    "Logistics",
+    "Textiles",
+    "Electronics",
+    "Foods",
+    "Consulting",
+    "Engineering",
+    "Pharma",
+    "Software",
+    "Imports",
+    "Shipping",
+    "Furniture",
+    "Agro",
+    "Medical Supplies",
+    "Construction",
+    "Packaging",
+]
+_LEGAL = [
+    "Ltd.",
+    "Limited",
+    "GmbH",
+    "S.A.",
+    "SARL",
+    "Inc.",
+    "LLC",
+    "Co., Ltd.",
+    "B.V.",
+    "S.p.A.",
+    "AG",
+    "PLC",
+    "Pty Ltd",
+    "Sp. z o.o.",
+    "K.K.",
+    "Corp.",
+]
+_CJK_COMPANIES = [
+    "深圳华信贸易有限公司",
+    "上海东方电子有限公司",
+    "株式会社山田製作所",
+    "大和物産株式会社",
+    "한일무역 주식회사",
+    "北京长城科技有限公司",
+]
+_BANKS = [
+    ("DEUTDEFFXXX", "Deutsche Bank AG"),
+    ("COBADEFFXXX", "Commerzbank AG"),
+    ("BNPAFRPPXXX", "BNP Paribas"),
+    ("SOGEFRPPXXX", "Societe Generale"),
+    ("BSCHESMMXXX", "Banco Santander S.A."),
+    ("CAIXESBBXXX", "CaixaBank"),
+    ("CHASUS33XXX", "JPMorgan Chase Bank, N.A."),
+    ("CITIUS33XXX", "Citibank N.A."),
+    ("BOFAUS3NXXX", "Bank of America"),
+    ("HSBCGB2LXXX", "HSBC Bank plc"),
+    ("BARCGB22XXX", "Barclays Bank PLC"),
+    ("BKCHCNBJXXX", "Bank of China"),
+    ("ICBKCNBJXXX", "Industrial and Commercial Bank of China"),
+    ("MHCBJPJTXXX", "Mizuho Bank, Ltd."),
+    ("BOTKJPJTXXX", "MUFG Bank, Ltd."),
+    ("KOEXKRSEXXX", "KEB Hana Bank"),
+    ("SBININBBXXX", "State Bank of India"),
+    ("HDFCINBBXXX", "HDFC Bank"),
+    ("PKOPPLPWXXX", "PKO Bank Polski"),
+    ("UBSWCHZH80A", "UBS Switzerland AG"),
+    ("INGBNL2AXXX", "ING Bank N.V."),
+    ("NDEAFIHHXXX", "Nordea Bank Abp"),
+    ("EBILAEADXXX", "Emirates NBD Bank PJSC"),
+    ("NBEGEGCXXXX", "National Bank of Egypt"),
+]
+_COUNTRIES = [
+    "DE",
+    "FR",
+    "ES",
+    "GB",
+    "US",
+    "CN",
+    "JP",
+    "KR",
+    "IN",
+    "PL",
+    "CH",
+    "NL",
+    "FI",
+    "AE",
+    "EG",
+    "IT",
+    "BR",
+    "MX",
+    "CA",
+    "AU",
+    "SG",
+    "TR",
+    "ZA",
+]
+_CURRENCIES = ["EUR", "USD", "GBP", "CNY", "JPY", "CHF", "INR", "PLN", "KRW", "AED"]
+_REMITTANCE = [
+    "Invoice {n} payment for electronic components, order {m}",
+    "Rechnung {n} vom {d}, Kundennummer {m}",
+    "Facture {n} - prestation de conseil, réf. {m}",
+    "Pago factura {n}, pedido {m}",
+    "Salary {d} employee {m}",
+    "Rent for apartment {m}, period {d}",
+    "货款 发票号 {n} 合同 {m}",
+    "請求書 {n} のお支払い",
+    "Оплата по счету {n} от {d}",
+    "Refund of overpayment, ticket {m}",
+    "Freight charges container MSKU{m}",
+    "Subscription renewal {d}, customer {m}",
+    "Tuition fees semester {d}, student {m}",
+    "Consulting services Q{q} {y}, contract {n}",
+]
+_MALFORMED = [
+    b'{"id": "broken-1", "created_at": "2020-10-01T10:00:00Z", "amount": "12.00"',  # truncated JSON
+    b"this is not json at all",
+    b'["an", "array", "not", "an", "object"]',
+    b'{"id": "", "created_at": "2020-10-01T10:00:00Z", "amount": "1.00", "currency": "EUR",'
+    b' "debtor": {"name": "A"}, "creditor": {"name": "B"}}',  # empty id
+    b'{"id": "x-1", "created_at": "2020-10-01", "amount": "1.00", "currency": "EUR",'
+    b' "debtor": {"name": "A"}, "creditor": {"name": "B"}}',  # date without time and offset
+    b'{"id": "x-2", "created_at": "2020-10-01T10:00:00Z", "amount": "1,00", "currency": "EUR",'
+    b' "debtor": {"name": "A"}, "creditor": {"name": "B"}}',  # amount with a comma
+    b'{"id": "x-3", "created_at": "2020-10-01T10:00:00Z", "amount": "1.00", "currency": "eur",'
+    b' "debtor": {"name": "A"}, "creditor": {"name": "B"}}',  # lower-case currency
+    b'{"id": "x-4", "created_at": "2020-10-01T10:00:00Z", "amount": "1.00", "currency": "EUR",'
+    b' "debtor": {"name": "A"}}',  # no creditor
+    b'{"id": "x-5", "created_at": "2020-10-01T10:00:00Z", "amount": "1.00", "currency": "EUR",'
+    b' "debtor": {"name": "\xff\xfe"}, "creditor": {"name": "B"}}',  # not UTF-8
+]
+
+
+def _ascii(text: str) -> str:
+    """A name as a payment rail transliterates it: accents dropped, stroke letters plain."""
+    decomposed = unicodedata.normalize("NFKD", text.replace("ł", "l").replace("Ł", "L").replace("ß", "ss"))
+    return decomposed.encode("ascii", "ignore").decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class ListedSample:
+    """A listed name ready to plant: the entity, the name as written and where it may be placed."""
+
+    entity_id: str
+    text: str
+    entity_type: EntityType
+    whole_field_only: bool
+    cjk: bool
+
+
+def listed_samples(watchlists: Sequence[Watchlist]) -> list[ListedSample]:
+    """Strong names of the loaded lists that a planted event can carry (without date limits)."""
+    out: list[ListedSample] = []
+    for wl in watchlists:
+        for entity in wl.entities:
+            for name in entity.names:
+                if name.strength is NameStrength.WEAK:
+                    continue
+                rule = match_rule(name, entity.type)
+                cjk = any("\u3040" <= c <= "\u9fff" or "\uac00" <= c <= "\ud7af" for c in name.text)
+                out.append(
+                    ListedSample(entity.id, name.text, entity.type, rule is MatchRule.WHOLE_FIELD, cjk)
+                )
+    return out
+
+
+_CONFUSABLE_OUT = {
+    "a": "а",
+    "e": "е",
+    "o": "о",
+    "p": "р",
+    "c": "с",
+    "x": "х",
+    "A": "А",
+    "E": "Е",
+    "O": "О",
+    "P": "Р",
+    "C": "С",
+    "X": "Х",
+    "H": "Н",
+    "K": "К",
+    "M": "М",
+    "T": "Т",
+    "B": "В",
+}
+_ACCENT = {
+    "a": "á",
+    "e": "é",
+    "i": "í",
+    "o": "ö",
+    "u": "ü",
+    "n": "ñ",
+    "c": "ç",
+    "A": "Á",
+    "E": "É",
+    "O": "Ö",
+    "U": "Ü",
+}
+
+
+def _lower(name: str, rng: random.Random) -> str:
+    return name.lower()
+
+
+def _title(name: str, rng: random.Random) -> str:
+    return name.title()
+
+
+def _lookalike(name: str, rng: random.Random) -> str:
+    """One Cyrillic look-alike letter inside a Latin word."""
+    idx = [i for i, c in enumerate(name) if c in _CONFUSABLE_OUT]
+    if not idx:
+        return name
+    i = rng.choice(idx)
+    return name[:i] + _CONFUSABLE_OUT[name[i]] + name[i + 1 :]
+
+
+def _invisible(name: str, rng: random.Random) -> str:
+    """A zero-width character inside a word."""
+    idx = [i for i in range(1, len(name)) if name[i - 1].isalpha() and name[i].isalpha()]
+    if not idx:
+        return name
+    i = rng.choice(idx)
+    return name[:i] + rng.choice(["\u200b", "\u00ad", "\u200d", "\u2060"]) + name[i:]
+
+
+def _accents(name: str, rng: random.Random) -> str:
+    return "".join(_ACCENT.get(c, c) if rng.random() < 0.3 else c for c in name)
+
+
+def _full_width(name: str, rng: random.Random) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in name)
+
+
+def _surname_last(name: str, rng: random.Random) -> str:
+    if "," not in name:
+        return name
+    last, given = name.split(",", 1)
+    return f"{given.strip()} {last.strip()}"
+
+
+def _joined(name: str, rng: random.Random) -> str:
+    return name.replace("-", "")
+
+
+def _spaced(name: str, rng: random.Random) -> str:
+    return "  " + name.replace(" ", "  ") + "."
+
+
+def _as_listed(name: str, rng: random.Random) -> str:
+    return name
+
+
+_VARIANTS = (
+    _lower,
+    _title,
+    _lookalike,
+    _invisible,
+    _accents,
+    _full_width,
+    _surname_last,
+    _joined,
+    _spaced,
+    _as_listed,
+)
+
+
+def spell_variant(name: str, rng: random.Random, entity_type: EntityType) -> str:
+    """``name`` in one spelling the policy must still match (rules a, b, c)."""
+    variant = rng.choice(_VARIANTS)
+    if variant is _surname_last and entity_type is not EntityType.INDIVIDUAL:
+        return name
+    return variant(name, rng)
+
+
+class EventFactory:
+    """Makes payment events; ``listed_share`` carry a listed name, ``malformed_share`` are broken."""
+
+    def __init__(
+        self,
+        watchlists: Sequence[Watchlist] = (),
+        *,
+        seed: int = 42,
+        listed_share: float = 0.01,
+        malformed_share: float = 0.0,
+        start: datetime | None = None,
+    ) -> None:
+        self.rng = random.Random(seed)
+        self.samples = listed_samples(watchlists)
+        self.listed_share = listed_share if self.samples else 0.0
+        self.malformed_share = malformed_share
+        self.start = start or datetime(2020, 10, 1, 8, 0, tzinfo=UTC)
+        self.count = 0
+        self.planted: dict[str, str] = {}  # event id -> entity id, for events that carry a listed name
+        locales, weights = zip(*_LOCALE_WEIGHTS.items(), strict=True)
+        self._locales: tuple[str, ...] = locales
+        self._weights: tuple[int, ...] = weights
+
+    def _person(self) -> str:
+        loc = self.rng.choices(self._locales, self._weights)[0]
+        native = self.rng.random() < NATIVE_SPELLING_SHARE
+        if not native and loc in _ROMANIZED:
+            firsts, lasts = _ROMANIZED[loc]
+            return f"{self.rng.choice(firsts)} {self.rng.choice(lasts)}"
+        first, last = self.rng.choice(_FIRST[loc]), self.rng.choice(_LAST[loc])
+        if not native:
+            first, last = _ascii(first), _ascii(last)
+        if loc in ("zh", "ko"):
+            return last + first
+        if loc == "ja":
+            return f"{last} {first}"
+        if self.rng.random() < 0.15:
+            return f"{last.upper()}, {first}"
+        return f"{first} {last}"
+
+    def _company(self) -> str:
+        if self.rng.random() < 0.08 * NATIVE_SPELLING_SHARE:
+            return self.rng.choice(_CJK_COMPANIES)
+        return (
+            f"{self.rng.choice(_COMPANY_STEMS)} {self.rng.choice(_COMPANY_KINDS)} {self.rng.choice(_LEGAL)}"
+        )
+
+    def _party(self) -> dict[str, object]:
+        bic, bank = self.rng.choice(_BANKS)
+        country = self.rng.choice(_COUNTRIES)
+        digits = "".join(self.rng.choices(string.digits, k=18))
+        name = self._person() if self.rng.random() < 0.55 else self._company()
+        return {
+            "name": name,
+            "account": f"{bic[4:6]}{self.rng.randint(10, 99)}{digits}",
+            "address": f"{self.rng.randint(1, 250)} {self.rng.choice(_COMPANY_STEMS)} Street, {country}",
+            "country": country,
+            "agent": {"bic": bic, "name": bank},
+        }
+
+    def _remittance(self) -> str:
+        tpl = self.rng.choice(_REMITTANCE)
+        if not tpl.isascii() and self.rng.random() > NATIVE_SPELLING_SHARE:
+            tpl = self.rng.choice(_REMITTANCE[:1] + _REMITTANCE[9:])
+        return tpl.format(
+            n=self.rng.randint(10000, 99999),
+            m=self.rng.randint(100000, 999999),
+            d=f"{self.rng.randint(1, 28):02d}.{self.rng.randint(1, 12):02d}.2020",
+            q=self.rng.randint(1, 4),
+            y=2020,
+        )
+
+    def event(self) -> dict[str, object]:
+        """One well-formed event (possibly carrying a listed name)."""
+        self.count += 1
+        event_id = f"pay-{self.count:010d}"
+        created = self.start + timedelta(seconds=self.count * 7 % 86400, days=self.count % 200)
+        event: dict[str, object] = {
+            "id": event_id,
+            "created_at": created.isoformat().replace("+00:00", "Z"),
+            "amount": f"{self.rng.randint(1, 250000)}.{self.rng.randint(0, 99):02d}",
+            "currency": self.rng.choice(_CURRENCIES),
+            "debtor": self._party(),
+            "creditor": self._party(),
+            "remittance": self._remittance(),
+            "channel": self.rng.choice(["swift", "sepa", "ach", "fps", "cips"]),
+            "purpose": self.rng.choice(["GDDS", "SUPP", "SALA", "RENT", "TRAD", "SCVE"]),
+        }
+        if self.samples and self.rng.random() < self.listed_share:
+            sample = self.rng.choice(self.samples)
+            text = sample.text if sample.cjk else spell_variant(sample.text, self.rng, sample.entity_type)
+            where = "creditor" if sample.whole_field_only or self.rng.random() < 0.6 else "remittance"
+            if where == "creditor":
+                event["creditor"]["name"] = text  # type: ignore[index]
+            else:
+                event["remittance"] = f"{self._remittance()} / beneficiary {text}"
+            self.planted[event_id] = sample.entity_id
+        return event
+
+    def raw(self) -> bytes:
+        """One event as bytes: usually a JSON object, a malformed input at ``malformed_share``."""
+        if self.malformed_share and self.rng.random() < self.malformed_share:
+            self.count += 1
+            return self.rng.choice(_MALFORMED)
+        return orjson.dumps(self.event())
+
+    def stream(self, count: int) -> Iterator[bytes]:
+        """``count`` raw events."""
+        for _ in range(count):
+            yield self.raw()
