@@ -14,6 +14,7 @@ e. Where a name may match: :func:`match_rule`.
 from __future__ import annotations
 
 import itertools
+from functools import cache
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -58,6 +59,8 @@ LEGAL_FORMS: tuple[tuple[str, ...], ...] = (
 
 #: At most this many searchable forms per listed name (orders x joined forms x legal forms).
 MAX_FORMS_PER_NAME = 64
+#: Words with more punctuated pieces than this get only the fully split and fully joined forms.
+MAX_PIECES_PER_WORD = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,23 +121,32 @@ def orders(text: str, entity_type: EntityType) -> list[str]:
     return [text, " ".join([words[-1], *words[:-1]])]
 
 
+def word_splits(folded_word: str) -> tuple[str, ...]:
+    """A punctuated word's forms: each break between its pieces kept or closed (AL-QA'IDA: 4 forms)."""
+    pieces = folded_word.split(" ")
+    if len(pieces) == 1 or len(pieces) > MAX_PIECES_PER_WORD:
+        return (folded_word, fold("".join(pieces))) if len(pieces) > 1 else (folded_word,)
+    forms: dict[str, None] = {}
+    for joins in itertools.product((" ", ""), repeat=len(pieces) - 1):
+        forms[fold("".join(p + j for p, j in zip(pieces, (*joins, ""), strict=True)))] = None
+    return tuple(forms)
+
+
 def joined_variants(text: str) -> list[str]:
-    """Folded forms of ``text`` with each punctuated word both split and run together (rule a)."""
-    options: list[tuple[str, ...]] = []
-    for raw in text.split():
-        folded = fold(raw)
-        if not folded:
-            continue
-        if " " in folded:
-            options.append(tuple(dict.fromkeys((folded, fold(folded.replace(" ", ""))))))
-        else:
-            options.append((folded,))
+    """Folded forms of ``text`` with each punctuated word split and run together (rule a)."""
+    options = [word_splits(folded) for folded in map(_fold_word, text.split()) if folded]
     out: list[str] = []
     for combo in itertools.product(*options):
         out.append(" ".join(combo))
         if len(out) >= MAX_FORMS_PER_NAME:
             break
     return [fold(v) for v in out if v]
+
+
+@cache
+def _fold_word(word: str) -> str:
+    """:func:`fold` of one written word (cached: list names share many words)."""
+    return fold(word)
 
 
 def letter_count(folded: str) -> int:
@@ -144,7 +156,7 @@ def letter_count(folded: str) -> int:
 
 def word_count(text: str) -> int:
     """Whitespace-separated words of a name as written that hold at least one letter or digit."""
-    return sum(1 for raw in text.split() if fold(raw))
+    return sum(1 for raw in text.split() if _fold_word(raw))
 
 
 def match_rule(name: ListedName, entity_type: EntityType) -> MatchRule:

@@ -194,7 +194,7 @@ def _decode_all(
         try:
             event = decode(raw)
         except msgspec.MsgspecError as exc:
-            errors[i] = explain(exc)
+            errors[i] = explain(exc, raw)
             extend(_EMPTY)
             continue
         amount = event.amount

@@ -98,12 +98,18 @@ _FRIENDLY = (
     (re.compile(r"Expected `str` of length >= 1 - at `\$\.(.*)`"), "{} must not be empty"),
     (re.compile(r"Object missing required field `(\w+)`(?: - at `\$\.(.*)`)?"), "missing required field {}"),
     (re.compile(r"Expected `object`, got `(\w+)`$"), "event must be a JSON object, got {}"),
+    (re.compile(r"Expected `(.+)`, got `(\w+)` - at `\$\.(.*)`"), "{2} must be {0}, got {1}"),
 )
 
 
-def explain(error: msgspec.MsgspecError) -> str:
+def explain(error: msgspec.MsgspecError, raw: bytes = b"") -> str:
     """A human-readable reason for a decode/validation error (the dead letter's ``error``)."""
     text = str(error)
+    if not isinstance(error, msgspec.ValidationError):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return f"input is not valid UTF-8 (byte {exc.start}); a payment event is UTF-8 JSON"
     for pattern, template in _FRIENDLY:
         m = pattern.fullmatch(text)
         if m:

@@ -192,8 +192,9 @@ def test_missing_file_is_refused(tmp_path: Path) -> None:
 
 def test_yaml_booleans_get_a_quoting_hint() -> None:
     """A YAML 1.1 boolean where a name belongs (an unquoted NO) is refused with a hint to quote it."""
-    document = yaml.safe_load("format: txscreen-watchlist/v1\nlist_id: t\nentities:\n"
-                              "  - {id: a, type: entity, names: [NO]}\n")
+    document = yaml.safe_load(
+        "format: txscreen-watchlist/v1\nlist_id: t\nentities:\n  - {id: a, type: entity, names: [NO]}\n"
+    )
     expected = r"names\[0\] is a boolean \(False\), expected a string \(quote it"
     with pytest.raises(WatchlistError, match=expected):
         parse_native(document, "test")

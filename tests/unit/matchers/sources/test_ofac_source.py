@@ -265,7 +265,7 @@ def test_alias_for_unknown_entity_fails() -> None:
 @pytest.mark.parametrize(
     ("name", "row"),
     [
-        ("sdn_comments.csv", b'99999,"a.k.a. \'X\'."'),
+        ("sdn_comments.csv", b"99999,\"a.k.a. 'X'.\""),
         ("add.csv", b'99999,1,-0- ,"Havana","Cuba",-0- '),
     ],
 )
@@ -305,7 +305,7 @@ def test_duplicate_ent_num_fails(folder: Path) -> None:
 
 def test_empty_primary_name_fails(folder: Path) -> None:
     """An entry whose SDN_Name is -0- has nothing to match and is refused."""
-    append_row(folder / "sdn.csv", b"99999,-0- ,-0- ,\"CUBA\",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ")
+    append_row(folder / "sdn.csv", b'99999,-0- ,-0- ,"CUBA",-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ,-0- ')
     with pytest.raises(WatchlistError, match="empty SDN_Name"):
         load_ofac(folder)
 
@@ -376,4 +376,3 @@ def test_full_snapshot_has_no_empty_or_padded_names(full: Watchlist) -> None:
             assert name.text
             assert name.text == name.text.strip()
             assert name.text != "-0-"
-

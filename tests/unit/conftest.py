@@ -1,0 +1,60 @@
+"""Shared fixtures for the unit tier: the real bundled lists, loaded once per session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+
+from matchers.automaton import NameAutomaton
+from matchers.sources import DEFAULT_SOURCES, load_watchlists
+from matchers.watchlist import Watchlist
+
+
+@pytest.fixture(scope="session")
+def default_lists() -> tuple[Watchlist, ...]:
+    """The built-in list plus the bundled OFAC SDN and UN snapshots."""
+    return load_watchlists(DEFAULT_SOURCES)
+
+
+@pytest.fixture(scope="session")
+def default_automaton(default_lists: tuple[Watchlist, ...]) -> NameAutomaton:
+    """The automaton over the default lists (built once: about a second)."""
+    return NameAutomaton(default_lists)
+
+
+@pytest.fixture
+def make_event() -> Callable[..., bytes]:
+    """Builds a raw payment event; keyword arguments override the screened fields and the date."""
+
+    def build(
+        *,
+        debtor: str = "Maria Gonzalez",
+        creditor: str = "Northwind Trading GmbH",
+        remittance: str | None = "Invoice 4711",
+        debtor_agent: str | None = "Deutsche Bank AG",
+        creditor_agent: str | None = "Commerzbank AG",
+        created_at: str = "2020-10-01T12:00:00Z",
+        event_id: str = "pay-1",
+        **extra: object,
+    ) -> bytes:
+        event: dict[str, object] = {
+            "id": event_id,
+            "created_at": created_at,
+            "amount": "1250.00",
+            "currency": "EUR",
+            "debtor": {"name": debtor, "agent": {"bic": "DEUTDEFFXXX", "name": debtor_agent}},
+            "creditor": {"name": creditor, "agent": {"bic": "COBADEFFXXX", "name": creditor_agent}},
+            "remittance": remittance,
+            **extra,
+        }
+        return orjson.dumps(event)
+
+    return build
+
+
+def at(day: str) -> datetime:
+    """Midnight UTC of an ISO date."""
+    return datetime.fromisoformat(day).replace(tzinfo=UTC)
