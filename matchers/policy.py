@@ -14,9 +14,9 @@ e. Where a name may match: :func:`match_rule`.
 from __future__ import annotations
 
 import itertools
-from functools import cache
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
 
 from matchers.normalize import fold, is_cjk
 from matchers.watchlist import EntityType, ListedName, NameStrength
