@@ -26,12 +26,11 @@ from matchers.watchlist import Entity, ListedName, Watchlist, watchlist_version
 
 @dataclass(frozen=True, slots=True)
 class Target:
-    """What a key stands for: one name of one entity, the rule it matches under and its folded form."""
+    """What a key stands for: one name of one entity and the rule it matches under."""
 
     entity: Entity
     name: ListedName
     rule: MatchRule
-    form: str
 
 
 def anywhere_key(form: str) -> str:
@@ -62,6 +61,11 @@ class Found:
     key: str
     targets: tuple[Target, ...]
 
+    @property
+    def form(self) -> str:
+        """The folded name form the key spells (the key without its boundary marks)."""
+        return self.key.strip(f" {BATCH_SEPARATOR}")
+
 
 class NameAutomaton:
     """All forms of all names of the loaded watchlists, searchable in one pass."""
@@ -70,20 +74,29 @@ class NameAutomaton:
         started = time.perf_counter()
         self.watchlists = tuple(watchlists)
         self.version = watchlist_version(self.watchlists)
-        keyed: dict[str, dict[tuple[str, str], Target]] = {}
+        # Most keys stand for one target: store it bare, and a list only where several share a key
+        # (a million-name list has millions of keys, so this halves the Python-side memory).
+        keyed: dict[str, Target | list[Target]] = {}
         names = 0
         for wl in self.watchlists:
             for entity in wl.entities:
                 for name in entity.names:
                     names += 1
                     forms = name_forms(name, entity.type)
+                    target = Target(entity, name, forms.rule)
                     to_key = anywhere_key if forms.rule is MatchRule.ANYWHERE else whole_field_key
                     for form in forms.forms:
-                        keyed.setdefault(to_key(form), {})[(entity.id, name.text)] = Target(
-                            entity, name, forms.rule, form
-                        )
+                        key = to_key(form)
+                        held = keyed.get(key)
+                        if held is None:
+                            keyed[key] = target
+                        elif isinstance(held, Target):
+                            keyed[key] = [held, target]
+                        else:
+                            held.append(target)
         self._keys = list(keyed)
-        self._targets = [tuple(t.values()) for t in keyed.values()]
+        self._targets = list(keyed.values())
+        del keyed
         # The library picks the representation; a full DFA was measured slower in the screening loop
         # (400+ MB for the bundled lists, so cache misses) than its compact NFA.
         self._automaton = ahocorasick_rs.AhoCorasick(self._keys, matchkind=ahocorasick_rs.MatchKind.Standard)
@@ -94,10 +107,11 @@ class NameAutomaton:
     def find(self, batch: str) -> list[Found]:
         """Every key occurrence in a folded batch string, overlapping ones included, by start."""
         keys, targets = self._keys, self._targets
-        return [
-            Found(start, end, keys[index], targets[index])
-            for index, start, end in self._automaton.find_matches_as_indexes(batch, overlapping=True)
-        ]
+        found = []
+        for index, start, end in self._automaton.find_matches_as_indexes(batch, overlapping=True):
+            held = targets[index]
+            found.append(Found(start, end, keys[index], (held,) if isinstance(held, Target) else tuple(held)))
+        return found
 
     def find_in_text(self, folded: str) -> list[Found]:
         """Every key occurrence in one folded text (wrapped as a one-text batch)."""

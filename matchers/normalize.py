@@ -189,6 +189,11 @@ _CJK_BEFORE_RE = re.compile(f"([{CJK_CLASS}])(?<=[^ \x00{CJK_CLASS}][{CJK_CLASS}
 BATCH_SEPARATOR = "\x00"
 
 
+def has_cjk(text: str) -> bool:
+    """True when the text holds a Han, Kana or Hangul character."""
+    return _CJK_RE.search(text) is not None
+
+
 def is_cjk(char: str) -> bool:
     """True for a Han, Kana or Hangul character (these match as substrings)."""
     return _CJK_RE.fullmatch(char) is not None

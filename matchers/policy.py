@@ -16,9 +16,9 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
+from functools import lru_cache
 
-from matchers.normalize import fold, is_cjk
+from matchers.normalize import fold, has_cjk, is_cjk
 from matchers.watchlist import EntityType, ListedName, NameStrength
 
 
@@ -80,12 +80,15 @@ def _legal_index() -> dict[tuple[str, ...], tuple[str, ...]]:
 
 
 _LEGAL_INDEX = _legal_index()
+_LEGAL_FIRST_WORDS = frozenset(k[0] for k in _LEGAL_INDEX)
 _LEGAL_MAX_WORDS = max(len(k) for k in _LEGAL_INDEX)
 
 
 def legal_variants(folded: str) -> list[str]:
     """Every spelling of ``folded`` with each legal-form word sequence swapped for its equivalents."""
     words = folded.split(" ")
+    if _LEGAL_FIRST_WORDS.isdisjoint(words):
+        return [folded]
     pieces: list[tuple[str, ...]] = []
     i = 0
     while i < len(words):
@@ -140,10 +143,11 @@ def joined_variants(text: str) -> list[str]:
         out.append(" ".join(combo))
         if len(out) >= MAX_FORMS_PER_NAME:
             break
-    return [fold(v) for v in out if v]
+    # Words were folded one by one; only a CJK run split over written words needs folding again.
+    return [fold(v) if has_cjk(v) else v for v in out if v]
 
 
-@cache
+@lru_cache(maxsize=200_000)
 def _fold_word(word: str) -> str:
     """:func:`fold` of one written word (cached: list names share many words)."""
     return fold(word)
@@ -159,7 +163,7 @@ def word_count(text: str) -> int:
     return sum(1 for raw in text.split() if _fold_word(raw))
 
 
-def match_rule(name: ListedName, entity_type: EntityType) -> MatchRule:
+def match_rule(name: ListedName, entity_type: EntityType, folded: str | None = None) -> MatchRule:
     """Rule e: where a listed name may match.
 
     Whole party-name field only: weak aliases, every vessel and aircraft name, names of four
@@ -170,7 +174,8 @@ def match_rule(name: ListedName, entity_type: EntityType) -> MatchRule:
     """
     if name.strength is NameStrength.WEAK or entity_type in (EntityType.VESSEL, EntityType.AIRCRAFT):
         return MatchRule.WHOLE_FIELD
-    folded = fold(name.text)
+    if folded is None:
+        folded = fold(name.text)
     letters = letter_count(folded)
     if folded and all(is_cjk(c) for c in folded.replace(" ", "")):
         if entity_type is EntityType.INDIVIDUAL or letters < 2:
@@ -193,4 +198,6 @@ def name_forms(name: ListedName, entity_type: EntityType) -> NameForms:
                     forms[form] = None
                 if len(forms) >= MAX_FORMS_PER_NAME:
                     break
-    return NameForms(match_rule(name, entity_type), frozenset(forms))
+    # Letters and scripts of the name, from its cached word folds (the same as fold(name.text) for both).
+    folded = " ".join(filter(None, map(_fold_word, name.text.split())))
+    return NameForms(match_rule(name, entity_type, folded), frozenset(forms))

@@ -147,7 +147,7 @@ def make_hit(
     """A hit with offsets into the original field text, mapped back through a :class:`FoldMap`."""
     target = found.targets[target_index]
     norm = folded.folded
-    form = target.form
+    form = found.form
     if norm[local : local + len(form)] != form:
         local = norm.find(form)
     if local >= 0 and form:

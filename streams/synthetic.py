@@ -19,8 +19,9 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from matchers.policy import MatchRule, match_rule
-from matchers.watchlist import EntityType, NameStrength, Watchlist
+from matchers.normalize import fold
+from matchers.policy import MatchRule, match_rule, name_forms
+from matchers.watchlist import EntityType, ListedName, NameStrength, Watchlist
 
 _FIRST = {
     "en": ["James", "Mary", "Robert", "Patricia", "Michael", "Linda", "David", "Susan", "Daniel", "Karen"],
@@ -412,9 +413,28 @@ class EventFactory:
         self.start = start or datetime(2020, 10, 1, 8, 0, tzinfo=UTC)
         self.count = 0
         self.planted: dict[str, str] = {}  # event id -> entity id, for events that carry a listed name
+        self._forms = {
+            form
+            for sample in self.samples
+            for form in name_forms(ListedName(sample.text), sample.entity_type).forms
+        }
+        self._collisions: dict[str, bool] = {}
         locales, weights = zip(*_LOCALE_WEIGHTS.items(), strict=True)
         self._locales: tuple[str, ...] = locales
         self._weights: tuple[int, ...] = weights
+
+    def _collides(self, name: str) -> bool:
+        """True when a run of whole words of ``name`` is a listed name form (cached per name)."""
+        hit = self._collisions.get(name)
+        if hit is None:
+            words = fold(name).split(" ")
+            hit = any(
+                " ".join(words[i:j]) in self._forms
+                for i in range(len(words))
+                for j in range(i + 1, min(len(words), i + 8) + 1)
+            )
+            self._collisions[name] = hit
+        return hit
 
     def _person(self) -> str:
         loc = self.rng.choices(self._locales, self._weights)[0]
@@ -445,6 +465,8 @@ class EventFactory:
         country = self.rng.choice(_COUNTRIES)
         digits = "".join(self.rng.choices(string.digits, k=18))
         name = self._person() if self.rng.random() < 0.55 else self._company()
+        while self._collides(name):  # keep clean traffic clean: skip pool names that are listed
+            name = self._person() if self.rng.random() < 0.55 else self._company()
         return {
             "name": name,
             "account": f"{bic[4:6]}{self.rng.randint(10, 99)}{digits}",

@@ -1,0 +1,258 @@
+"""Core benchmark: the screening core against a plain ``orjson.loads`` loop over the same bytes.
+
+Run ``python -m benchmarks.core`` (or ``make bench``). Both loops run in this process, in
+alternating rounds over the same realistic events (about 500 bytes each, 1% carrying a listed
+name, multilingual), so the ratio holds on a noisy shared machine even when absolute rates do not.
+It also reports the automaton's build time and memory for the bundled lists and, with
+``--scaling``, for synthetic lists up to a million names (each size in its own process).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+
+from matchers.automaton import NameAutomaton
+from matchers.screening import screen_batch
+from matchers.sources import DEFAULT_SOURCES, load_watchlists
+from matchers.watchlist import Watchlist
+from streams.synthetic import EventFactory
+
+RESULTS = Path(__file__).resolve().parent / "results"
+BATCH = 2000
+
+
+@dataclass
+class CoreResult:
+    """One side-by-side measurement: rates are events per second, the ratio is core / orjson loop."""
+
+    events: int
+    rounds: int
+    batch: int
+    core_rate: float
+    orjson_rate: float
+    ratio: float
+    round_ratios: list[float] = field(default_factory=list)
+    blocked: int = 0
+    planted: int = 0
+    planted_blocked: int = 0
+    clean_blocked: int = 0
+
+
+def make_events(watchlists: Sequence[Watchlist], count: int, seed: int = 1) -> tuple[list[bytes], set[str]]:
+    """Realistic raw events (1% listed names) and the ids of those that carry a listed name."""
+    factory = EventFactory(watchlists, seed=seed, listed_share=0.01)
+    raws = list(factory.stream(count))
+    return raws, set(factory.planted)
+
+
+def _time(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def measure(
+    automaton: NameAutomaton, raws: Sequence[bytes], rounds: int = 5, batch: int = BATCH
+) -> CoreResult:
+    """Alternate the orjson loop and the core over ``raws``; the ratio is the median of per-round ratios."""
+    loads = orjson.loads
+
+    def baseline() -> None:
+        for raw in raws:
+            loads(raw)
+
+    def core() -> None:
+        for i in range(0, len(raws), batch):
+            screen_batch(raws[i : i + batch], automaton)
+
+    core()  # warm up: lazy tables, caches
+    ratios, core_times, base_times = [], [], []
+    for _ in range(rounds):
+        base_times.append(_time(baseline))
+        core_times.append(_time(core))
+        ratios.append(base_times[-1] / core_times[-1])
+    n = len(raws)
+    return CoreResult(
+        events=n,
+        rounds=rounds,
+        batch=batch,
+        core_rate=n / statistics.median(core_times),
+        orjson_rate=n / statistics.median(base_times),
+        ratio=statistics.median(ratios),
+        round_ratios=[round(r, 4) for r in ratios],
+    )
+
+
+def count_outcomes(
+    automaton: NameAutomaton, raws: Sequence[bytes], planted: set[str], result: CoreResult
+) -> None:
+    """How many events were blocked, and how many of the planted and of the clean ones."""
+    for i in range(0, len(raws), BATCH):
+        chunk = raws[i : i + BATCH]
+        batch = screen_batch(chunk, automaton)
+        for j in batch.hits:
+            result.blocked += 1
+            event_id = orjson.loads(chunk[j])["id"]
+            if event_id in planted:
+                result.planted_blocked += 1
+            else:
+                result.clean_blocked += 1
+    result.planted = len(planted)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def scaling_child(names: int, events: int, rounds: int) -> dict[str, float]:
+    """In a fresh process: build an automaton over a synthetic list of ``names`` names and measure it."""
+    from benchmarks.synthetic_lists import synthetic_watchlist
+
+    lists = (
+        (*load_watchlists(DEFAULT_SOURCES), synthetic_watchlist(names))
+        if names
+        else load_watchlists(DEFAULT_SOURCES)
+    )
+    gc.collect()
+    before = peak_rss_mb()
+    automaton = NameAutomaton(lists)
+    gc.collect()
+    gc.freeze()
+    built_peak = peak_rss_mb()
+    raws, _ = make_events(lists[:3], events)
+    result = measure(automaton, raws, rounds=rounds)
+    return {
+        "synthetic_names": names,
+        "listed_names": automaton.name_count,
+        "keys": automaton.key_count,
+        "build_seconds": automaton.build_seconds,
+        "build_peak_rss_mb": built_peak,
+        "build_rss_delta_mb": built_peak - before,
+        "core_rate": result.core_rate,
+        "orjson_rate": result.orjson_rate,
+        "ratio": result.ratio,
+    }
+
+
+def run_scaling(sizes: Sequence[int], events: int, rounds: int) -> list[dict[str, float]]:
+    """Each list size in its own process, so memory figures do not mix."""
+    rows = []
+    for names in sizes:
+        print(f"  scaling: {names:,} synthetic names …", file=sys.stderr, flush=True)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.core",
+                "--scaling-child",
+                str(names),
+                "--events",
+                str(events),
+                "--rounds",
+                str(rounds),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return rows
+
+
+def markdown(report: dict[str, object]) -> str:
+    """The report as a markdown table."""
+    core = report["core"]
+    assert isinstance(core, dict)
+    lines = [
+        f"### Core benchmark — {report['date']} on {report['machine']}",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        f"| events (≈{report['avg_event_bytes']:.0f} bytes, 1% listed) | {core['events']:,} |",
+        f"| screening core | {core['core_rate']:,.0f} events/s |",
+        f"| plain orjson.loads loop | {core['orjson_rate']:,.0f} events/s |",
+        f"| **ratio core / orjson** (median of {core['rounds']} rounds) | **{core['ratio']:.3f}** |",
+        f"| automaton build, bundled lists ({report['keys']:,} keys) | {report['build_seconds']:.2f} s |",
+        f"| peak memory after build | {report['build_peak_rss_mb']:.0f} MiB |",
+        f"| planted listed names blocked | {core['planted_blocked']} of {core['planted']} |",
+        f"| clean events blocked (real name collisions) | {core['clean_blocked']} |",
+    ]
+    scaling = report.get("scaling") or []
+    assert isinstance(scaling, list)
+    if scaling:
+        base = scaling[0]["ratio"]
+        lines += [
+            "",
+            "| synthetic names | keys | build | peak RSS | core ratio | vs bundled lists only |",
+            "|---|---|---|---|---|---|",
+        ]
+        for row in scaling:
+            lines.append(
+                f"| {row['synthetic_names']:,} | {row['keys']:,} | {row['build_seconds']:.1f} s | "
+                f"{row['build_peak_rss_mb']:.0f} MiB | {row['ratio']:.3f} | {row['ratio'] / base:.2f}× |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the core benchmark and write benchmarks/results/core.json and core.md."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=50_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--scaling", default="", help="comma-separated synthetic list sizes, e.g. 1000,20000,200000,1000000"
+    )
+    parser.add_argument("--scaling-child", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    if args.scaling_child is not None:
+        print(json.dumps(scaling_child(args.scaling_child, args.events, args.rounds)))
+        return 0
+
+    lists = load_watchlists(DEFAULT_SOURCES)
+    automaton = NameAutomaton(lists)
+    gc.collect()
+    gc.freeze()
+    raws, planted = make_events(lists, args.events)
+    print(f"core benchmark: {len(raws):,} events, {args.rounds} rounds …", file=sys.stderr, flush=True)
+    result = measure(automaton, raws, rounds=args.rounds)
+    count_outcomes(automaton, raws, planted, result)
+    report: dict[str, object] = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()} {platform.processor() or ''} Python {platform.python_version()}".strip(),
+        "avg_event_bytes": sum(map(len, raws)) / len(raws),
+        "keys": automaton.key_count,
+        "build_seconds": automaton.build_seconds,
+        "build_peak_rss_mb": peak_rss_mb(),
+        "core": asdict(result),
+        "scaling": [],
+    }
+    if args.scaling:
+        sizes = [0, *(int(s) for s in args.scaling.split(","))]
+        report["scaling"] = run_scaling(sizes, min(args.events, 20_000), args.rounds)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "core.json").write_text(json.dumps(report, indent=2) + "\n")
+    text = markdown(report)
+    (args.out / "core.md").write_text(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
