@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import platform
 import resource
 import statistics
@@ -112,6 +113,18 @@ def count_outcomes(
             else:
                 result.clean_blocked += 1
     result.planted = len(planted)
+
+
+def machine() -> str:
+    """CPU model, core count and Python version, for the report."""
+    model = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{model}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def peak_rss_mb() -> float:
@@ -235,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     count_outcomes(automaton, raws, planted, result)
     report: dict[str, object] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()} {platform.processor() or ''} Python {platform.python_version()}".strip(),
+        "machine": machine(),
         "avg_event_bytes": sum(map(len, raws)) / len(raws),
         "keys": automaton.key_count,
         "build_seconds": automaton.build_seconds,

@@ -11,7 +11,10 @@ import random
 
 from matchers.watchlist import Entity, EntityType, ListedName, NameStrength, Watchlist
 
-_SYLLABLES = ["al", "ba", "ka", "ri", "mo", "sa", "na", "di", "ha", "lu", "ze", "vo", "pe", "ti", "go", "ra", "ne", "mi", "ko", "su", "ya", "el", "an", "or", "ul", "is", "ab", "ib", "ov", "ic", "ek", "ar", "ma", "no", "la", "ju", "fe", "qi", "xu", "wa", "yo", "de", "te", "ki", "zo", "bu", "ro", "sh", "ch", "kh", "th", "gh", "zh"]
+_SYLLABLES = (
+    "al ba ka ri mo sa na di ha lu ze vo pe ti go ra ne mi ko su ya el an or ul is ab ib ov ic "
+    "ek ar ma no la ju fe qi xu wa yo de te ki zo bu ro sh ch kh th gh zh"
+).split()
 _KINDS = ["TRADING", "SHIPPING", "HOLDINGS", "INDUSTRIES", "GROUP", "INVESTMENT", "PETROLEUM", "BANK"]
 _LEGAL = ["LTD", "LLC", "CO", "CORP", "SA", "GMBH", "JSC", "INC"]
 
