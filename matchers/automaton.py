@@ -99,13 +99,17 @@ class NameAutomaton:
         del keyed
         # The library picks the representation; a full DFA was measured slower in the screening loop
         # (400+ MB for the bundled lists, so cache misses) than its compact NFA.
-        self._automaton = ahocorasick_rs.AhoCorasick(self._keys, matchkind=ahocorasick_rs.MatchKind.Standard)
+        # Batches are searched as UTF-8 bytes: the ASCII batch never becomes a str, and byte search is
+        # about 20% faster than str search here.
+        self._automaton = ahocorasick_rs.BytesAhoCorasick(
+            [k.encode("utf-8") for k in self._keys], matchkind=ahocorasick_rs.MatchKind.Standard
+        )
         self.name_count = names
         self.key_count = len(self._keys)
         self.build_seconds = time.perf_counter() - started
 
-    def find(self, batch: str) -> list[Found]:
-        """Every key occurrence in a folded batch string, overlapping ones included, by start."""
+    def find(self, batch: bytes) -> list[Found]:
+        """Every key occurrence in a folded batch (UTF-8), overlapping ones included; offsets in bytes."""
         keys, targets = self._keys, self._targets
         found = []
         for index, start, end in self._automaton.find_matches_as_indexes(batch, overlapping=True):
@@ -114,5 +118,5 @@ class NameAutomaton:
         return found
 
     def find_in_text(self, folded: str) -> list[Found]:
-        """Every key occurrence in one folded text (wrapped as a one-text batch)."""
-        return list(self.find(f"{BATCH_SEPARATOR} {folded} {BATCH_SEPARATOR}"))
+        """Every key occurrence in one folded text (wrapped as a one-text batch; offsets in bytes)."""
+        return self.find(f"{BATCH_SEPARATOR} {folded} {BATCH_SEPARATOR}".encode())

@@ -306,9 +306,9 @@ def _collapse(data: bytes) -> bytes:
     return chars[keep].tobytes()
 
 
-def fold_ascii_batch(texts: Sequence[str]) -> str:
-    """Batch fold of all-ASCII texts, done on bytes."""
-    return _collapse(batch_string(texts).encode("ascii").translate(_ASCII_FOLD)).decode("ascii")
+def fold_ascii_batch(texts: Sequence[str]) -> bytes:
+    """Batch fold of all-ASCII texts, done on bytes (and returned as bytes, ready for the automaton)."""
+    return _collapse(batch_string(texts).encode("ascii").translate(_ASCII_FOLD))
 
 
 @cache
@@ -343,10 +343,10 @@ def not_simple_search() -> Callable[[str], re.Match[str] | None]:
     return _not_simple_re().search
 
 
-def fold_simple_batch(texts: Sequence[str]) -> str:
-    """Batch fold of texts for which :func:`is_simple` holds: accents drop, the rest is ASCII."""
+def fold_simple_batch(texts: Sequence[str]) -> bytes:
+    """Batch fold of texts for which :func:`is_simple` holds: accents drop, the rest is ASCII (bytes)."""
     data = unicodedata.normalize("NFKD", batch_string(texts)).casefold().encode("ascii", "ignore")
-    return _collapse(data.translate(_ASCII_FOLD)).decode("ascii")
+    return _collapse(data.translate(_ASCII_FOLD))
 
 
 def fold_batch(texts: Sequence[str]) -> str:

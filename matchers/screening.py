@@ -46,6 +46,8 @@ SourceOf = Callable[[int], dict[str, Any]]
 
 _FIELDS: Final = len(SCREENED_FIELDS)
 _EMPTY: Final = ("",) * _FIELDS
+_SEP: Final = ord(BATCH_SEPARATOR)
+_SEP_BYTES: Final = BATCH_SEPARATOR.encode()
 _PARTY_SLOTS: Final = frozenset(i for i, f in enumerate(SCREENED_FIELDS) if f in PARTY_NAME_FIELDS)
 
 
@@ -90,12 +92,12 @@ class _HitCollector:
 
     def collect(
         self,
-        batch: str,
+        batch: bytes,
         texts: Sequence[str],
         slots: Sequence[int] | None,
         events: Sequence[PaymentEvent | None],
     ) -> None:
-        """Hits from one folded batch string of ``texts``; ``slots[k]`` is text k's event*5+field."""
+        """Hits from one folded batch (UTF-8) of ``texts``; ``slots[k]`` is text k's event*5+field."""
         finds = sorted(self._automaton.find(batch), key=lambda f: f.start)
         if not finds:
             return
@@ -103,9 +105,9 @@ class _HitCollector:
         index, counted_to = 0, 0
         for found in finds:
             sep = found.start
-            if batch[sep] != BATCH_SEPARATOR:
-                sep = batch.rfind(BATCH_SEPARATOR, 0, sep)
-            index += batch.count(BATCH_SEPARATOR, counted_to, sep)
+            if batch[sep] != _SEP:
+                sep = batch.rfind(_SEP_BYTES, 0, sep)
+            index += batch.count(_SEP_BYTES, counted_to, sep)
             counted_to = sep
             slot = slots[index] if slots is not None else index
             event_index, field_index = divmod(slot, _FIELDS)
@@ -113,7 +115,8 @@ class _HitCollector:
             if event is None:
                 continue
             text = texts[index]
-            local = found.start + key_core_offset(found.key) - (sep + 2)
+            # Offsets are in bytes; within the folded text they are needed in characters.
+            local = len(batch[sep + 2 : found.start + key_core_offset(found.key)].decode("utf-8"))
             for target_index, target in enumerate(found.targets):
                 if target.rule is MatchRule.WHOLE_FIELD and field_index not in _PARTY_SLOTS:
                     continue
@@ -260,7 +263,7 @@ def _scan(texts: list[str], events: Sequence[PaymentEvent | None], collector: _H
         if simple_texts:
             collector.collect(fold_simple_batch(simple_texts), simple_texts, simple_slots, events)
         if uni_texts:
-            collector.collect(fold_batch(uni_texts), uni_texts, uni_slots, events)
+            collector.collect(fold_batch(uni_texts).encode("utf-8"), uni_texts, uni_slots, events)
     collector.collect(fold_ascii_batch(texts), texts, None, events)
 
 
@@ -297,11 +300,11 @@ def check_text(
     at: datetime | None = None,
 ) -> list[Hit]:
     """The hits for one string screened as ``field_name`` (for analysts: ``txscreen check``)."""
-    batch = f"{BATCH_SEPARATOR} {fold(text)} {BATCH_SEPARATOR}"
+    batch = f"{BATCH_SEPARATOR} {fold(text)} {BATCH_SEPARATOR}".encode()
     hits: list[Hit] = []
     spans = FoldMap(text)
     for found in sorted(automaton.find(batch), key=lambda f: f.start):
-        local = found.start + key_core_offset(found.key) - 2
+        local = len(batch[2 : found.start + key_core_offset(found.key)].decode("utf-8"))
         for index, target in enumerate(found.targets):
             if target.rule is MatchRule.WHOLE_FIELD and field_name not in PARTY_NAME_FIELDS:
                 continue
