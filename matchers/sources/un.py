@@ -12,8 +12,9 @@ Names:
   and strong otherwise (``Good``, ``a.k.a.``, ``f.k.a.`` or empty); empty alias names are skipped.
 
 Whitespace runs inside a name are collapsed to one space: the file wraps long values across
-indented lines, which is layout, not part of the name. Nothing else is changed (aliases such as
-``Haj Qasem; Haji Qassem`` or ``Dr. Ibrahim (…)`` are kept as the list writes them).
+indented lines, which is layout, not part of the name. An ALIAS_NAME that lists several names
+(``Haj Qasem; Haji Qassem`` or ``a) … b) …``) gives one name each, with the alias's quality;
+``;`` inside brackets does not split. Nothing else is changed.
 
 No effective dates are set: LISTED_ON is when the Council listed the party, metadata about the
 designation, and a snapshot of the consolidated list applies as a whole from the moment it is
@@ -26,6 +27,7 @@ nor expands entities without bound (expat >= 2.4 refuses billion-laughs document
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from xml.parsers.expat import ErrorString
@@ -95,13 +97,11 @@ def _entity(element: ET.Element, alias_tag: str, entity_type: EntityType, where:
     if original:
         names.setdefault(original, NameStrength.STRONG)
     for alias in element.iterfind(alias_tag):
-        text = _text(alias, "ALIAS_NAME")
-        if not text:
-            continue
         weak = _text(alias, "QUALITY").lower() == WEAK_QUALITY
         strength = NameStrength.WEAK if weak else NameStrength.STRONG
-        if names.setdefault(text, strength) is NameStrength.WEAK and not weak:
-            names[text] = NameStrength.STRONG  # the same name given Good and Low: the list vouches for it
+        for text in split_alias(_text(alias, "ALIAS_NAME")):
+            if names.setdefault(text, strength) is NameStrength.WEAK and not weak:
+                names[text] = NameStrength.STRONG  # the same name given Good and Low: the list vouches for it
     program = _text(element, "UN_LIST_TYPE")
     return Entity(
         id=f"{LIST_ID}:{reference}",
@@ -110,6 +110,33 @@ def _entity(element: ET.Element, alias_tag: str, entity_type: EntityType, where:
         names=tuple(ListedName(text, strength) for text, strength in names.items()),
         programs=(program,) if program else (),
     )
+
+
+# Some ALIAS_NAME fields hold several names: "A; B; C" or an enumeration "a) A b) B".
+_ENUMERATION = re.compile(r"\s+[a-z]\)\s+")
+
+
+def split_alias(text: str) -> list[str]:
+    """The names in one ALIAS_NAME field: split on ``;`` and ``b)`` enumerations, not inside brackets."""
+    pieces, depth, start = [], 0, 0
+    for i, char in enumerate(text):
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth = max(0, depth - 1)
+        elif char == ";" and depth == 0:
+            pieces.append(text[start:i])
+            start = i + 1
+    pieces.append(text[start:])
+    out = []
+    for piece in pieces:
+        for part in _ENUMERATION.split(piece):
+            name = part.strip().lstrip(")").strip()
+            if len(name) > 2 and name[1] == ")" and name[0].islower():
+                name = name[2:].strip()
+            if name:
+                out.append(name)
+    return out
 
 
 def _text(element: ET.Element, child: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from matchers.sources import BUNDLED_UN
-from matchers.sources.un import LIST_ID, load_un
+from matchers.sources.un import LIST_ID, load_un, split_alias
 from matchers.watchlist import Entity, EntityType, ListedName, NameStrength, Watchlist
 from schemas.errors import WatchlistError
 
@@ -115,9 +115,24 @@ def test_wrapped_names_are_joined_on_one_line(extract: dict[str, Entity]) -> Non
     assert extract["un:QDe.134"].names[1] == ListedName("حركة التوحيد والجهاد في غرب إفريقيا", STRONG)
 
 
-def test_alias_lists_are_kept_as_written(extract: dict[str, Entity]) -> None:
-    """An ALIAS_NAME holding several names separated by ';' is one name, as the list writes it."""
-    assert extract["un:IRi.039"].names[-1] == ListedName("Haj Qasem; Haji Qassem; Sardar Soleimani", WEAK)
+def test_alias_lists_are_split_into_names(extract: dict[str, Entity]) -> None:
+    """An ALIAS_NAME holding several names separated by ';' gives one name each, with its quality."""
+    assert extract["un:IRi.039"].names[-3:] == (
+        ListedName("Haj Qasem", WEAK),
+        ListedName("Haji Qassem", WEAK),
+        ListedName("Sardar Soleimani", WEAK),
+    )
+
+
+def test_alias_split_keeps_brackets_and_enumerations_apart() -> None:
+    """';' inside brackets does not split; 'a) … b) …' enumerations do."""
+    assert split_alias("X (Abu Bakr; Abu Dua)") == ["X (Abu Bakr; Abu Dua)"]
+    assert split_alias("Mohammed Sabet b) M. Javad Sabet; M. Jawad Sabet") == [
+        "Mohammed Sabet",
+        "M. Javad Sabet",
+        "M. Jawad Sabet",
+    ]
+    assert split_alias(") Abu Bakr") == ["Abu Bakr"]
 
 
 def test_programs_and_dates(extract: dict[str, Entity]) -> None:
@@ -192,10 +207,10 @@ def test_duplicate_reference_fails(tmp_path: Path) -> None:
 
 
 def test_full_snapshot_counts(full: Watchlist) -> None:
-    """The bundled 2026-02-27 list loads 730 individuals and 273 entities with 4,121 names, 615 weak."""
+    """The bundled 2026-02-27 list loads 730 individuals and 273 entities with 4,170 names, 617 weak."""
     assert Counter(e.type for e in full.entities) == {EntityType.INDIVIDUAL: 730, EntityType.ENTITY: 273}
-    assert full.name_count == 4121
-    assert sum(n.strength is WEAK for e in full.entities for n in e.names) == 615
+    assert full.name_count == 4170
+    assert sum(n.strength is WEAK for e in full.entities for n in e.names) == 617
     assert len({e.id for e in full.entities}) == 1003
 
 
