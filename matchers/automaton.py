@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import ahocorasick_rs
 
-from matchers.normalize import BATCH_SEPARATOR, is_cjk
+from matchers.normalize import BATCH_SEPARATOR, is_cjk, not_simple_search
 from matchers.policy import MatchRule, name_forms
 from matchers.watchlist import Entity, ListedName, Watchlist, watchlist_version
 
@@ -104,6 +104,7 @@ class NameAutomaton:
         self._automaton = ahocorasick_rs.BytesAhoCorasick(
             [k.encode("utf-8") for k in self._keys], matchkind=ahocorasick_rs.MatchKind.Standard
         )
+        not_simple_search()  # compile the text router's class now, not in the first screened batch
         self.name_count = names
         self.key_count = len(self._keys)
         self.build_seconds = time.perf_counter() - started

@@ -11,7 +11,7 @@ import argparse
 import gc
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TextIO
 
 from matchers.automaton import NameAutomaton
@@ -30,9 +30,19 @@ def add_watchlist_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help=(
             "a watchlist: 'builtin', a folder holding an OFAC sdn.csv, a UN XML file or a native "
-            ".yaml/.json list (repeatable; default: builtin + the bundled OFAC SDN and UN snapshots)"
+            ".yaml/.json list (repeatable; else TXSCREEN_WATCHLIST, ';'-separated; default: builtin + "
+            "the bundled OFAC SDN and UN snapshots)"
         ),
     )
+
+
+#: Environment variable naming watchlist sources when no ``--watchlist`` is given (``;``-separated).
+WATCHLIST_ENV = "TXSCREEN_WATCHLIST"
+
+
+def sources_from_env(environ: Mapping[str, str]) -> tuple[str, ...]:
+    """The sources listed in ``TXSCREEN_WATCHLIST`` (separated by ``;``), if any."""
+    return tuple(part.strip() for part in environ.get(WATCHLIST_ENV, "").split(";") if part.strip())
 
 
 def chosen_sources(watchlists: Sequence[str] | None) -> tuple[str, ...]:
@@ -40,8 +50,16 @@ def chosen_sources(watchlists: Sequence[str] | None) -> tuple[str, ...]:
     return tuple(watchlists) if watchlists else DEFAULT_SOURCES
 
 
-def load_automaton(watchlists: Sequence[str] | None, *, report: TextIO | None = sys.stderr) -> NameAutomaton:
-    """Load the lists, build the automaton and report what was loaded; raises WatchlistError."""
+def load_automaton(
+    watchlists: Sequence[str] | None,
+    *,
+    report: TextIO | None = sys.stderr,
+    environ: Mapping[str, str] | None = None,
+) -> NameAutomaton:
+    """Load the lists (flags, else ``TXSCREEN_WATCHLIST`` in ``environ``, else the defaults) and build the
+    automaton, reporting what was loaded; raises WatchlistError."""
+    if not watchlists and environ is not None:
+        watchlists = sources_from_env(environ)
     sources = chosen_sources(watchlists)
     if report is not None and not watchlists:
         print(
