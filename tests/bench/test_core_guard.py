@@ -1,0 +1,42 @@
+"""Quick ratio-only guard: the screening core must not get slower relative to a plain JSON parse loop."""
+
+from __future__ import annotations
+
+import gc
+import re
+from pathlib import Path
+
+import pytest
+
+from benchmarks.core import make_events, measure
+from matchers.automaton import NameAutomaton
+from matchers.sources import DEFAULT_SOURCES, load_watchlists
+
+pytestmark = pytest.mark.bench
+
+README = Path(__file__).resolve().parents[2] / "benchmarks" / "README.md"
+#: The guard fails below this share of the recorded ratio (2-core shared machines are noisy).
+TOLERANCE = 0.8
+
+
+def recorded_core_ratio() -> float:
+    """The core ratio recorded in benchmarks/README.md (the line ``guard: core-ratio = X``)."""
+    match = re.search(r"guard: core-ratio = ([0-9.]+)", README.read_text())
+    assert match, "benchmarks/README.md must record 'guard: core-ratio = X'"
+    return float(match.group(1))
+
+
+def test_core_ratio_holds() -> None:
+    """Screening keeps at least 80% of the recorded core/orjson ratio, measured side by side in this run."""
+    lists = load_watchlists(DEFAULT_SOURCES)
+    automaton = NameAutomaton(lists)
+    gc.collect()
+    gc.freeze()
+    try:
+        raws, _ = make_events(lists, 12_000)
+        result = measure(automaton, raws, rounds=5)
+    finally:
+        gc.unfreeze()
+    floor = TOLERANCE * recorded_core_ratio()
+    print(f"core ratio {result.ratio:.3f} (rounds {result.round_ratios}), floor {floor:.3f}")
+    assert result.ratio >= floor, f"core ratio {result.ratio:.3f} fell below {floor:.3f}"
