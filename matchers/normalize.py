@@ -80,6 +80,9 @@ STROKE_LETTERS: dict[str, str] = {
     "ɍ": "r",
     "ɏ": "y",
 }
+#: Arabic-script letters written differently by region or keyboard that name the same sound: Persian
+#: yeh and alef maksura read as Arabic yeh, keheh as kaf, teh marbuta as heh (as Arabic search does).
+ARABIC_VARIANTS: dict[str, str] = {"\u06cc": "\u064a", "\u0649": "\u064a", "\u06a9": "\u0643", "\u0629": "\u0647"}
 #: Spacing modifier letters that work as apostrophes or primes (ʼ ʻ ʹ ʾ ʿ ˈ …) separate words.
 _APOSTROPHE_LIKE = (0x02B9, 0x02FF)
 
@@ -217,7 +220,7 @@ def _fold_tables() -> tuple[dict[int, str | None], dict[int, str | None]]:
     for cp in range(_APOSTROPHE_LIKE[0], _APOSTROPHE_LIKE[1] + 1):
         if table.get(cp, "x") is not None:
             table[cp] = " "
-    for letter, plain in STROKE_LETTERS.items():
+    for letter, plain in (STROKE_LETTERS | ARABIC_VARIANTS).items():
         table[ord(letter)] = plain
     batch = dict(table)
     batch[ord(BATCH_SEPARATOR)] = BATCH_SEPARATOR

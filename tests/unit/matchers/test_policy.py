@@ -245,3 +245,17 @@ def test_offsets_survive_lookalikes_and_invisibles(default_automaton: NameAutoma
     text = "to B\u200bАNCO NACIONAL DE CUBA."
     (hit,) = [h for h in check_text(text, default_automaton) if h.entity_id == "ofac-sdn:306"]
     assert hit.matched_text == "B\u200bАNCO NACIONAL DE CUBA"
+
+
+def test_traditional_chinese_spellings_of_the_founding_names_hit(default_automaton: NameAutomaton) -> None:
+    """字節跳動 and 騰訊 (traditional characters) hit like 字节跳动 and 腾讯."""
+    assert "us-eo-2020:bytedance" in hit_ids(default_automaton, "香港字節跳動有限公司")
+    assert "us-eo-2020:tencent" in hit_ids(default_automaton, "騰訊控股")
+
+
+@pytest.mark.parametrize(("persian", "arabic"), [("علی", "على"), ("کریمی", "كريمي"), ("فاطمة", "فاطمه")])
+def test_arabic_script_letter_variants_fold_together(persian: str, arabic: str) -> None:
+    """Persian yeh/keheh, alef maksura and teh marbuta fold like their Arabic counterparts."""
+    from matchers.normalize import fold
+
+    assert fold(persian) == fold(arabic)

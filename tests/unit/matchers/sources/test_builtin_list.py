@@ -40,7 +40,7 @@ def test_builtin_list_identity(builtin: Watchlist) -> None:
 def test_bytedance_names_and_program(builtin: Watchlist) -> None:
     """ByteDance is listed under EO13942 with its Latin and Chinese names, all strong."""
     bytedance = entity(builtin, "us-eo-2020:bytedance")
-    expected = ["ByteDance Ltd.", "ByteDance", "TikTok", "字节跳动", "Douyin", "抖音"]
+    expected = ["ByteDance Ltd.", "ByteDance", "TikTok", "字节跳动", "字節跳動", "Douyin", "抖音"]
     assert [n.text for n in bytedance.names] == expected
     assert all(n.strength is NameStrength.STRONG for n in bytedance.names)
     assert bytedance.programs == ("EO13942",)
@@ -49,7 +49,7 @@ def test_bytedance_names_and_program(builtin: Watchlist) -> None:
 def test_tencent_names_and_program(builtin: Watchlist) -> None:
     """Tencent is listed under EO13943 with WeChat, Weixin and the Chinese names, all strong."""
     tencent = entity(builtin, "us-eo-2020:tencent")
-    expected = ["Tencent Holdings Ltd.", "Tencent", "WeChat", "Weixin", "微信", "腾讯"]
+    expected = ["Tencent Holdings Ltd.", "Tencent", "WeChat", "Weixin", "微信", "腾讯", "騰訊"]
     assert [n.text for n in tencent.names] == expected
     assert all(n.strength is NameStrength.STRONG for n in tencent.names)
     assert tencent.programs == ("EO13943",)

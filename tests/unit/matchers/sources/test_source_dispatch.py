@@ -128,7 +128,7 @@ def test_default_sources_load_and_describe() -> None:
     lists = load_watchlists(DEFAULT_SOURCES)
     assert [wl.list_id for wl in lists] == ["us-eo-2020", "ofac-sdn", "un"]
     assert describe(lists).splitlines() == [
-        "us-eo-2020: 2 entities, 12 names (0 weak) from builtin",
+        "us-eo-2020: 2 entities, 14 names (0 weak) from builtin",
         f"ofac-sdn: 8,976 entities, 23,321 names (2,441 weak) from {BUNDLED_OFAC}",
         f"un: 1,003 entities, 4,170 names (617 weak) from {BUNDLED_UN}",
     ]
