@@ -82,7 +82,12 @@ STROKE_LETTERS: dict[str, str] = {
 }
 #: Arabic-script letters written differently by region or keyboard that name the same sound: Persian
 #: yeh and alef maksura read as Arabic yeh, keheh as kaf, teh marbuta as heh (as Arabic search does).
-ARABIC_VARIANTS: dict[str, str] = {"\u06cc": "\u064a", "\u0649": "\u064a", "\u06a9": "\u0643", "\u0629": "\u0647"}
+ARABIC_VARIANTS: dict[str, str] = {
+    "\u06cc": "\u064a",
+    "\u0649": "\u064a",
+    "\u06a9": "\u0643",
+    "\u0629": "\u0647",
+}
 #: Spacing modifier letters that work as apostrophes or primes (ʼ ʻ ʹ ʾ ʿ ˈ …) separate words.
 _APOSTROPHE_LIKE = (0x02B9, 0x02FF)
 
