@@ -18,6 +18,9 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP) ## create .venv and install txscreen with its dev extras
 
+demo: $(STAMP) ## stream ~2,000 sample payments through the screener on the local broker; show what was blocked
+	$(BIN)/python -m streams.demo
+
 test: $(STAMP) ## run every test (unit, then Kafka on a broker the tests start and stop)
 	$(BIN)/ruff check schemas matchers streams tests benchmarks
 	$(BIN)/pytest

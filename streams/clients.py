@@ -1,0 +1,156 @@
+"""The librdkafka configurations of txscreen's clients: throughput tuning, raw options, then guarantees.
+
+Each configuration is layered, later layers winning:
+
+1. txscreen's tuning for throughput (big fetches and batches, a deep producer queue);
+2. the raw options of the settings (properties file, ``TXSCREEN_KAFKA_CONFIG``, ``-X``), so users
+   can reach secured clusters and retune anything above;
+3. what the guarantee needs, which no option may change (``settings.py`` refuses those keys):
+   no automatic offset commits or stores, ``read_committed`` input, an idempotent producer, and
+   for exactly-once a ``transactional.id``.
+
+Delivery reports are asked for failed messages only (``delivery.report.only.error``), so a
+healthy batch costs no Python per message on the producer side.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any, Final
+
+from confluent_kafka import KafkaError, Message
+
+from streams.settings import KafkaSettings, WorkerSettings, masked
+
+log = logging.getLogger(__name__)
+#: librdkafka's own log lines go through logging under this name (served by poll/consume).
+RDKAFKA_LOG: Final = logging.getLogger("streams.rdkafka")
+
+ErrorCallback = Callable[[KafkaError], None]
+DeliveryCallback = Callable[[KafkaError | None, Message], None]
+
+CONSUMER_TUNING: Final[dict[str, Any]] = {
+    "auto.offset.reset": "earliest",
+    # A crashed worker's partitions move after 10 s rather than librdkafka's 45 s.
+    "session.timeout.ms": 10_000,
+    "max.partition.fetch.bytes": 4 * 1024 * 1024,
+    "fetch.max.bytes": 64 * 1024 * 1024,
+    "queued.min.messages": 200_000,
+}
+PRODUCER_TUNING: Final[dict[str, Any]] = {
+    "linger.ms": 20,
+    "batch.size": 4 * 1024 * 1024,
+    "batch.num.messages": 50_000,
+    # Compression costs CPU in the client and the broker; on a LAN or one host, none is faster.
+    # Across a WAN or a metered link, -X producer.compression.type=lz4 saves bandwidth.
+    "compression.type": "none",
+    "queue.buffering.max.messages": 1_000_000,
+    "queue.buffering.max.kbytes": 2 * 1024 * 1024,
+    # Same key, same partition as the Java clients (librdkafka's own default hashes differently).
+    "partitioner": "murmur2_random",
+    # An open transaction of a crashed worker without --instance-id blocks read_committed readers
+    # until the broker aborts it: 30 s rather than librdkafka's 60 s.
+    "transaction.timeout.ms": 30_000,
+}
+#: Largest value a worker produces; larger outputs become dead letters (librdkafka's message.max.bytes
+#: default is 1,000,000 bytes and the record also carries key and headers).
+MAX_OUTPUT_BYTES: Final = 1_000_000 - 16 * 1024
+
+
+def transactional_id(group_id: str, instance_id: str | None) -> str:
+    """``<group>.<instance>``: stable when an instance id is given, else with a random suffix.
+
+    With KIP-447 (offsets sent with the consumer group metadata) the broker fences a zombie by its
+    group generation, so a random id per process is safe; a stable one also lets a restarted
+    worker abort its predecessor's open transaction at once instead of after the transaction timeout.
+    """
+    return f"{group_id}.{instance_id or 'worker-' + uuid.uuid4().hex[:12]}"
+
+
+def admin_config(kafka: KafkaSettings) -> dict[str, Any]:
+    """An admin client's configuration (raw options that are not consumer- or producer-only)."""
+    return {
+        **kafka.client_options.for_client("admin"),
+        "bootstrap.servers": kafka.bootstrap_servers,
+        "logger": RDKAFKA_LOG,
+    }
+
+
+def consumer_config(
+    settings: WorkerSettings, *, error_cb: ErrorCallback, group_id: str | None = None
+) -> dict[str, Any]:
+    """The worker's consumer: manual offsets only, read_committed, static membership with an instance id."""
+    kafka = settings.kafka
+    config: dict[str, Any] = {
+        **CONSUMER_TUNING,
+        **kafka.client_options.for_client("consumer"),
+        "bootstrap.servers": kafka.bootstrap_servers,
+        "group.id": group_id or settings.group_id,
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "isolation.level": "read_committed",
+        "error_cb": error_cb,
+        "logger": RDKAFKA_LOG,
+    }
+    if settings.instance_id:
+        config["group.instance.id"] = settings.instance_id
+    log.debug("consumer config: %s", masked(config))
+    return config
+
+
+def producer_config(
+    settings: WorkerSettings,
+    *,
+    transactional_id: str | None,
+    error_cb: ErrorCallback,
+    on_delivery: DeliveryCallback,
+) -> dict[str, Any]:
+    """The worker's producer: idempotent, acks=all, transactional for exactly-once."""
+    kafka = settings.kafka
+    config: dict[str, Any] = {
+        **PRODUCER_TUNING,
+        **kafka.client_options.for_client("producer"),
+        "bootstrap.servers": kafka.bootstrap_servers,
+        "enable.idempotence": True,
+        "acks": "all",
+        "delivery.report.only.error": True,
+        "on_delivery": on_delivery,
+        "error_cb": error_cb,
+        "logger": RDKAFKA_LOG,
+    }
+    if transactional_id is not None:
+        config["transactional.id"] = transactional_id
+    else:
+        config.pop("transaction.timeout.ms", None)
+    log.debug("producer config: %s", masked(config))
+    return config
+
+
+def plain_producer_config(kafka: KafkaSettings) -> dict[str, Any]:
+    """A producer for ``txscreen produce``: idempotent, acks=all, throughput tuning, no transactions."""
+    config = {
+        **PRODUCER_TUNING,
+        **kafka.client_options.for_client("producer"),
+        "bootstrap.servers": kafka.bootstrap_servers,
+        "enable.idempotence": True,
+        "acks": "all",
+        "logger": RDKAFKA_LOG,
+    }
+    config.pop("transaction.timeout.ms", None)
+    return config
+
+
+def reader_config(kafka: KafkaSettings) -> dict[str, Any]:
+    """A consumer for ``txscreen consume``: no group offsets, read_committed, end-of-partition events."""
+    return {
+        **kafka.client_options.for_client("consumer"),
+        "bootstrap.servers": kafka.bootstrap_servers,
+        "group.id": f"txscreen-reader-{uuid.uuid4().hex[:12]}",
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "isolation.level": "read_committed",
+        "enable.partition.eof": True,
+        "logger": RDKAFKA_LOG,
+    }

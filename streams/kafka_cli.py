@@ -1,0 +1,208 @@
+"""``txscreen topics | produce | consume | run | copy``: the commands that talk to a Kafka cluster.
+
+Every one takes the Kafka flags of :mod:`streams.settings` (``--bootstrap-servers``, the four
+topic names, ``--kafka-config``, ``-X``), each falling back to its ``TXSCREEN_…`` environment
+variable, read here at the edge and nowhere else.
+
+Exit status of ``run`` and ``copy``: 0 after a clean stop (SIGTERM/SIGINT, ``--until-idle``,
+``--max-events``); 2 with one sentence on stderr when the worker cannot start (a watchlist that
+does not load, a missing topic, a cluster that does not answer, a bad setting) or must stop (fenced
+by another worker, a fatal Kafka error, a Kafka client stuck past its timeouts). In every case the
+offsets committed are those of outputs committed with them, so a restart resumes exactly there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import BinaryIO
+
+from confluent_kafka.admin import AdminClient
+
+from schemas.errors import BrokerError, ConfigError
+from streams.clients import admin_config
+from streams.lists import add_watchlist_arguments
+from streams.settings import (
+    add_kafka_arguments,
+    add_worker_arguments,
+    kafka_settings,
+    worker_settings,
+)
+from streams.topics import create_topics, delete_topics, require_topics
+
+DEFAULT_PARTITIONS = 6
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the Kafka commands to the ``txscreen`` parser."""
+    topics = subparsers.add_parser("topics", help="create or delete the input and output topics")
+    verbs = topics.add_subparsers(dest="topics_command", metavar="VERB", required=True)
+    create = verbs.add_parser("create", help="create the four topics (those that exist are left as they are)")
+    add_kafka_arguments(create)
+    create.add_argument(
+        "--partitions",
+        type=int,
+        default=DEFAULT_PARTITIONS,
+        help="partitions of each new topic (default: %(default)s)",
+    )
+    create.add_argument(
+        "--replication-factor",
+        type=int,
+        default=-1,
+        help="replicas of each new topic (default: the broker's default.replication.factor)",
+    )
+    create.set_defaults(handler=_topics_create)
+    delete = verbs.add_parser("delete", help="delete the four topics and every record in them")
+    add_kafka_arguments(delete)
+    delete.add_argument("--yes", action="store_true", required=True, help="confirm the deletion")
+    delete.set_defaults(handler=_topics_delete)
+
+    produce = subparsers.add_parser(
+        "produce",
+        help="publish JSON Lines payment events to the input topic (key = event id)",
+        description="Publish each line of FILE (or stdin for '-') as one record, malformed ones as they are.",
+    )
+    produce.add_argument("file", metavar="FILE", help="a JSON Lines file, or - for standard input")
+    add_kafka_arguments(produce)
+    produce.set_defaults(handler=_produce)
+
+    consume = subparsers.add_parser(
+        "consume",
+        help="print a topic's committed records as JSON lines (from the start, read_committed)",
+    )
+    consume.add_argument("topic", metavar="TOPIC", help="the topic to read")
+    consume.add_argument("--max", type=int, default=None, metavar="N", help="stop after N records")
+    consume.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="stop when no record came for S seconds (default: %(default)s); it also stops at the end",
+    )
+    add_kafka_arguments(consume)
+    consume.set_defaults(handler=_consume)
+
+    run = subparsers.add_parser(
+        "run",
+        help="run a screening worker in a consumer group (exactly-once by default)",
+        description="Consume payment events, screen them in batches and route them to the cleared, "
+        "blocked and dead-letter topics, committing the input offsets with the output.",
+        epilog="--watchlist may also come from TXSCREEN_WATCHLIST (sources separated by ';').",
+    )
+    add_kafka_arguments(run)
+    add_worker_arguments(run)
+    add_watchlist_arguments(run)
+    run.set_defaults(handler=_run)
+
+    copy = subparsers.add_parser(
+        "copy",
+        help="copy the input topic to another topic with the worker's loop and no screening (baseline)",
+    )
+    copy.add_argument(
+        "--output-topic", default=None, help="where copies go (default: the cleared topic)", metavar="TOPIC"
+    )
+    add_kafka_arguments(copy)
+    add_worker_arguments(copy)
+    copy.set_defaults(handler=_copy)
+
+
+def _admin(args: argparse.Namespace) -> AdminClient:
+    return AdminClient(admin_config(kafka_settings(args, os.environ)))
+
+
+def _topics_create(args: argparse.Namespace) -> int:
+    if args.partitions < 1:
+        raise ConfigError(f"--partitions must be at least 1, not {args.partitions}.")
+    kafka = kafka_settings(args, os.environ)
+    names = kafka.topics.all
+    created = create_topics(
+        _admin(args), names, partitions=args.partitions, replication_factor=args.replication_factor
+    )
+    for name in names:
+        print(f"{name}: {'created' if name in created else 'exists'}")
+    return 0
+
+
+def _topics_delete(args: argparse.Namespace) -> int:
+    kafka = kafka_settings(args, os.environ)
+    deleted = delete_topics(_admin(args), kafka.topics.all)
+    for name in kafka.topics.all:
+        print(f"{name}: {'deleted' if name in deleted else 'absent'}")
+    return 0
+
+
+def _open_input(name: str) -> BinaryIO:
+    if name == "-":
+        return sys.stdin.buffer
+    try:
+        return Path(name).open("rb")
+    except OSError as exc:
+        raise ConfigError(f"cannot read {name}: {exc.strerror or exc}.") from exc
+
+
+def _produce(args: argparse.Namespace) -> int:
+    from streams.jsonl_publisher import publish
+
+    kafka = kafka_settings(args, os.environ)
+    require_topics(_admin(args), [kafka.topics.input])
+    stream = _open_input(args.file)
+    try:
+        outcome = publish(stream, kafka.topics.input, kafka)
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    print(
+        f"produced {outcome.sent:,} events to {kafka.topics.input} "
+        f"({outcome.sent - outcome.keyed:,} without an id key)",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _consume(args: argparse.Namespace) -> int:
+    from streams.topic_reader import format_record, read_topic
+
+    if args.max is not None and args.max < 1:
+        raise ConfigError(f"--max must be at least 1, not {args.max}.")
+    kafka = kafka_settings(args, os.environ)
+    count = 0
+    for message in read_topic(kafka, args.topic, max_records=args.max, timeout=args.timeout):
+        print(format_record(message), flush=False)
+        count += 1
+    sys.stdout.flush()
+    print(f"{count:,} records from {args.topic}", file=sys.stderr)
+    return 0
+
+
+def _exit_if_client_stuck(exc: BrokerError) -> None:
+    """Leave at once when librdkafka hangs: a normal exit would wait on the stuck client forever."""
+    if getattr(exc, "client_stuck", False):
+        print(f"txscreen: error: {exc}", file=sys.stderr, flush=True)
+        logging.shutdown()
+        os._exit(2)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from streams.kafka_runner import run_worker
+
+    try:
+        run_worker(worker_settings(args, os.environ))
+    except BrokerError as exc:
+        _exit_if_client_stuck(exc)
+        raise
+    return 0
+
+
+def _copy(args: argparse.Namespace) -> int:
+    from streams.copier import run_copier
+
+    settings = worker_settings(args, os.environ)
+    try:
+        run_copier(settings, args.output_topic or settings.kafka.topics.cleared)
+    except BrokerError as exc:
+        _exit_if_client_stuck(exc)
+        raise
+    return 0

@@ -1,0 +1,120 @@
+"""The screening worker (``txscreen run``): the shared batch loop with screening as its transform.
+
+Per batch: the values go through :func:`matchers.screening.screen_batch` in one call, then each
+input is produced once to the topic of its verdict (cleared → original bytes, blocked → blocked
+record, malformed → dead letter whose ``source`` is ``{"topic", "partition", "offset"}``), with its
+key, its headers and the three txscreen headers (:mod:`streams.headers`). The loop
+(:mod:`streams.batch_loop`) commits the batch's offsets with that output.
+
+Fail closed: the watchlists are loaded, and the four topics checked, before any Kafka consumer
+exists; a list that does not load stops the worker with nothing consumed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any, Final
+
+from confluent_kafka import Message, Producer
+from confluent_kafka.admin import AdminClient
+
+from matchers.automaton import NameAutomaton
+from matchers.screening import BatchResult, screen_batch
+from schemas.records import Hit, Verdict, encode_dead_letter
+from streams.batch_loop import BatchLoop, Emit, where
+from streams.clients import MAX_OUTPUT_BYTES, admin_config
+from streams.headers import routes
+from streams.lists import load_automaton
+from streams.settings import Topics, WorkerSettings
+from streams.status import Totals
+from streams.topics import require_topics
+
+log = logging.getLogger(__name__)
+
+CLEARED: Final = "cleared"
+BLOCKED: Final = "blocked"
+DEAD_LETTERED: Final = "dead-lettered"
+
+
+def source(message: Message) -> dict[str, Any]:
+    """Where an input came from, as a dead letter's ``source``."""
+    return {"topic": message.topic(), "partition": message.partition(), "offset": message.offset()}
+
+
+def describe_hits(hits: Sequence[Hit]) -> str:
+    """``us-eo-2020:bytedance 'TikTok' in creditor.name (anywhere)``, for each hit."""
+    return "; ".join(f"{h.entity_id} {h.matched_text!r} in {h.field} ({h.rule})" for h in hits)
+
+
+class ScreeningTransform:
+    """Screens a batch, then produces each input once, to the topic of its verdict."""
+
+    kinds: Sequence[str] = (CLEARED, BLOCKED, DEAD_LETTERED)
+
+    def __init__(self, automaton: NameAutomaton, topics: Topics) -> None:
+        self.automaton = automaton
+        self.topics = topics
+
+    def __call__(self, messages: list[Message]) -> Emit:
+        """Screen the batch (one ``screen_batch`` call); the returned step produces its outputs."""
+        result = screen_batch(
+            [m.value() for m in messages], self.automaton, source_of=lambda i: source(messages[i])
+        )
+        values = result.values
+        if max(map(len, values)) > MAX_OUTPUT_BYTES:
+            values = _without_oversized(messages, result)
+        _log_outcomes(messages, result)
+
+        def emit(producer: Producer) -> dict[str, int]:
+            route = routes(self.topics, result.watchlist_version, result.screened_at)
+            produce = producer.produce
+            for message, verdict, value in zip(messages, result.verdicts, values, strict=True):
+                topic, extra = route[verdict]
+                original: Any = message.headers()  # a list of (name, bytes) on a consumed message, or None
+                headers = extra if original is None else original + extra
+                try:
+                    produce(topic, value, message.key(), headers=headers)
+                except BufferError:  # the producer queue is full: wait for deliveries, then go on
+                    producer.poll(1.0)
+                    producer.produce(topic, value, message.key(), headers=headers)
+            return {CLEARED: result.cleared, BLOCKED: result.blocked, DEAD_LETTERED: result.dead_lettered}
+
+        return emit
+
+
+def _without_oversized(messages: list[Message], result: BatchResult) -> list[bytes]:
+    """The values with every output too big to produce replaced by a dead letter without the raw bytes.
+
+    The input stays in its topic; the dead letter's ``source`` says where.
+    """
+    values = list(result.values)
+    for i, value in enumerate(values):
+        if len(value) > MAX_OUTPUT_BYTES:
+            error = (
+                f"the {result.verdicts[i].value} record would be {len(value):,} bytes, more than the "
+                f"{MAX_OUTPUT_BYTES:,}-byte limit; the input is left in its topic"
+            )
+            values[i] = encode_dead_letter(None, error, source(messages[i]), result.screened_at)
+            result.verdicts[i] = Verdict.DEAD_LETTER
+            result.hits.pop(i, None)
+            result.errors[i] = error
+    return values
+
+
+def _log_outcomes(messages: list[Message], result: BatchResult) -> None:
+    """One line per blocked input (INFO) and per dead letter (WARNING), naming topic[partition]@offset."""
+    if result.hits and log.isEnabledFor(logging.INFO):
+        for i, hits in result.hits.items():
+            log.info("blocked %s (key %r): %s", where(messages[i]), messages[i].key(), describe_hits(hits))
+    for i, error in result.errors.items():
+        log.warning("dead-lettered %s (key %r): %s", where(messages[i]), messages[i].key(), error)
+
+
+def run_worker(settings: WorkerSettings) -> Totals:
+    """Load the watchlists, check the topics, then screen until stopped (WatchlistError, BrokerError)."""
+    automaton = load_automaton(settings.watchlists or None)  # fail closed: before any consumer exists
+    topics = settings.kafka.topics
+    require_topics(AdminClient(admin_config(settings.kafka)), topics.all)
+    loop = BatchLoop(settings, ScreeningTransform(automaton, topics), name="screener")
+    return loop.run()

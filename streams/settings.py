@@ -1,0 +1,542 @@
+"""Settings of the Kafka commands: one frozen object, built once at the edge and passed down.
+
+Every setting is declared once below, as a :class:`Setting` holding its flag, its environment
+variable, its default and what it means; the argument parser, the environment fallback and the
+README table (:func:`settings_table`) are all made from these declarations. A value is taken from
+the flag when given, else from the environment variable, else the default. Nothing here reads
+``os.environ`` by itself: the CLI passes the environment in.
+
+Raw librdkafka options pass through unchanged so that secured clusters can be reached
+(``security.protocol``, ``sasl.*``, ``ssl.*``): a properties file, then ``TXSCREEN_KAFKA_CONFIG``,
+then ``-X key=value`` flags, later ones winning. A key prefixed ``consumer.`` or ``producer.`` goes
+to that client only. Values of secret keys (passwords, secrets, private keys, JAAS and OAUTHBEARER
+configs) are masked in ``repr`` and in logs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Final, Literal
+
+from schemas.errors import ConfigError
+
+ClientKind = Literal["consumer", "producer", "admin"]
+
+MASK: Final = "*****"
+#: Keys whose values are never shown: anything with "password" or "secret" in its name, and these.
+_SECRET_KEYS: Final = frozenset({"sasl.jaas.config", "sasl.oauthbearer.config", "ssl.key.pem", "ssl_key"})
+_SECRET_WORDS: Final = ("password", "secret")
+#: Prefixes that send an option to one client only (stripped before it reaches librdkafka).
+CLIENT_PREFIXES: Final[tuple[ClientKind, ...]] = ("consumer", "producer")
+#: Options txscreen sets itself: giving them would break a guarantee or hide a flag.
+_RESERVED: Final = {
+    "bootstrap.servers": "use --bootstrap-servers",
+    "group.id": "use --group-id",
+    "group.instance.id": "use --instance-id",
+    "transactional.id": "it is derived from --group-id and --instance-id",
+    "enable.auto.commit": "offsets are committed with the output (exactly-once) or after it (at-least-once)",
+    "enable.auto.offset.store": "offsets are committed with the output, never stored automatically",
+    "isolation.level": "the input is always read read_committed",
+}
+_ENV_LIST_SEPARATOR: Final = re.compile(r"[;\n]")
+
+
+def is_secret(key: str) -> bool:
+    """Whether the value of librdkafka option ``key`` must not be shown."""
+    key = key.lower()
+    for prefix in CLIENT_PREFIXES:
+        key = key.removeprefix(f"{prefix}.")
+    return key in _SECRET_KEYS or any(word in key for word in _SECRET_WORDS)
+
+
+def masked(options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` with the values of secret keys replaced by a mask, for logs and ``repr``."""
+    return {key: (MASK if is_secret(key) else value) for key, value in options.items()}
+
+
+class Guarantee(StrEnum):
+    """What a reader of the output topics may rely on after a crash."""
+
+    EXACTLY_ONCE = "exactly-once"
+    """Transactions: each input appears once across cleared ∪ blocked ∪ dlq for read_committed readers."""
+    AT_LEAST_ONCE = "at-least-once"
+    """No transactions: produce, flush, then commit offsets; a crash may repeat a batch."""
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """The input topic and the three output topics."""
+
+    input: str = "payments"
+    cleared: str = "payments.cleared"
+    blocked: str = "payments.blocked"
+    dlq: str = "payments.dlq"
+
+    @property
+    def outputs(self) -> tuple[str, str, str]:
+        """Cleared, blocked and dead-letter topics."""
+        return (self.cleared, self.blocked, self.dlq)
+
+    @property
+    def all(self) -> tuple[str, str, str, str]:
+        """Input then outputs."""
+        return (self.input, *self.outputs)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientOptions:
+    """Raw librdkafka options, in the order given (later wins); secrets are masked in ``repr``."""
+
+    pairs: tuple[tuple[str, str], ...] = ()
+
+    def __repr__(self) -> str:
+        return f"ClientOptions({masked(dict(self.pairs))!r})"
+
+    def for_client(self, kind: ClientKind) -> dict[str, str]:
+        """The options for one client: unprefixed ones, plus those prefixed with its kind (prefix removed)."""
+        chosen: dict[str, str] = {}
+        for key, value in self.pairs:
+            prefix, dot, rest = key.partition(".")
+            if dot and prefix in CLIENT_PREFIXES:
+                if prefix == kind:
+                    chosen[rest] = value
+            else:
+                chosen[key] = value
+        return chosen
+
+
+@dataclass(frozen=True, slots=True)
+class KafkaSettings:
+    """What every Kafka command needs: where the cluster is, the topic names and raw client options."""
+
+    bootstrap_servers: str = "127.0.0.1:9092"
+    """``--bootstrap-servers`` / ``TXSCREEN_BOOTSTRAP_SERVERS``: see :data:`BOOTSTRAP_SERVERS`."""
+    topics: Topics = field(default_factory=Topics)
+    """``--input-topic`` … ``--dlq-topic`` / ``TXSCREEN_INPUT_TOPIC`` … ``TXSCREEN_DLQ_TOPIC``."""
+    client_options: ClientOptions = field(default_factory=ClientOptions)
+    """``--kafka-config FILE``, ``TXSCREEN_KAFKA_CONFIG``, ``-X key=value``: see :data:`KAFKA_OPTIONS`."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    """A worker (``txscreen run`` and ``txscreen copy``): the Kafka settings plus the loop's own."""
+
+    kafka: KafkaSettings = field(default_factory=KafkaSettings)
+    """Cluster, topics and raw client options."""
+    group_id: str = "txscreen"
+    """``--group-id`` / ``TXSCREEN_GROUP_ID``: see :data:`GROUP_ID`."""
+    instance_id: str | None = None
+    """``--instance-id`` / ``TXSCREEN_INSTANCE_ID``: see :data:`INSTANCE_ID`."""
+    guarantee: Guarantee = Guarantee.EXACTLY_ONCE
+    """``--guarantee`` / ``TXSCREEN_GUARANTEE``: see :data:`GUARANTEE`."""
+    watchlists: tuple[str, ...] = ()
+    """``--watchlist`` / ``TXSCREEN_WATCHLIST``: see :data:`WATCHLISTS` (``run`` only)."""
+    max_batch: int = 5000
+    """``--max-batch`` / ``TXSCREEN_MAX_BATCH``: see :data:`MAX_BATCH`."""
+    batch_timeout: float = 0.2
+    """``--batch-timeout`` / ``TXSCREEN_BATCH_TIMEOUT``: see :data:`BATCH_TIMEOUT`."""
+    status_interval: float = 10.0
+    """``--status-interval`` / ``TXSCREEN_STATUS_INTERVAL``: see :data:`STATUS_INTERVAL`."""
+    until_idle: float | None = None
+    """``--until-idle`` / ``TXSCREEN_UNTIL_IDLE``: see :data:`UNTIL_IDLE`."""
+    max_events: int | None = None
+    """``--max-events`` / ``TXSCREEN_MAX_EVENTS``: see :data:`MAX_EVENTS`."""
+
+    @property
+    def transactional(self) -> bool:
+        """Whether the worker runs transactions (exactly-once)."""
+        return self.guarantee is Guarantee.EXACTLY_ONCE
+
+
+DEFAULT_TOPICS: Final = Topics()
+DEFAULT_KAFKA: Final = KafkaSettings()
+DEFAULT_WORKER: Final = WorkerSettings()
+
+
+# --- value parsers: each gets the text and where it came from, and raises ConfigError -------------------
+
+
+def _text(raw: str, where: str) -> str:
+    value = raw.strip()
+    if not value:
+        raise ConfigError(f"{where} must not be empty.")
+    return value
+
+
+def _optional_text(raw: str, where: str) -> str | None:
+    return raw.strip() or None
+
+
+def _instance_id(raw: str, where: str) -> str | None:
+    value = raw.strip()
+    if value and not re.fullmatch(r"[A-Za-z0-9._-]{1,200}", value):
+        raise ConfigError(f"{where} may only hold letters, digits, '.', '_' and '-', not {raw!r}.")
+    return value or None
+
+
+def _batch_size(raw: str, where: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 1_000_000:
+        raise ConfigError(f"{where} must be a whole number from 1 to 1000000, not {raw!r}.")
+    return value
+
+
+def _optional_count(raw: str, where: str) -> int | None:
+    return _batch_size(raw, where) if raw.strip() else None
+
+
+def _seconds(raw: str, where: str) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < 86_400:
+        raise ConfigError(f"{where} must be a number of seconds from 0 to 86400, not {raw!r}.")
+    return value
+
+
+def _positive_seconds(raw: str, where: str) -> float:
+    value = _seconds(raw, where)
+    if value <= 0:
+        raise ConfigError(f"{where} must be more than 0 seconds, not {raw!r}.")
+    return value
+
+
+def _optional_seconds(raw: str, where: str) -> float | None:
+    return _positive_seconds(raw, where) if raw.strip() else None
+
+
+def _guarantee(raw: str, where: str) -> Guarantee:
+    try:
+        return Guarantee(raw.strip().lower())
+    except ValueError:
+        choices = " or ".join(repr(g.value) for g in Guarantee)
+        raise ConfigError(f"{where} must be {choices}, not {raw!r}.") from None
+
+
+Parse = Callable[[str, str], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One setting: its name in the settings object, its flag, its environment variable and meaning."""
+
+    name: str
+    flag: str
+    env: str | None
+    default: Any
+    meaning: str
+    parse: Parse = _text
+    metavar: str | None = None
+
+    def add_to(self, parser: argparse.ArgumentParser) -> None:
+        """Add the flag; it defaults to None so that the environment can fill in."""
+        env = f"; env {self.env}" if self.env else ""
+        shown = "none" if self.default in (None, ()) else self.default
+        parser.add_argument(
+            self.flag,
+            dest=self.name,
+            metavar=self.metavar or self.name.upper(),
+            default=None,
+            help=f"{self.meaning} (default: {shown}{env})",
+        )
+
+    def value(self, args: argparse.Namespace, environ: Mapping[str, str]) -> Any:
+        """The flag's value if given, else the environment variable's, else the default."""
+        given = getattr(args, self.name, None)
+        if given is not None:
+            return self.parse(str(given), self.flag)
+        if self.env and environ.get(self.env, "").strip():
+            return self.parse(environ[self.env], self.env)
+        return self.default
+
+
+# --- the declarations ---------------------------------------------------------------------------------
+
+BOOTSTRAP_SERVERS = Setting(
+    "bootstrap_servers",
+    "--bootstrap-servers",
+    "TXSCREEN_BOOTSTRAP_SERVERS",
+    DEFAULT_KAFKA.bootstrap_servers,
+    "Kafka brokers to bootstrap from, host:port[,host:port…]",
+    metavar="HOST:PORT",
+)
+INPUT_TOPIC = Setting(
+    "input_topic",
+    "--input-topic",
+    "TXSCREEN_INPUT_TOPIC",
+    DEFAULT_TOPICS.input,
+    "topic the payment events are read from",
+    metavar="TOPIC",
+)
+CLEARED_TOPIC = Setting(
+    "cleared_topic",
+    "--cleared-topic",
+    "TXSCREEN_CLEARED_TOPIC",
+    DEFAULT_TOPICS.cleared,
+    "topic cleared events go to, as their original bytes",
+    metavar="TOPIC",
+)
+BLOCKED_TOPIC = Setting(
+    "blocked_topic",
+    "--blocked-topic",
+    "TXSCREEN_BLOCKED_TOPIC",
+    DEFAULT_TOPICS.blocked,
+    "topic blocked records go to (the event with the hits that blocked it)",
+    metavar="TOPIC",
+)
+DLQ_TOPIC = Setting(
+    "dlq_topic",
+    "--dlq-topic",
+    "TXSCREEN_DLQ_TOPIC",
+    DEFAULT_TOPICS.dlq,
+    "topic dead letters go to (inputs that are not valid payment events)",
+    metavar="TOPIC",
+)
+KAFKA_CONFIG_FILE = Setting(
+    "kafka_config_file",
+    "--kafka-config",
+    "TXSCREEN_KAFKA_CONFIG_FILE",
+    None,
+    "a properties file of librdkafka options (key=value lines), read first",
+    parse=_text,
+    metavar="FILE",
+)
+KAFKA_OPTIONS = Setting(
+    "kafka_options",
+    "-X",
+    "TXSCREEN_KAFKA_CONFIG",
+    (),
+    "a librdkafka option key=value, e.g. security.protocol=SASL_SSL; repeatable; a consumer. or producer. "
+    "prefix sends it to that client only; the env var holds entries separated by ';' or newlines",
+    metavar="KEY=VALUE",
+)
+KAFKA_SETTINGS: Final = (
+    BOOTSTRAP_SERVERS,
+    INPUT_TOPIC,
+    CLEARED_TOPIC,
+    BLOCKED_TOPIC,
+    DLQ_TOPIC,
+    KAFKA_CONFIG_FILE,
+    KAFKA_OPTIONS,
+)
+
+GROUP_ID = Setting(
+    "group_id",
+    "--group-id",
+    "TXSCREEN_GROUP_ID",
+    DEFAULT_WORKER.group_id,
+    "consumer group of the workers",
+    metavar="GROUP",
+)
+INSTANCE_ID = Setting(
+    "instance_id",
+    "--instance-id",
+    "TXSCREEN_INSTANCE_ID",
+    None,
+    "a stable name for this worker, unique in its group (e.g. a StatefulSet pod name): it becomes the "
+    "static group.instance.id and the transactional.id suffix, so a restarted worker takes over at "
+    "once; without it a random suffix is used",
+    parse=_instance_id,
+    metavar="NAME",
+)
+GUARANTEE = Setting(
+    "guarantee",
+    "--guarantee",
+    "TXSCREEN_GUARANTEE",
+    Guarantee.EXACTLY_ONCE,
+    "exactly-once (transactions) or at-least-once (lower latency, a crash may repeat a batch)",
+    parse=_guarantee,
+    metavar="MODE",
+)
+WATCHLISTS = Setting(
+    "watchlists",
+    "--watchlist",
+    "TXSCREEN_WATCHLIST",
+    (),
+    "watchlist sources, as for txscreen screen (flag repeatable; the env var separates them with ';'); "
+    "empty means builtin + the bundled OFAC SDN and UN snapshots",
+    metavar="SRC",
+)
+MAX_BATCH = Setting(
+    "max_batch",
+    "--max-batch",
+    "TXSCREEN_MAX_BATCH",
+    DEFAULT_WORKER.max_batch,
+    "most events consumed, screened and committed in one transaction",
+    parse=_batch_size,
+    metavar="N",
+)
+BATCH_TIMEOUT = Setting(
+    "batch_timeout",
+    "--batch-timeout",
+    "TXSCREEN_BATCH_TIMEOUT",
+    DEFAULT_WORKER.batch_timeout,
+    "longest wait, in seconds, for a batch to fill before it is processed as it is",
+    parse=_positive_seconds,
+    metavar="SECONDS",
+)
+STATUS_INTERVAL = Setting(
+    "status_interval",
+    "--status-interval",
+    "TXSCREEN_STATUS_INTERVAL",
+    DEFAULT_WORKER.status_interval,
+    "seconds between status lines (events/s, counts per output, lag); 0 turns them off",
+    parse=_seconds,
+    metavar="SECONDS",
+)
+UNTIL_IDLE = Setting(
+    "until_idle",
+    "--until-idle",
+    "TXSCREEN_UNTIL_IDLE",
+    None,
+    "stop after this many seconds without input (once partitions were assigned); none runs until stopped",
+    parse=_optional_seconds,
+    metavar="SECONDS",
+)
+MAX_EVENTS = Setting(
+    "max_events",
+    "--max-events",
+    "TXSCREEN_MAX_EVENTS",
+    None,
+    "stop once this many events were processed and committed; none runs until stopped",
+    parse=_optional_count,
+    metavar="N",
+)
+WORKER_SETTINGS: Final = (
+    GROUP_ID,
+    INSTANCE_ID,
+    GUARANTEE,
+    MAX_BATCH,
+    BATCH_TIMEOUT,
+    STATUS_INTERVAL,
+    UNTIL_IDLE,
+    MAX_EVENTS,
+)
+
+
+# --- building the settings ----------------------------------------------------------------------------
+
+
+def add_kafka_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags every Kafka command takes."""
+    for setting in KAFKA_SETTINGS:
+        if setting is KAFKA_OPTIONS:
+            parser.add_argument(
+                "-X",
+                dest=setting.name,
+                metavar=setting.metavar,
+                action="append",
+                default=None,
+                help=f"{setting.meaning} (env {setting.env})",
+            )
+        else:
+            setting.add_to(parser)
+
+
+def add_worker_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of ``run`` and ``copy`` beyond the Kafka ones (``--watchlist`` is added by streams.lists)."""
+    for setting in WORKER_SETTINGS:
+        setting.add_to(parser)
+
+
+def parse_option(entry: str, where: str) -> tuple[str, str]:
+    """``key=value`` as a pair; ConfigError for anything else or for an option txscreen sets itself."""
+    key, eq, value = entry.partition("=")
+    key = key.strip()
+    if not eq or not key or any(c.isspace() for c in key):
+        raise ConfigError(f"{where} expects key=value (a librdkafka option), not {entry.strip()!r}.")
+    bare = key
+    for prefix in CLIENT_PREFIXES:
+        bare = bare.removeprefix(f"{prefix}.")
+    reason = _RESERVED.get(bare)
+    if reason is not None:
+        raise ConfigError(f"{where} may not set {key}: {reason}.")
+    return key, value.strip()
+
+
+def read_properties(path: Path) -> list[tuple[str, str]]:
+    """The ``key=value`` (or ``key: value``) lines of a properties file; '#' and '!' start comments."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read the Kafka properties file {path}: {exc.strerror or exc}.") from exc
+    pairs: list[tuple[str, str]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped[0] in "#!":
+            continue
+        if "=" not in stripped and ":" in stripped:
+            stripped = stripped.replace(":", "=", 1)
+        pairs.append(parse_option(stripped, f"{path}:{number}"))
+    return pairs
+
+
+def client_options(args: argparse.Namespace, environ: Mapping[str, str]) -> ClientOptions:
+    """The raw librdkafka options: properties file, then TXSCREEN_KAFKA_CONFIG, then ``-X`` (later wins)."""
+    pairs: list[tuple[str, str]] = []
+    file = KAFKA_CONFIG_FILE.value(args, environ)
+    if file is not None:
+        pairs += read_properties(Path(file).expanduser())
+    from_env = environ.get(KAFKA_OPTIONS.env or "", "")
+    for entry in _ENV_LIST_SEPARATOR.split(from_env):
+        if entry.strip():
+            pairs.append(parse_option(entry, KAFKA_OPTIONS.env or ""))
+    for entry in getattr(args, KAFKA_OPTIONS.name, None) or ():
+        pairs.append(parse_option(entry, "-X"))
+    return ClientOptions(tuple(pairs))
+
+
+def kafka_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> KafkaSettings:
+    """The Kafka settings from parsed flags, falling back to ``environ`` and then the defaults."""
+    topics = Topics(
+        input=INPUT_TOPIC.value(args, environ),
+        cleared=CLEARED_TOPIC.value(args, environ),
+        blocked=BLOCKED_TOPIC.value(args, environ),
+        dlq=DLQ_TOPIC.value(args, environ),
+    )
+    if len(set(topics.all)) != len(topics.all):
+        raise ConfigError(f"the input and output topics must be four different topics, got {topics.all}.")
+    return KafkaSettings(
+        bootstrap_servers=BOOTSTRAP_SERVERS.value(args, environ),
+        topics=topics,
+        client_options=client_options(args, environ),
+    )
+
+
+def _watchlists(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[str, ...]:
+    given: Sequence[str] | None = getattr(args, WATCHLISTS.name, None)
+    if given:
+        return tuple(given)
+    raw = environ.get(WATCHLISTS.env or "", "")
+    return tuple(part.strip() for part in raw.split(";") if part.strip())
+
+
+def worker_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> WorkerSettings:
+    """The settings of ``run``/``copy`` from parsed flags, falling back to ``environ`` and the defaults."""
+    values = {setting.name: setting.value(args, environ) for setting in WORKER_SETTINGS}
+    return WorkerSettings(
+        kafka=kafka_settings(args, environ), watchlists=_watchlists(args, environ), **values
+    )
+
+
+def settings_table(settings: Iterable[Setting] = (*KAFKA_SETTINGS, WATCHLISTS, *WORKER_SETTINGS)) -> str:
+    """The settings as a Markdown table (for the README): setting, flag, environment variable, default."""
+    rows = [
+        "| setting | flag | environment variable | default | meaning |",
+        "|---|---|---|---|---|",
+    ]
+    for s in settings:
+        default = "–" if s.default in (None, ()) else f"`{s.default}`"
+        flag = f"`{s.flag} {s.metavar or s.name.upper()}`"
+        env = f"`{s.env}`" if s.env else "–"
+        rows.append(f"| {s.name} | {flag} | {env} | {default} | {s.meaning} |")
+    return "\n".join(rows)

@@ -1,0 +1,127 @@
+"""The worker's and the copier's transforms, with a recording producer instead of Kafka."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+from confluent_kafka import Message
+
+from matchers.automaton import NameAutomaton
+from matchers.sources import load_watchlists
+from schemas.records import decode_blocked, decode_dead_letter
+from streams.clients import MAX_OUTPUT_BYTES
+from streams.copier import CopyTransform
+from streams.headers import last_header
+from streams.kafka_runner import ScreeningTransform
+from streams.settings import Topics
+
+TOPICS = Topics("in", "ok", "stop", "bad")
+
+
+class RecordingProducer:
+    """Stands in for confluent_kafka.Producer: keeps every produce call."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+
+    def produce(self, topic: str, value: bytes, key: bytes | None = None, **kwargs: Any) -> None:
+        self.records.append({"topic": topic, "value": value, "key": key, "headers": kwargs.get("headers")})
+
+    def poll(self, _timeout: float = 0) -> int:
+        return 0
+
+
+@pytest.fixture(scope="module")
+def automaton() -> NameAutomaton:
+    return NameAutomaton(load_watchlists(["builtin"]))
+
+
+def event(event_id: str, creditor: str, created_at: str = "2020-10-01T10:00:00Z") -> bytes:
+    return orjson.dumps(
+        {
+            "id": event_id,
+            "created_at": created_at,
+            "amount": "10.00",
+            "currency": "USD",
+            "debtor": {"name": "Jane Doe"},
+            "creditor": {"name": creditor},
+        }
+    )
+
+
+def message(offset: int, value: bytes, key: bytes | None, headers: list[tuple[str, bytes]] | None) -> Message:
+    return Message(topic="in", partition=1, offset=offset, key=key, value=value, headers=headers)
+
+
+def test_screening_routes_each_input_once_with_key_headers_and_verdict(automaton: NameAutomaton) -> None:
+    """Cleared → original bytes, blocked → blocked record, malformed → dead letter; keys and headers kept."""
+    clean = event("p-1", "Acme Trading Ltd.")
+    hit = event("p-2", "TikTok")
+    broken = b'{"id": "p-3", "amount": '
+    batch = [
+        message(40, clean, b"p-1", [("trace", b"a")]),
+        message(41, hit, b"p-2", None),
+        message(42, broken, None, [("trace", b"c")]),
+    ]
+    producer = RecordingProducer()
+    counts = ScreeningTransform(automaton, TOPICS)(batch)(producer)  # type: ignore[arg-type]
+
+    assert counts == {"cleared": 1, "blocked": 1, "dead-lettered": 1}
+    cleared, blocked, dead = producer.records
+    assert (cleared["topic"], cleared["value"], cleared["key"]) == ("ok", clean, b"p-1")
+    assert cleared["headers"][0] == ("trace", b"a")
+    assert last_header(cleared["headers"], "txscreen-verdict") == b"cleared"
+    assert last_header(cleared["headers"], "txscreen-watchlist-version") == automaton.version.encode()
+
+    assert (blocked["topic"], blocked["key"]) == ("stop", b"p-2")
+    record = decode_blocked(blocked["value"])
+    assert record.event["id"] == "p-2"
+    assert [h.entity_id for h in record.hits] == ["us-eo-2020:bytedance"]
+    assert last_header(blocked["headers"], "txscreen-verdict") == b"blocked"
+
+    assert (dead["topic"], dead["key"]) == ("bad", None)
+    letter = decode_dead_letter(dead["value"])
+    assert letter.source == {"topic": "in", "partition": 1, "offset": 42}
+    assert letter.raw == broken.decode()
+    assert dead["headers"][0] == ("trace", b"c")
+    assert last_header(dead["headers"], "txscreen-verdict") == b"dead-letter"
+    screened_at = {last_header(r["headers"], "txscreen-screened-at") for r in producer.records}
+    assert len(screened_at) == 1
+
+
+def test_an_output_too_big_to_produce_becomes_a_dead_letter(automaton: NameAutomaton) -> None:
+    """A blocked record over the producer's size limit is dead-lettered without its raw bytes."""
+    padding = "x" * MAX_OUTPUT_BYTES
+    big = orjson.dumps(
+        {
+            "id": "p-9",
+            "created_at": "2020-10-01T10:00:00Z",
+            "amount": "1.00",
+            "currency": "USD",
+            "debtor": {"name": "Jane Doe"},
+            "creditor": {"name": "TikTok"},
+            "note": padding,
+        }
+    )
+    producer = RecordingProducer()
+    counts = ScreeningTransform(automaton, TOPICS)([message(7, big, b"p-9", None)])(producer)  # type: ignore[arg-type]
+    assert counts == {"cleared": 0, "blocked": 0, "dead-lettered": 1}
+    (record,) = producer.records
+    assert record["topic"] == "bad"
+    letter = decode_dead_letter(record["value"])
+    assert letter.raw == ""
+    assert "limit" in letter.error
+    assert letter.source["offset"] == 7
+
+
+def test_copier_produces_each_input_unchanged() -> None:
+    """The pass-through copier keeps value, key and headers and adds nothing."""
+    batch = [message(1, b"one", b"k1", [("h", b"1")]), message(2, b"two", None, None)]
+    producer = RecordingProducer()
+    assert CopyTransform("copy")(batch)(producer) == {"copied": 2}  # type: ignore[arg-type]
+    assert producer.records == [
+        {"topic": "copy", "value": b"one", "key": b"k1", "headers": [("h", b"1")]},
+        {"topic": "copy", "value": b"two", "key": None, "headers": None},
+    ]
