@@ -24,8 +24,11 @@ from confluent_kafka.admin import AdminClient
 
 from schemas.errors import BrokerError, ConfigError
 from streams.clients import admin_config
+from streams.faust_config import WEB_PORT
 from streams.lists import add_watchlist_arguments
 from streams.settings import (
+    Guarantee,
+    Setting,
     add_kafka_arguments,
     add_worker_arguments,
     kafka_settings,
@@ -95,6 +98,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_kafka_arguments(run)
     add_worker_arguments(run)
     add_watchlist_arguments(run)
+    ENGINE.add_to(run)
+    WEB_PORT.add_to(run)
     run.set_defaults(handler=_run)
 
     copy = subparsers.add_parser(
@@ -185,11 +190,39 @@ def _exit_if_client_stuck(exc: BrokerError) -> None:
         os._exit(2)
 
 
+def _engine(raw: str, where: str) -> str:
+    engine = raw.strip().lower()
+    if engine not in ENGINES:
+        raise ConfigError(f"{where} must be one of {', '.join(ENGINES)}, got {raw!r}")
+    return engine
+
+
+ENGINES = ("kafka", "faust")
+ENGINE = Setting(
+    "engine",
+    "--engine",
+    "TXSCREEN_ENGINE",
+    "kafka",
+    "kafka: the confluent-kafka worker (exactly-once by default); faust: a Faust app (at-least-once, "
+    "with a web view on --web-port)",
+    parse=_engine,
+    metavar="ENGINE",
+)
+
+
 def _run(args: argparse.Namespace) -> int:
     from streams.kafka_runner import run_worker
 
+    settings = worker_settings(args, os.environ)
+    if ENGINE.value(args, os.environ) == "faust":
+        explicit = args.guarantee is not None or os.environ.get("TXSCREEN_GUARANTEE", "").strip()
+        if explicit and settings.guarantee is Guarantee.EXACTLY_ONCE:
+            raise ConfigError("--engine faust is at-least-once only; drop --guarantee exactly-once")
+        from streams.faust_app import run_faust
+
+        return run_faust(settings, web_port=WEB_PORT.value(args, os.environ))
     try:
-        run_worker(worker_settings(args, os.environ))
+        run_worker(settings)
     except BrokerError as exc:
         _exit_if_client_stuck(exc)
         raise

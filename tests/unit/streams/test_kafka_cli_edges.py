@@ -66,3 +66,15 @@ def test_consume_prints_records_as_json_with_decoded_headers() -> None:
     binary = record_json(Message(topic="t", partition=0, offset=4, value=b"\xff\xfe"))
     assert binary["value_encoding"] == "base64"
     assert orjson.dumps(binary)
+
+
+def test_faust_engine_refuses_an_explicit_exactly_once(capsys: pytest.CaptureFixture[str]) -> None:
+    """`run --engine faust --guarantee exactly-once` stops with one sentence: Faust is at-least-once only."""
+    assert main(["run", "--engine", "faust", "--guarantee", "exactly-once"]) == 2
+    assert "at-least-once only" in capsys.readouterr().err
+
+
+def test_unknown_engine_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    """An engine other than kafka or faust stops with one sentence naming the choices."""
+    assert main(["run", "--engine", "flink"]) == 2
+    assert "kafka, faust" in capsys.readouterr().err
