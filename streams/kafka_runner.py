@@ -21,11 +21,12 @@ from confluent_kafka.admin import AdminClient
 
 from matchers.automaton import NameAutomaton
 from matchers.screening import BatchResult, screen_batch
-from schemas.records import Hit, Verdict, encode_dead_letter
+from schemas.records import Hit
 from streams.batch_loop import BatchLoop, Emit, where
 from streams.clients import MAX_OUTPUT_BYTES, admin_config
 from streams.headers import routes
 from streams.lists import load_automaton
+from streams.oversized import dead_letter_oversized
 from streams.settings import Topics, WorkerSettings
 from streams.status import Totals
 from streams.topics import require_topics
@@ -63,7 +64,7 @@ class ScreeningTransform:
         )
         values = result.values
         if max(map(len, values)) > MAX_OUTPUT_BYTES:
-            values = _without_oversized(messages, result)
+            values = dead_letter_oversized(result, lambda i: source(messages[i]))
         _log_outcomes(messages, result)
 
         def emit(producer: Producer) -> dict[str, int]:
@@ -81,25 +82,6 @@ class ScreeningTransform:
             return {CLEARED: result.cleared, BLOCKED: result.blocked, DEAD_LETTERED: result.dead_lettered}
 
         return emit
-
-
-def _without_oversized(messages: list[Message], result: BatchResult) -> list[bytes]:
-    """The values with every output too big to produce replaced by a dead letter without the raw bytes.
-
-    The input stays in its topic; the dead letter's ``source`` says where.
-    """
-    values = list(result.values)
-    for i, value in enumerate(values):
-        if len(value) > MAX_OUTPUT_BYTES:
-            error = (
-                f"the {result.verdicts[i].value} record would be {len(value):,} bytes, more than the "
-                f"{MAX_OUTPUT_BYTES:,}-byte limit; the input is left in its topic"
-            )
-            values[i] = encode_dead_letter(None, error, source(messages[i]), result.screened_at)
-            result.verdicts[i] = Verdict.DEAD_LETTER
-            result.hits.pop(i, None)
-            result.errors[i] = error
-    return values
 
 
 def _log_outcomes(messages: list[Message], result: BatchResult) -> None:
