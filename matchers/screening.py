@@ -173,6 +173,14 @@ def make_hit(
     )
 
 
+_FIELD_ORDER: Final = {name: i for i, name in enumerate(SCREENED_FIELDS)}
+
+
+def _hit_order(hit: Hit) -> tuple[int, int, int, str, str]:
+    """Hits of an event in field order, then by position: the order a reader scans the event."""
+    return (_FIELD_ORDER[hit.field], hit.start, hit.end, hit.entity_id, hit.matched_name)
+
+
 def _decode_all(
     raws: Sequence[bytes | None], max_event_bytes: int
 ) -> tuple[list[PaymentEvent | None], dict[int, str], list[str]]:
@@ -284,6 +292,7 @@ def screen_batch(
     values: list[bytes] = list(raws)  # type: ignore[arg-type]  # None only where dead-lettered below
     version = automaton.version
     for i, hits in collector.hits.items():
+        hits.sort(key=_hit_order)
         verdicts[i] = Verdict.BLOCKED
         values[i] = encode_blocked(raws[i] or b"", hits, version, screened_at)
     for i, error in errors.items():
