@@ -94,28 +94,28 @@ class NameAutomaton:
                             keyed[key] = [held, target]
                         else:
                             held.append(target)
-        self._keys = list(keyed)
         self._targets = list(keyed.values())
-        del keyed
-        # The library picks the representation; a full DFA was measured slower in the screening loop
-        # (400+ MB for the bundled lists, so cache misses) than its compact NFA.
         # Batches are searched as UTF-8 bytes: the ASCII batch never becomes a str, and byte search is
-        # about 20% faster than str search here.
+        # about 20% faster than str search here. The library picks the representation (a full DFA was
+        # measured slower in the screening loop: 400+ MB for the bundled lists, so cache misses). Keys are
+        # not kept on the Python side: a find's key is the batch slice it covers.
         self._automaton = ahocorasick_rs.BytesAhoCorasick(
-            [k.encode("utf-8") for k in self._keys], matchkind=ahocorasick_rs.MatchKind.Standard
+            (key.encode("utf-8") for key in keyed), matchkind=ahocorasick_rs.MatchKind.Standard
         )
+        self.key_count = len(keyed)
+        del keyed
         not_simple_search()  # compile the text router's class now, not in the first screened batch
         self.name_count = names
-        self.key_count = len(self._keys)
         self.build_seconds = time.perf_counter() - started
 
     def find(self, batch: bytes) -> list[Found]:
         """Every key occurrence in a folded batch (UTF-8), overlapping ones included; offsets in bytes."""
-        keys, targets = self._keys, self._targets
+        targets = self._targets
         found = []
         for index, start, end in self._automaton.find_matches_as_indexes(batch, overlapping=True):
             held = targets[index]
-            found.append(Found(start, end, keys[index], (held,) if isinstance(held, Target) else tuple(held)))
+            key = batch[start:end].decode("utf-8")
+            found.append(Found(start, end, key, (held,) if isinstance(held, Target) else tuple(held)))
         return found
 
     def find_in_text(self, folded: str) -> list[Found]:
