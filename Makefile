@@ -3,9 +3,14 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The quixstreams peer of the benchmarks has its own virtualenv (its confluent-kafka pin clashes with ours);
+# under .venv so that git ignores it and `make clean` removes it.
+PEER_VENV := $(VENV)/peers/quix
+PEER_STAMP := $(PEER_VENV)/.installed
+BENCH_FLAGS := $(if $(filter-out 0,$(BENCH_QUICK)),--quick) $(BENCH_ARGS)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test test-unit test-kafka lint bench kafka-up kafka-down clean
+.PHONY: help venv demo test test-unit test-kafka lint bench bench-peers kafka-up kafka-down clean
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -31,6 +36,17 @@ test-unit: $(STAMP) ## the fast tier only (no broker)
 lint: $(STAMP) ## ruff and mypy
 	$(BIN)/ruff check schemas matchers streams tests benchmarks
 	$(BIN)/mypy
+
+$(PEER_STAMP): benchmarks/peer-quix.txt
+	$(PY) -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/pip install -q --upgrade pip
+	$(PEER_VENV)/bin/pip install -q -r benchmarks/peer-quix.txt
+	@touch $(PEER_STAMP)
+
+bench-peers: $(PEER_STAMP) ## build the quixstreams peer's own virtualenv (.venv/peers/quix)
+
+bench: $(STAMP) $(PEER_STAMP) ## benchmark suite on a local broker (~10 min; BENCH_QUICK=1: ~4); results in benchmarks/
+	$(BIN)/python -m benchmarks.suite $(BENCH_FLAGS)
 
 clean: ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -12,7 +12,7 @@ import gc
 import logging
 import sys
 from collections.abc import Mapping, Sequence
-from typing import TextIO
+from typing import Literal, TextIO
 
 from matchers.automaton import NameAutomaton
 from matchers.sources import DEFAULT_SOURCES, describe, load_watchlists
@@ -53,11 +53,14 @@ def chosen_sources(watchlists: Sequence[str] | None) -> tuple[str, ...]:
 def load_automaton(
     watchlists: Sequence[str] | None,
     *,
-    report: TextIO | None = sys.stderr,
+    report: TextIO | Literal["stderr"] | None = "stderr",
     environ: Mapping[str, str] | None = None,
 ) -> NameAutomaton:
     """Load the lists (flags, else ``TXSCREEN_WATCHLIST`` in ``environ``, else the defaults) and build the
-    automaton, reporting what was loaded; raises WatchlistError."""
+    automaton, reporting what was loaded (on the current ``sys.stderr`` by default, ``None`` for silence);
+    raises WatchlistError."""
+    if report == "stderr":
+        report = sys.stderr
     if not watchlists and environ is not None:
         watchlists = sources_from_env(environ)
     sources = chosen_sources(watchlists)
