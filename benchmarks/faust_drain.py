@@ -11,11 +11,11 @@ acknowledged (Faust commits the acked offsets every 2.8 s and at the stop).
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 from collections.abc import Sequence
 
+from benchmarks.drain_args import drain_parser
 from streams.broker import free_ports
 from streams.settings import Guarantee, KafkaSettings, Topics, WorkerSettings
 
@@ -31,14 +31,7 @@ def faust_available() -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Drain ``--max-events`` events through the Faust engine; its exit status."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bootstrap-servers", required=True)
-    parser.add_argument("--input-topic", required=True)
-    parser.add_argument("--cleared-topic", required=True)
-    parser.add_argument("--blocked-topic", required=True)
-    parser.add_argument("--dlq-topic", required=True)
-    parser.add_argument("--group-id", required=True)
-    parser.add_argument("--max-events", type=int, required=True)
+    parser = drain_parser(__doc__.splitlines()[0])
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr

@@ -18,7 +18,6 @@ summary line as ``txscreen run``: the time runs from the first message screened 
 
 from __future__ import annotations
 
-import argparse
 import logging
 import sys
 import time
@@ -27,6 +26,7 @@ from typing import Any
 
 from quixstreams import Application, message_context
 
+from benchmarks.drain_args import drain_parser
 from matchers.screening import screen_batch
 from schemas.records import Verdict
 from streams.lists import load_automaton
@@ -34,14 +34,7 @@ from streams.lists import load_automaton
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Screen ``--max-events`` events with quixstreams, then print the rate on stderr."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bootstrap-servers", required=True)
-    parser.add_argument("--input-topic", required=True)
-    parser.add_argument("--cleared-topic", required=True)
-    parser.add_argument("--blocked-topic", required=True)
-    parser.add_argument("--dlq-topic", required=True)
-    parser.add_argument("--group-id", required=True)
-    parser.add_argument("--max-events", type=int, required=True)
+    parser = drain_parser(__doc__.splitlines()[0])
     parser.add_argument("--guarantee", choices=["exactly-once", "at-least-once"], default="exactly-once")
     args = parser.parse_args(argv)
 

@@ -7,13 +7,11 @@ module only: the guard's broker is stopped before the Kafka tier starts its own.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from streams.broker import wait_until_answers
-from tests.kafka.conftest import _container_broker, _docker_answers, _local_broker
+from tests.kafka.conftest import choose_broker
 
 _SUMMARY: list[str] = []
 
@@ -21,15 +19,7 @@ _SUMMARY: list[str] = []
 @pytest.fixture(scope="module")
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``host:port`` of a broker for this module (the Kafka tier's choice of broker; never skipped)."""
-    given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()
-    if given:
-        if not wait_until_answers(given, timeout=60.0):
-            pytest.fail(f"KAFKA_BOOTSTRAP_SERVERS={given} does not answer a metadata request", pytrace=False)
-        yield given
-    elif _docker_answers():
-        yield from _container_broker()
-    else:
-        yield from _local_broker(tmp_path_factory.mktemp("bench-kafka-state"))
+    yield from choose_broker(tmp_path_factory.mktemp("bench-kafka-state"))
 
 
 @pytest.fixture

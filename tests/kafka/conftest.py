@@ -140,9 +140,8 @@ def _local_broker(state_dir: Path) -> Iterator[str]:
         broker.stop()
 
 
-@pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """``host:port`` of the session's broker (see the module docstring for which one)."""
+def choose_broker(state_dir: Path) -> Iterator[str]:
+    """Yield ``host:port`` of the broker to test against (see the module docstring), stopping it after."""
     given = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "").strip()
     if given:
         if not wait_until_answers(given, timeout=60.0):
@@ -151,7 +150,13 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     elif _docker_answers():
         yield from _container_broker()
     else:
-        yield from _local_broker(tmp_path_factory.mktemp("kafka-state"))
+        yield from _local_broker(state_dir)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``host:port`` of the session's broker (see the module docstring for which one)."""
+    yield from choose_broker(tmp_path_factory.mktemp("kafka-state"))
 
 
 @pytest.fixture(scope="session")

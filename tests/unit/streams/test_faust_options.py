@@ -126,7 +126,8 @@ def test_security_aiokafka_cannot_use_is_refused(pairs: tuple[tuple[str, str], .
 
 def test_web_port_comes_from_the_flag_else_the_environment_else_6066() -> None:
     """--web-port wins over TXSCREEN_WEB_PORT, which wins over the default; bad ports are refused."""
-    parser = faust_main.build_parser()
+    parser = argparse.ArgumentParser()
+    WEB_PORT.add_to(parser)
     assert WEB_PORT.value(parser.parse_args(["--web-port", "7000"]), {"TXSCREEN_WEB_PORT": "7100"}) == 7000
     assert WEB_PORT.value(parser.parse_args([]), {"TXSCREEN_WEB_PORT": "7100"}) == 7100
     assert WEB_PORT.value(parser.parse_args([]), {}) == DEFAULT_WEB_PORT == 6066
