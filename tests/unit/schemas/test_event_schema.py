@@ -68,6 +68,7 @@ VALID = [
     variant("debtor.agent", None),
     variant("debtor.country", "XK"),
     variant("created_at", "2020-10-01T12:00:00Z"),
+    variant("created_at", "2020-10-01 12:00:00.123+0200"),
     variant("extra", {"kept": [1, 2, 3]}),
     variant("id", "x" * MAX_ID_LENGTH),
 ]
@@ -77,6 +78,8 @@ INVALID = [
     variant("id", "x" * (MAX_ID_LENGTH + 1)),
     variant("id", 5),
     variant("created_at", "2020-10-01T12:00:00"),
+    variant("created_at", "2020-10-01T12:00Z"),
+    variant("created_at", "2020-10-01"),
     variant("amount", "1e5"),
     variant("amount", "12,50"),
     variant("amount", True),
