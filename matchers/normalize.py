@@ -168,12 +168,13 @@ _MFD = f"{_MARK_CLASS}{_FORMAT_CLASS}\u06400-9"  # marks, invisible characters, 
 _WORD_CHAR = f"(?:[^\\W_]|[{_MARK_CLASS}{_FORMAT_CLASS}\u0640])"
 _WORD_RE = re.compile(f"{_WORD_CHAR}+")
 # Where a look-alike may need rewriting: next to a Latin letter (through at most one mark or
-# invisible character), or at the start of a word made only of look-alikes. The pattern starts
-# with a character class, so the regex engine skips text without look-alikes fast.
+# invisible character), or ending a word with only look-alikes, digits, marks after it (the word is
+# then checked whole). The pattern starts with a character class, so the regex engine skips text
+# without look-alikes fast.
 _MF = f"{_MARK_CLASS}{_FORMAT_CLASS}\u0640"
 _TRIGGER_RE = re.compile(
     f"[{_CONF}](?:[{_MF}]?[A-Za-z]|(?<=[A-Za-z][{_CONF}])|(?<=[A-Za-z][{_MF}][{_CONF}])"
-    f"|(?<!{_WORD_CHAR}[{_CONF}])[{_CONF}{_MFD}]*(?!{_WORD_CHAR}))"
+    f"|[{_CONF}{_MFD}]*(?!{_WORD_CHAR}))"
 )
 _LATIN_RE = re.compile("[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
 # A letter that is neither Latin nor a look-alike: the word is not "otherwise Latin".

@@ -14,6 +14,7 @@ e. Where a name may match: :func:`match_rule`.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -61,6 +62,8 @@ LEGAL_FORMS: tuple[tuple[str, ...], ...] = (
 MAX_FORMS_PER_NAME = 64
 #: Words with more punctuated pieces than this get only the fully split and fully joined forms.
 MAX_PIECES_PER_WORD = 4
+#: Names with more kinds of punctuation than this skip the one-form-per-subset-of-marks step.
+MAX_MARK_KINDS = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,15 +139,32 @@ def word_splits(folded_word: str) -> tuple[str, ...]:
 
 
 def joined_variants(text: str) -> list[str]:
-    """Folded forms of ``text`` with each punctuated word split and run together (rule a)."""
+    """Folded forms of ``text`` with punctuated words split and run together (rule a).
+
+    First the forms a writer makes by treating one kind of mark the same way everywhere (every
+    hyphen dropped, apostrophes kept as breaks, …: one form per subset of the marks in the name),
+    then each word's own combinations, up to :data:`MAX_FORMS_PER_NAME`.
+    """
+    out: dict[str, None] = {}
+    marks = sorted({c for c in text if not c.isalnum() and not c.isspace()})
+    if marks and len(marks) <= MAX_MARK_KINDS:
+        for size in range(len(marks) + 1):
+            for dropped in itertools.combinations(marks, size):
+                out[" ".join(filter(None, map(_fold_word, _drop(text, dropped).split())))] = None
     options = [word_splits(folded) for folded in map(_fold_word, text.split()) if folded]
-    out: list[str] = []
     for combo in itertools.product(*options):
-        out.append(" ".join(combo))
         if len(out) >= MAX_FORMS_PER_NAME:
             break
+        out[" ".join(combo)] = None
     # Words were folded one by one; only a CJK run split over written words needs folding again.
     return [fold(v) if has_cjk(v) else v for v in out if v]
+
+
+def _drop(text: str, marks: Sequence[str]) -> str:
+    """``text`` with every one of ``marks`` removed (the pieces around each run together)."""
+    for mark in marks:
+        text = text.replace(mark, "")
+    return text
 
 
 @lru_cache(maxsize=200_000)
