@@ -117,7 +117,3 @@ class NameAutomaton:
             key = batch[start:end].decode("utf-8")
             found.append(Found(start, end, key, (held,) if isinstance(held, Target) else tuple(held)))
         return found
-
-    def find_in_text(self, folded: str) -> list[Found]:
-        """Every key occurrence in one folded text (wrapped as a one-text batch; offsets in bytes)."""
-        return self.find(f"{BATCH_SEPARATOR} {folded} {BATCH_SEPARATOR}".encode())

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +12,7 @@ from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartit
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from streams.broker import LocalBroker, free_ports
+from tests.cli_runner import run_txscreen
 
 pytestmark = pytest.mark.kafka
 
@@ -127,14 +127,7 @@ def test_transactions_commit_with_offsets_and_abort(
 
 def run_cli(*args: str, timeout: float = 400.0) -> subprocess.CompletedProcess[str]:
     """Run ``txscreen`` in a fresh interpreter, as a user would."""
-    return subprocess.run(
-        [sys.executable, "-m", "streams.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=REPO,
-        check=False,
-    )
+    return run_txscreen(*args, timeout=timeout)
 
 
 def test_cli_up_status_down(tmp_path: Path) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +14,7 @@ from confluent_kafka.admin import AdminClient
 from schemas.records import decode_blocked, decode_dead_letter
 from streams.headers import SCREENED_AT, VERDICT, WATCHLIST_VERSION, last_header
 from streams.synthetic import EventFactory
+from tests.cli_runner import run_txscreen
 
 pytestmark = pytest.mark.kafka
 
@@ -25,16 +24,7 @@ BROKEN_NATIVE_LIST = REPO / "tests" / "data" / "native" / "bad-syntax.yaml"
 SDN_EXTRACT = REPO / "tests" / "data" / "ofac" / "extract"
 
 
-def txscreen(*args: str, timeout: float = 180.0) -> subprocess.CompletedProcess[str]:
-    """Run ``txscreen`` in a fresh interpreter, as a user would."""
-    return subprocess.run(
-        [sys.executable, "-m", "streams.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=REPO,
-        check=False,
-    )
+txscreen = run_txscreen
 
 
 def topic_flags(bootstrap: str, topics: list[str]) -> list[str]:

@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from schemas.errors import ConfigError
 from schemas.records import Hit, decode_blocked, decode_dead_letter
 from streams.file_runner import FileRunSettings, Outputs, RunSummary
 from streams.screen_cli import format_hits, format_summary, parse_at, register, settings_from_args
+from tests.cli_runner import run_txscreen
 
 ROOT = Path(__file__).resolve().parents[3]
 DATA = ROOT / "tests" / "data"
@@ -34,17 +34,7 @@ EVENTS = CLEAN + b"\n" + TIKTOK + b"\r\n\n" + b"not json\n"
 
 def txscreen(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
     """Run the console script's module as a user would, without any TXSCREEN_* variables."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TXSCREEN_")}
-    return subprocess.run(
-        [sys.executable, "-m", "streams.cli", *args],
-        input=stdin.decode() if stdin is not None else None,
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    return run_txscreen(*args, stdin=stdin, timeout=60, clean_env=True)
 
 
 def one_error(result: subprocess.CompletedProcess[str]) -> str:
