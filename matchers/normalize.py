@@ -163,24 +163,15 @@ _MARK_CLASS = "".join(f"{chr(a)}-{chr(b)}" for a, b in _DIACRITIC_RANGES)
 _FORMAT_CLASS = "\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
 _CONFUSABLE_RE = re.compile("[" + "".join(CONFUSABLES) + "]")
 _CONF = "".join(CONFUSABLES)
-_MFD = f"{_MARK_CLASS}{_FORMAT_CLASS}\u06400-9"  # marks, invisible characters, digits: inside a word
 # A word for the look-alike rule: letters and digits, with marks and invisible characters inside.
 _WORD_CHAR = f"(?:[^\\W_]|[{_MARK_CLASS}{_FORMAT_CLASS}\u0640])"
-_WORD_RE = re.compile(f"{_WORD_CHAR}+")
-# Where a look-alike may need rewriting: next to a Latin letter (through at most one mark or
-# invisible character), or ending a word with only look-alikes, digits, marks after it (the word is
-# then checked whole). The pattern starts with a character class, so the regex engine skips text
-# without look-alikes fast.
-_MF = f"{_MARK_CLASS}{_FORMAT_CLASS}\u0640"
-_TRIGGER_RE = re.compile(
-    f"[{_CONF}](?:[{_MF}]?[A-Za-z]|(?<=[A-Za-z][{_CONF}])|(?<=[A-Za-z][{_MF}][{_CONF}])"
-    f"|[{_CONF}{_MFD}]*(?!{_WORD_CHAR}))"
+# Word characters an "otherwise Latin" word may hold: Latin letters, look-alikes, ASCII digits, marks.
+_LATIN_LIKE = (
+    f"A-Za-z0-9\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff{_CONF}{_MARK_CLASS}{_FORMAT_CLASS}\u0640"
 )
-_LATIN_RE = re.compile("[A-Za-z\u00c0-\u024f\u1e00-\u1eff]")
-# A letter that is neither Latin nor a look-alike: the word is not "otherwise Latin".
-_NOT_LATIN_LIKE_RE = re.compile(
-    f"[^A-Za-z\u00c0-\u024f\u1e00-\u1eff{_CONF}0-9{_MARK_CLASS}{_FORMAT_CLASS}\u0640]"
-)
+# A whole word (nothing word-like on either side) of Latin-like characters with a look-alike in it.
+# Inside a word the lookbehind fails at once, so the engine tries each word once: linear time.
+_LATINIZABLE_RE = re.compile(f"(?<!{_WORD_CHAR})[{_LATIN_LIKE}]*[{_CONF}][{_LATIN_LIKE}]*(?!{_WORD_CHAR})")
 
 #: Han, Kana and Hangul (after NFKD Hangul syllables are conjoining jamo, U+1100–U+11FF).
 CJK_CLASS = (
@@ -189,8 +180,9 @@ CJK_CLASS = (
     "\uac00-\ud7af\ud7b0-\ud7ff\uf900-\ufaff\U00020000-\U0003134f"
 )
 _CJK_RE = re.compile(f"[{CJK_CLASS}]")
-# Each starts with a character class so the engine skips ahead fast.
-_CJK_GAP_RE = re.compile(f"([{CJK_CLASS}]) (?=[{CJK_CLASS}])")
+# Each starts with a literal or a character class so the engine skips ahead fast; the gap, by far
+# the most common, is replaced by a constant (no per-match template expansion).
+_CJK_GAP_RE = re.compile(f" (?<=[{CJK_CLASS}] )(?=[{CJK_CLASS}])")
 _CJK_AFTER_RE = re.compile(f"([{CJK_CLASS}])(?=[^ \x00{CJK_CLASS}])")
 _CJK_BEFORE_RE = re.compile(f"([{CJK_CLASS}])(?<=[^ \x00{CJK_CLASS}][{CJK_CLASS}])")
 
@@ -233,51 +225,27 @@ def _fold_tables() -> tuple[dict[int, str | None], dict[int, str | None]]:
     return table, batch
 
 
-def _latinize_word(match: re.Match[str]) -> str:
-    word = match.group()
-    if _CONFUSABLE_RE.search(word) is None or _NOT_LATIN_LIKE_RE.search(word):
-        return word
-    return word.translate(_CONFUSABLE_TABLE)
+def _to_latin(match: re.Match[str]) -> str:
+    return match.group().translate(_CONFUSABLE_TABLE)
 
 
 def latinize(text: str) -> str:
-    """Step 2: a word of Latin letters and look-alikes (at least one) reads as Latin.
+    """Step 2: a word of Latin letters and look-alikes (at least one look-alike) reads as Latin.
 
-    Only the stretches around a trigger are rewritten; words are never cut, because a stretch
-    runs from the last separator before the trigger to the first one after it.
+    A word is a run of letters and digits with marks and invisible characters inside; it is
+    rewritten when every character is Latin-like and one is a look-alike. Rewriting is one
+    character for one, so offsets do not move.
     """
     if _CONFUSABLE_RE.search(text) is None:
         return text
-    spans: list[tuple[int, int]] = []
-    for m in _TRIGGER_RE.finditer(text):
-        start = max(text.rfind(" ", 0, m.start()), text.rfind(BATCH_SEPARATOR, 0, m.start())) + 1
-        end = min(_find_or_end(text, " ", m.end()), _find_or_end(text, BATCH_SEPARATOR, m.end()))
-        spans.append((start, end))
-    if not spans:
-        return text
-    pieces: list[str] = []
-    done = 0
-    for span_start, end in sorted(spans):
-        start = max(span_start, done)
-        if end <= start:
-            continue
-        pieces.append(text[done:start])
-        pieces.append(_WORD_RE.sub(_latinize_word, text[start:end]))
-        done = end
-    pieces.append(text[done:])
-    return "".join(pieces)
-
-
-def _find_or_end(text: str, needle: str, start: int) -> int:
-    pos = text.find(needle, start)
-    return len(text) if pos < 0 else pos
+    return _LATINIZABLE_RE.sub(_to_latin, text)
 
 
 def _cjk_spacing(text: str) -> str:
     """Step 6: no spaces between CJK characters, one space between CJK and other letters."""
     if _CJK_RE.search(text) is None:
         return text
-    text = _CJK_GAP_RE.sub(r"\1", text)
+    text = _CJK_GAP_RE.sub("", text)
     return _CJK_BEFORE_RE.sub(r" \1", _CJK_AFTER_RE.sub(r"\1 ", text))
 
 
@@ -293,14 +261,23 @@ def fold(text: str) -> str:
 # exactly the per-text folds laid out the same way (tests check this), with C-level passes only.
 
 _SPACE = ord(" ")
+_BMP_LAST = 0xFFFF
+_ASTRAL_RE = re.compile("[\U00010000-\U0010ffff]")
 _ASCII_FOLD = bytes(
     c + 32 if 65 <= c <= 90 else c if (48 <= c <= 57 or 97 <= c <= 122 or c == 0) else 32 for c in range(256)
 )
 
 
 def batch_string(texts: Sequence[str]) -> str:
-    """Texts laid out for one automaton pass: each between NUL separators (unfolded)."""
-    return f"{BATCH_SEPARATOR} " + f" {BATCH_SEPARATOR} ".join(texts) + f" {BATCH_SEPARATOR}"
+    """Texts laid out for one automaton pass: each between NUL separators (unfolded).
+
+    A NUL inside a text (JSON ``\\u0000``) reads as a space, as in :func:`fold`: were it kept, it
+    would pass for a separator and shift every later text's place in the batch.
+    """
+    joined = f"{BATCH_SEPARATOR} " + f" {BATCH_SEPARATOR} ".join(texts) + f" {BATCH_SEPARATOR}"
+    if joined.count(BATCH_SEPARATOR) != len(texts) + 1:
+        return batch_string([t.replace(BATCH_SEPARATOR, " ") for t in texts])
+    return joined
 
 
 def _collapse(data: bytes) -> bytes:
@@ -331,15 +308,46 @@ def _not_simple_re() -> re.Pattern[str]:
         folded = unicodedata.normalize("NFKD", ch).casefold()
         if all(ord(c) < 0x80 or 0x300 <= ord(c) <= 0x36F for c in folded) and ch not in CONFUSABLES:
             simple.append(cp)
+    return re.compile("[^\x00-\x7f" + _class_body(simple) + "]")
+
+
+def _class_body(codepoints: Sequence[int]) -> str:
+    """The inside of a regex character class holding exactly the sorted ``codepoints``, as ranges."""
     ranges: list[str] = []
     i = 0
-    while i < len(simple):
+    while i < len(codepoints):
         j = i
-        while j + 1 < len(simple) and simple[j + 1] == simple[j] + 1:
+        while j + 1 < len(codepoints) and codepoints[j + 1] == codepoints[j] + 1:
             j += 1
-        ranges.append(re.escape(chr(simple[i])) + (f"-{re.escape(chr(simple[j]))}" if j > i else ""))
+        ranges.append(re.escape(chr(codepoints[i])) + (f"-{re.escape(chr(codepoints[j]))}" if j > i else ""))
         i = j + 1
-    return re.compile("[^\x00-\x7f" + "".join(ranges) + "]")
+    return "".join(ranges)
+
+
+@cache
+def _batch_fold_passes() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """The batch table as regex passes: dropped runs, separator runs, mapped letters.
+
+    ``str.translate`` looks every character up in a dict; these passes let the regex engine skip
+    over the letters, which is most of the text, in C. Their classes hold the Basic Multilingual
+    Plane only (a class beyond it is a linear list of ranges, slow to test per character): text
+    with characters beyond it goes through the table.
+    """
+    table = {cp: to for cp, to in _fold_tables()[1].items() if cp <= _BMP_LAST}
+    dropped = sorted(cp for cp, to in table.items() if to is None)
+    separators = sorted(cp for cp, to in table.items() if to == " ")
+    letters = {cp: to for cp, to in table.items() if to and to != " " and to != chr(cp)}
+    lone = [cp for cp in separators if cp != _SPACE]
+    return (
+        re.compile(f"[{_class_body(dropped)}]+"),
+        # Two or more separators, or one that is not a space: each becomes one space.
+        re.compile(f"[{_class_body(separators)}][{_class_body(separators)}]+|[{_class_body(lone)}]"),
+        re.compile(f"[{_class_body(sorted(letters))}]"),
+    )
+
+
+def _map_letter(match: re.Match[str]) -> str:
+    return _fold_tables()[1][ord(match.group())] or ""
 
 
 def is_simple(text: str) -> bool:
@@ -361,12 +369,13 @@ def fold_simple_batch(texts: Sequence[str]) -> bytes:
 def fold_batch(texts: Sequence[str]) -> str:
     """Batch fold of any texts; a NUL inside a text reads as a space, as in :func:`fold`."""
     joined = batch_string(texts)
-    if joined.count(BATCH_SEPARATOR) != len(texts) + 1:
-        joined = batch_string([t.replace(BATCH_SEPARATOR, " ") for t in texts])
-    s = latinize(unicodedata.normalize("NFKD", joined)).casefold().translate(_fold_tables()[1])
-    while "  " in s:
-        s = s.replace("   ", " ").replace("  ", " ")
-    return _cjk_spacing(s)
+    dropped, separators, letters = _batch_fold_passes()
+    s = latinize(unicodedata.normalize("NFKD", joined)).casefold()
+    if _ASTRAL_RE.search(s):  # emoji, historic scripts: character by character
+        s = s.translate(_fold_tables()[1])
+    else:
+        s = letters.sub(_map_letter, dropped.sub("", s))  # few matches: a call each is cheap
+    return _cjk_spacing(separators.sub(" ", s))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,12 +9,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matchers.normalize import (
+    CONFUSABLES,
     fold,
     fold_ascii_batch,
     fold_batch,
     fold_simple_batch,
     fold_with_spans,
     is_simple,
+    latinize,
 )
 
 
@@ -48,6 +50,9 @@ def test_invisible_format_characters_are_ignored(invisible: str) -> None:
         ("ΤΙΚΤΟΚ", "tiktok"),  # a word made only of Greek look-alikes
         ("СОРХ", "copx"),  # only Cyrillic look-alikes: reads as Latin
         ("Сбербанк", "сбербанк"),  # a real Cyrillic word stays Cyrillic
+        ("Łоdz", "lodz"),  # next to a Latin letter with a stroke (no decomposition)
+        ("Αł", "al"),  # a word of a Greek look-alike and a stroke letter only
+        ("С1A", "c1a"),  # through a digit
     ],
 )
 def test_latin_lookalikes_read_as_latin_inside_latin_words(text: str, expected: str) -> None:
@@ -163,3 +168,36 @@ def test_simple_texts_are_latin_with_accents_only() -> None:
     assert is_simple("Müller Société Ａｃｍｅ")
     for text in ("Łukasz", "Сбербанк", "字节跳动", "By\u200bte", "Tеncent"):
         assert not is_simple(text)
+
+
+def _latinize_word_by_word(text: str) -> str:
+    """The rule read literally: split into words, rewrite each word whose letters are all Latin-like."""
+    out, word = [], ""
+    for ch in [*text, " "]:
+        if ch.isalnum() or unicodedata.category(ch) in ("Mn", "Me", "Cf") or ch == "\u0640":
+            word += ch
+            continue
+        latin_like = all(
+            c in CONFUSABLES
+            or (c.isascii() and c.isalnum())
+            or unicodedata.category(c) in ("Mn", "Me", "Cf")
+            or c == "\u0640"
+            or ("\u00c0" <= c <= "\u024f" and c not in "\u00d7\u00f7")
+            or "\u1e00" <= c <= "\u1eff"
+            for c in word
+        )
+        if latin_like and any(c in CONFUSABLES for c in word):
+            word = "".join(CONFUSABLES.get(c, c) for c in word)
+        out.append(word + ch)
+        word = ""
+    return "".join(out)[:-1]
+
+
+_LOOKALIKE_ALPHABET = st.sampled_from([*"aZx1 -.'_ÀéłæСсаеорхАЕОРНКМТіјνοΑΗиыяЖ中", "\u0301", "\u200b"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=_LOOKALIKE_ALPHABET, max_size=16))
+def test_latinize_rewrites_exactly_the_words_the_rule_names(text: str) -> None:
+    """Look-alikes are rewritten in every word of Latin-like letters that holds one, and nowhere else."""
+    assert latinize(text) == _latinize_word_by_word(text)

@@ -167,3 +167,19 @@ def test_counts_add_up(default_automaton: NameAutomaton, make_event: Callable[..
     """cleared + blocked + dead-lettered equals the batch size."""
     result = screen_batch([make_event(), make_event(remittance="TikTok"), b"{}", None], default_automaton)
     assert (result.cleared, result.blocked, result.dead_lettered) == (1, 1, 2)
+
+
+@pytest.mark.parametrize("remittance", ["payment to\u0000HAMAS", "Zürich\u0000HAMAS", "Москва\u0000HAMAS"])
+def test_nul_inside_a_text_is_a_separator_not_a_batch_boundary(
+    default_automaton: NameAutomaton, make_event: Callable[..., bytes], remittance: str
+) -> None:
+    """A NUL (JSON \\u0000) in a screened text is a space: it neither hides a name nor shifts later hits."""
+    raws = [
+        make_event(remittance=remittance, event_id="nul"),
+        make_event(event_id="clean"),
+        make_event(debtor="HAMAS", event_id="party"),
+    ]
+    result = screen_batch(raws, default_automaton)
+    assert result.verdicts == [Verdict.BLOCKED, Verdict.CLEARED, Verdict.BLOCKED]
+    assert [(h.field, h.matched_text) for h in result.hits[0]] == [("remittance", "HAMAS")]
+    assert [(h.field, h.matched_text) for h in result.hits[2]] == [("debtor.name", "HAMAS")]
