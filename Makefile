@@ -9,13 +9,17 @@ PEER_VENV := $(VENV)/peers/quix
 PEER_STAMP := $(PEER_VENV)/.installed
 BENCH_FLAGS := $(if $(filter-out 0,$(BENCH_QUICK)),--quick) $(BENCH_ARGS)
 
+# The native fast path is built with cargo; rustup installs it in ~/.cargo/bin, which a non-login shell may miss.
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
 .DEFAULT_GOAL := help
 .PHONY: help venv demo test test-unit test-kafka lint bench bench-peers kafka-up kafka-down clean
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml native/Cargo.toml native/src/*.rs
+	@command -v cargo >/dev/null || { echo "txscreen builds its native fast path with Rust's cargo: install it from https://rustup.rs" >&2; exit 1; }
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev,faust,bench]'
@@ -26,16 +30,19 @@ venv: $(STAMP) ## create .venv and install txscreen with its dev extras
 demo: $(STAMP) ## stream ~2,000 sample payments through the screener on the local broker; show what was blocked
 	$(BIN)/python -m streams.demo
 
-test: $(STAMP) ## run every test (unit, then Kafka on a broker the tests start and stop)
+test: $(STAMP) ## run every test (Rust unit tests, Python unit, then Kafka on a broker the tests start and stop)
 	$(BIN)/ruff check schemas matchers streams tests benchmarks
+	PYO3_PYTHON=$(abspath $(BIN)/python) cargo test -q --release --manifest-path native/Cargo.toml
 	$(BIN)/pytest
 
 test-unit: $(STAMP) ## the fast tier only (no broker)
 	$(BIN)/pytest tests/unit
 
-lint: $(STAMP) ## ruff and mypy
+lint: $(STAMP) ## ruff, mypy, rustfmt and clippy
 	$(BIN)/ruff check schemas matchers streams tests benchmarks
 	$(BIN)/mypy
+	cargo fmt --check --manifest-path native/Cargo.toml
+	PYO3_PYTHON=$(abspath $(BIN)/python) cargo clippy -q --release --all-targets --manifest-path native/Cargo.toml -- -D warnings
 
 $(PEER_STAMP): benchmarks/peer-quix.txt
 	$(PY) -m venv $(PEER_VENV)
@@ -48,8 +55,8 @@ bench-peers: $(PEER_STAMP) ## build the quixstreams peer's own virtualenv (.venv
 bench: $(STAMP) $(PEER_STAMP) ## benchmark suite on a local broker (~10 min; BENCH_QUICK=1: ~4); results in benchmarks/
 	$(BIN)/python -m benchmarks.suite $(BENCH_FLAGS)
 
-clean: ## remove the virtual environment and caches
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
+clean: ## remove the virtual environment, caches and native build output
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info native/target matchers/_native*.so
 
 kafka-up: $(STAMP) ## start the local single-node Kafka broker (127.0.0.1:9092)
 	$(BIN)/txscreen kafka up

@@ -17,11 +17,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import ahocorasick_rs
-
+from matchers._native import KeySearch, Triage
 from matchers.normalize import BATCH_SEPARATOR, is_cjk, not_simple_search
 from matchers.policy import MatchRule, name_forms
 from matchers.watchlist import Entity, ListedName, Watchlist, watchlist_version
+from schemas.countries import ISO_3166_ALPHA2
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +95,13 @@ class NameAutomaton:
                         else:
                             held.append(target)
         self._targets = list(keyed.values())
-        # Batches are searched as UTF-8 bytes: the ASCII batch never becomes a str, and byte search is
-        # about 20% faster than str search here. The library picks the representation (a full DFA was
-        # measured slower in the screening loop: 400+ MB for the bundled lists, so cache misses). Keys are
-        # not kept on the Python side: a find's key is the batch slice it covers.
-        self._automaton = ahocorasick_rs.BytesAhoCorasick(
-            (key.encode("utf-8") for key in keyed), matchkind=ahocorasick_rs.MatchKind.Standard
-        )
+        # Batches are searched as UTF-8 bytes: the ASCII batch never becomes a str. The native automaton
+        # (the aho-corasick crate; it picks a contiguous NFA for lists this size: a full DFA was measured
+        # slower in the screening loop, 400+ MB for the bundled lists, so cache misses). Keys are not kept
+        # on the Python side: a find's key is the batch slice it covers.
+        self._search = KeySearch(key.encode("utf-8") for key in keyed)
+        #: Sorts raw events into certainly clean and "take the full path" (see matchers.screening).
+        self.triage = Triage(self._search, ISO_3166_ALPHA2)
         self.key_count = len(keyed)
         del keyed
         not_simple_search()  # compile the text router's class now, not in the first screened batch
@@ -112,7 +112,7 @@ class NameAutomaton:
         """Every key occurrence in a folded batch (UTF-8), overlapping ones included; offsets in bytes."""
         targets = self._targets
         found = []
-        for index, start, end in self._automaton.find_matches_as_indexes(batch, overlapping=True):
+        for index, start, end in self._search.find(batch):
             held = targets[index]
             key = batch[start:end].decode("utf-8")
             found.append(Found(start, end, key, (held,) if isinstance(held, Target) else tuple(held)))

@@ -283,8 +283,88 @@ def screen_batch(
     *,
     max_event_bytes: int = MAX_EVENT_BYTES,
 ) -> BatchResult:
-    """Screen a batch of raw event values; ``source_of(i)`` names input ``i`` in its dead letter."""
+    """Screen a batch of raw event values; ``source_of(i)`` names input ``i`` in its dead letter.
+
+    The native triage first clears, in one call, every event it can prove clean (valid, ASCII
+    texts, no key in them); the rest take :func:`screen_batch_full`, which decides.
+    """
     screened_at = timestamp(now)
+    inputs: list[bytes | None] = raws if isinstance(raws, list) else list(raws)
+    n = len(inputs)
+    codes, texts, owners = automaton.triage.sort(inputs, max_event_bytes)
+    if texts:  # texts only Python folds: their events are clean unless one of them holds a key
+        marked = bytearray(codes)
+        for k in _texts_with_keys(texts, automaton):
+            marked[owners[k]] = _FULL_PATH
+        codes = bytes(marked.translate(_CHECKED_IS_CLEAN))
+    if codes.count(_CLEAN) == n:
+        cleared: list[bytes] = list(inputs)  # type: ignore[arg-type]  # the triage clears bytes only
+        return BatchResult([Verdict.CLEARED] * n, cleared, {}, {}, automaton.version, screened_at)
+    full = [i for i, code in enumerate(codes) if code]
+    sub_source = None if source_of is None else (lambda k: source_of(full[k]))
+    sub = _screen_full([inputs[i] for i in full], automaton, screened_at, sub_source, max_event_bytes)
+    if len(full) == n:
+        return sub
+    verdicts = [Verdict.CLEARED] * n
+    values: list[bytes] = list(inputs)  # type: ignore[arg-type]  # None only where the full path decided
+    for k, i in enumerate(full):
+        verdicts[i] = sub.verdicts[k]
+        values[i] = sub.values[k]
+    hits = {full[k]: event_hits for k, event_hits in sub.hits.items()}
+    errors = {full[k]: error for k, error in sub.errors.items()}
+    return BatchResult(verdicts, values, hits, errors, automaton.version, screened_at)
+
+
+#: ``Triage.sort`` codes: certainly clean, take the full path, clean unless a handed-back text has a key.
+_CLEAN: Final = 0
+_FULL_PATH: Final = 1
+_CHECKED_IS_CLEAN: Final = bytes([0, 1, 0]) + bytes(range(3, 256))
+
+
+def _texts_with_keys(texts: list[str], automaton: NameAutomaton) -> set[int]:
+    """Which of ``texts`` hold a key once folded (any key: the full path then applies the rules)."""
+    not_simple = not_simple_search()
+    simple: list[int] = []
+    other: list[int] = []
+    for k, text in enumerate(texts):
+        (simple if not_simple(text) is None else other).append(k)
+    flagged: set[int] = set()
+    for group, batch_fold in ((simple, fold_simple_batch), (other, _fold_batch_bytes)):
+        if not group:
+            continue
+        batch = batch_fold([texts[k] for k in group])
+        for found in automaton.find(batch):
+            # A whole-field key starts on its text's leading NUL: count it in.
+            flagged.add(group[batch.count(_SEP_BYTES, 0, found.start + 1) - 1])
+    return flagged
+
+
+def _fold_batch_bytes(texts: Sequence[str]) -> bytes:
+    return fold_batch(texts).encode("utf-8")
+
+
+def screen_batch_full(
+    raws: Sequence[bytes | None],
+    automaton: NameAutomaton,
+    now: datetime | None = None,
+    source_of: SourceOf | None = None,
+    *,
+    max_event_bytes: int = MAX_EVENT_BYTES,
+) -> BatchResult:
+    """:func:`screen_batch` without the native triage: every event takes the full Python path.
+
+    The reference the fast path is tested against; the same verdicts and outputs, only slower.
+    """
+    return _screen_full(raws, automaton, timestamp(now), source_of, max_event_bytes)
+
+
+def _screen_full(
+    raws: Sequence[bytes | None],
+    automaton: NameAutomaton,
+    screened_at: str,
+    source_of: SourceOf | None,
+    max_event_bytes: int,
+) -> BatchResult:
     events, errors, texts = _decode_all(raws, max_event_bytes)
     collector = _HitCollector(automaton)
     _scan(texts, events, collector)

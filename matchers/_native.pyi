@@ -1,0 +1,21 @@
+"""Types of the native fast path, built from native/src/lib.rs (see its module comment)."""
+
+from collections.abc import Iterable
+
+class KeySearch:
+    """The Aho-Corasick automaton over every key (UTF-8 bytes): standard semantics, overlapping finds."""
+
+    def __init__(self, keys: Iterable[bytes]) -> None: ...
+    def __len__(self) -> int: ...
+    def find(self, haystack: bytes) -> list[tuple[int, int, int]]:
+        """``(key index, start, end)`` of every key occurrence, in bytes."""
+
+class Triage:
+    """Sorts raw events: certainly clean (0), full path (1), clean unless a handed-back text has a key (2)."""
+
+    def __init__(self, search: KeySearch, countries: Iterable[str]) -> None: ...
+    def sort(self, raws: list[bytes | None], max_event_bytes: int) -> tuple[bytes, list[str], list[int]]:
+        """``(codes, texts, owners)``: one code per input; ``owners[k]`` is the input of ``texts[k]``."""
+
+def fold_ascii(data: bytes) -> bytes:
+    """An ASCII batch string folded: lower case; letters, digits, NUL kept; others a space; runs collapsed."""

@@ -1,0 +1,224 @@
+//! txscreen's native fast path, imported as `matchers._native`.
+//!
+//! * [`KeySearch`]: the Aho-Corasick automaton over every key of the loaded lists (standard,
+//!   overlapping matches), as `matchers.automaton` uses it for batch strings.
+//! * [`Triage`]: for a batch of raw event values, says which are certainly clean: valid by the
+//!   event schema, every screened text ASCII, and no key anywhere in their folded texts. Those are
+//!   cleared without any per-event Python work; every other event (invalid, non-ASCII, any key
+//!   found) takes the full Python path, which decides. So the fast path only ever says "clean"
+//!   where the full path would say the same, and tests check exactly that.
+
+mod event;
+mod timestamp;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList};
+use std::collections::HashSet;
+
+/// ASCII fold, as `matchers.normalize.fold_ascii_batch`: letters to lower case, letters and digits
+/// kept, everything else a space (NUL, the text separator, never reaches it here).
+const FOLD: [u8; 128] = {
+    let mut table = [b' '; 128];
+    let mut c = 0;
+    while c < 128 {
+        let b = c as u8;
+        if b.is_ascii_lowercase() || b.is_ascii_digit() {
+            table[c] = b;
+        } else if b.is_ascii_uppercase() {
+            table[c] = b + 32;
+        }
+        c += 1;
+    }
+    table
+};
+
+/// Lays out the ASCII texts of one event as a batch string does (`"\0 t1 \0 t2 ... \0"`, folded,
+/// space runs collapsed) into `out`; the others (not ASCII, or holding a NUL) are left to Python.
+/// Each text is bounded by NULs, so no key can span two texts and texts may be searched apart.
+fn layout_ascii<'t>(texts: &[&'t str], out: &mut Vec<u8>, left: &mut Vec<&'t str>) {
+    out.clear();
+    out.push(0);
+    for &text in texts {
+        if !text.is_ascii() || text.as_bytes().contains(&0) {
+            left.push(text);
+            continue;
+        }
+        out.push(b' ');
+        for &c in text.as_bytes() {
+            let folded = FOLD[c as usize];
+            if folded != b' ' || out.last() != Some(&b' ') {
+                out.push(folded);
+            }
+        }
+        if out.last() != Some(&b' ') {
+            out.push(b' ');
+        }
+        out.push(0);
+    }
+}
+
+/// `fold_ascii(data)`: an ASCII batch string folded as `matchers.normalize` folds ASCII: letters to
+/// lower case, letters, digits and NUL (the text separator) kept, everything else a space, and each
+/// run of spaces collapsed to one.
+#[pyfunction]
+fn fold_ascii<'py>(py: Python<'py>, data: &[u8]) -> Bound<'py, PyBytes> {
+    let folded = py.allow_threads(|| {
+        let mut out = Vec::with_capacity(data.len());
+        for &c in data {
+            let folded = match c {
+                0 => 0,
+                1..=127 => FOLD[c as usize],
+                _ => b' ',
+            };
+            if folded != b' ' || out.last() != Some(&b' ') {
+                out.push(folded);
+            }
+        }
+        out
+    });
+    PyBytes::new(py, &folded)
+}
+
+/// A party's agent name, or "" when there is none (as the Python path lays it out).
+fn agent_name<'a>(party: &'a event::Party) -> &'a str {
+    party
+        .agent
+        .as_ref()
+        .and_then(|a| a.name.as_ref())
+        .map_or("", |n| n.0.as_ref())
+}
+
+/// The automaton over all keys (UTF-8 bytes); standard match semantics, overlapping finds.
+#[pyclass(frozen, module = "matchers._native")]
+pub struct KeySearch {
+    automaton: AhoCorasick,
+}
+
+#[pymethods]
+impl KeySearch {
+    #[new]
+    fn new(keys: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let mut owned: Vec<Vec<u8>> = Vec::new();
+        for key in keys.try_iter()? {
+            owned.push(key?.extract::<Vec<u8>>()?);
+        }
+        if owned.iter().any(Vec::is_empty) {
+            return Err(PyValueError::new_err("a key is empty"));
+        }
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .build(&owned)
+            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok(KeySearch { automaton })
+    }
+
+    /// How many keys the automaton holds.
+    fn __len__(&self) -> usize {
+        self.automaton.patterns_len()
+    }
+
+    /// Every key occurrence in `haystack`, overlapping ones included: `(key index, start, end)` in bytes.
+    fn find(&self, py: Python<'_>, haystack: &[u8]) -> Vec<(usize, usize, usize)> {
+        py.allow_threads(|| {
+            self.automaton
+                .find_overlapping_iter(haystack)
+                .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
+                .collect()
+        })
+    }
+}
+
+/// Sorts a batch of raw events: certainly clean, "needs the full path", or "clean but for texts
+/// that only Python folds" (those texts are handed back).
+#[pyclass(frozen, module = "matchers._native")]
+pub struct Triage {
+    search: Py<KeySearch>,
+    countries: HashSet<String>,
+}
+
+/// `Triage.sort` codes, one per input.
+const CLEAN: u8 = 0;
+const FULL_PATH: u8 = 1;
+const CHECK_TEXTS: u8 = 2;
+
+#[pymethods]
+impl Triage {
+    #[new]
+    fn new(search: Py<KeySearch>, countries: HashSet<String>) -> Self {
+        Triage { search, countries }
+    }
+
+    /// `(codes, texts, owners)`: one code per input (0 certainly clean, 1 full path, 2 clean unless
+    /// one of its `texts` has a key: `owners[k]` is the input of `texts[k]`).
+    ///
+    /// Code 0 and 2 need a valid event of at most `max_event_bytes` whose ASCII texts hold no key.
+    fn sort<'py>(
+        &self,
+        py: Python<'py>,
+        raws: &Bound<'py, PyList>,
+        max_event_bytes: usize,
+    ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyList>, Vec<usize>)> {
+        let automaton = &self.search.get().automaton;
+        let mut codes = vec![FULL_PATH; raws.len()];
+        let left_texts = PyList::empty(py);
+        let mut owners = Vec::new();
+        let mut buffer = Vec::with_capacity(512);
+        for (index, (code, item)) in codes.iter_mut().zip(raws.iter()).enumerate() {
+            let Ok(bytes) = item.downcast::<PyBytes>() else {
+                continue;
+            };
+            let raw = bytes.as_bytes();
+            if raw.is_empty() || raw.len() > max_event_bytes {
+                continue;
+            }
+            let Some(event) = event::parse_valid(raw, &self.countries) else {
+                continue;
+            };
+            let texts = [
+                event.debtor.name.0.as_ref(),
+                event.creditor.name.0.as_ref(),
+                agent_name(&event.debtor),
+                agent_name(&event.creditor),
+                event.remittance.as_ref().map_or("", |r| r.0.as_ref()),
+            ];
+            let mut left: Vec<&str> = Vec::new(); // allocates only for an event with such texts
+            layout_ascii(&texts, &mut buffer, &mut left);
+            if automaton.is_match(buffer.as_slice()) {
+                continue;
+            }
+            *code = if left.is_empty() { CLEAN } else { CHECK_TEXTS };
+            for text in &left {
+                left_texts.append(*text)?;
+                owners.push(index);
+            }
+        }
+        Ok((PyBytes::new(py, &codes), left_texts, owners))
+    }
+}
+
+#[pymodule]
+fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_class::<KeySearch>()?;
+    module.add_class::<Triage>()?;
+    module.add_function(wrap_pyfunction!(fold_ascii, module)?)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::layout_ascii;
+
+    #[test]
+    fn layout_matches_the_python_batch_string() {
+        let (mut out, mut left) = (Vec::new(), Vec::new());
+        layout_ascii(
+            &["Ann  Lee", "", "Zürich", "A-B", "x.", "a\0b", " HAMAS "],
+            &mut out,
+            &mut left,
+        );
+        assert_eq!(out, b"\0 ann lee \0 \0 a b \0 x \0 hamas \0");
+        assert_eq!(left, ["Zürich", "a\0b"]);
+    }
+}

@@ -1,0 +1,222 @@
+"""The native triage clears only what the full Python path clears: screen_batch equals screen_batch_full."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matchers.automaton import NameAutomaton
+from matchers.screening import screen_batch, screen_batch_full
+from matchers.watchlist import Watchlist
+from schemas.events import MAX_EVENT_BYTES
+
+NOW = datetime(2020, 10, 1, 12, tzinfo=UTC)
+CLEAN, FULL_PATH, CHECK_TEXTS = 0, 1, 2
+
+BASE: dict[str, Any] = {
+    "id": "pay-1",
+    "created_at": "2020-10-01T12:00:00Z",
+    "amount": "1250.00",
+    "currency": "EUR",
+    "debtor": {"name": "Ann Lee", "country": "DE", "agent": {"bic": "DEUTDEFFXXX", "name": "Deutsche Bank"}},
+    "creditor": {"name": "Bob Ray", "address": {"city": "Oslo"}, "country": "NO"},
+    "remittance": "Invoice 1",
+}
+
+# Values each field may take: valid ones, edge cases of the codec, and wrong ones.
+TEXTS = [
+    "Ann Lee",
+    "Invoice 4711",
+    "TikTok ads",
+    "HAMAS",
+    "payment to hamas",
+    "SNOW",
+    "Zürich GmbH",
+    "Łódź",
+    "字节跳动",
+    "Tеncent",
+    "Москва",
+    "a\u0000hamas",
+    "",
+    "   ",
+    "\u3000",
+    "\x1c",
+    "x" * 300,
+    "BANCO NACIONAL DE CUBA",
+    "Banco Nacional de Cuba S.A.",
+    "al-qaida",
+    "ＴＩＫＴＯＫ",
+]
+TIMESTAMPS = [
+    "2020-10-01T12:00:00Z",
+    "2020-10-01T12:00:00.123456+02:00",
+    "2020-10-01T12:00:00.123456789Z",
+    "2020-10-01t12:00:00z",
+    "2020-10-01 12:00:00Z",
+    "2020-10-01T12:00:00+0200",
+    "2020-10-01T12:00:00",
+    "2020-02-30T12:00:00Z",
+    "2020-02-29T23:59:60Z",
+    "0001-01-01T00:00:00+01:00",
+    "9999-12-31T23:59:59-23:59",
+    "2020-10-01T24:00:00Z",
+    "2020-10-01",
+    "",
+]
+AMOUNTS: list[Any] = [
+    "1250.00",
+    "-1",
+    "1.",
+    ".5",
+    "1e3",
+    " 1",
+    "1\n",
+    "١٢",
+    12,
+    -0,
+    1.5,
+    1e300,
+    1e15,
+    2**63,
+    2**64,
+    10**30,
+    True,
+    None,
+    [],
+]
+CURRENCIES: list[Any] = ["EUR", "eur", "EURO", "EU", "€UR", 1, None]
+COUNTRIES: list[Any] = ["DE", "de", "XX", "", None, 7]
+NAMES: list[Any] = [*TEXTS, None, 1, ["x"], {"name": "x"}]
+IDS: list[Any] = ["p", "", "x" * 128, "x" * 129, "é" * 128, 5, None]
+MISSING = object()
+SCREENED = ["debtor.name", "creditor.name", "debtor.agent.name", "creditor.agent.name", "remittance"]
+
+
+def _set(event: dict[str, Any], path: str, value: Any) -> None:
+    *parents, leaf = path.split(".")
+    node = event
+    for key in parents:
+        if not isinstance(node.get(key), dict):
+            node[key] = {}
+        node = node[key]
+    if value is MISSING:
+        node.pop(leaf, None)
+    else:
+        node[leaf] = value
+
+
+FIELDS: dict[str, list[Any]] = {
+    "id": [*IDS, MISSING],
+    "created_at": [*TIMESTAMPS, None, MISSING],
+    "amount": [*AMOUNTS, MISSING],
+    "currency": [*CURRENCIES, MISSING],
+    "debtor": [None, "Ann", ["Ann"], MISSING],
+    "debtor.name": [*NAMES, MISSING],
+    "creditor.name": [*NAMES, MISSING],
+    "debtor.country": COUNTRIES,
+    "creditor.address": ["Main St 1", {"a": [1, {"b": None}]}, None, 1, ["x"]],
+    "creditor.account": ["DE89", None, 1],
+    "debtor.agent": [None, "Bank", []],
+    "debtor.agent.name": [*TEXTS, None, 1],
+    "creditor.agent.name": [*TEXTS, None],
+    "debtor.agent.bic": ["X", None, 1],
+    "remittance": [*TEXTS, None, 1, MISSING],
+    "extra": [1, "x", [1, 2], {"deep": [[[]]]}, None],
+}
+
+
+@st.composite
+def events(draw: st.DrawFn) -> bytes:
+    """A raw event: the base event with a few fields replaced, then perhaps mangled as text."""
+    event = json.loads(json.dumps(BASE))
+    for path in draw(st.lists(st.sampled_from(sorted(FIELDS)), max_size=4, unique=True)):
+        _set(event, path, draw(st.sampled_from(FIELDS[path])))
+    raw = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+    mangles = ["escape", "duplicate", "array", "truncate", "spaces", "bom"]
+    mangle = draw(st.sampled_from(["none"] * 6 + mangles))
+    if mangle == "escape":  # the same text, written with JSON escapes
+        raw = json.dumps(event, ensure_ascii=True).encode()
+    elif mangle == "duplicate":  # a repeated field: the codec decides what it means
+        key = draw(st.sampled_from(["id", "remittance", "debtor", "created_at"]))
+        raw = raw[:-1] + b',"' + key.encode() + b'":' + orjson.dumps(draw(st.sampled_from(TEXTS))) + b"}"
+    elif mangle == "array":
+        raw = b"[" + raw + b"]"
+    elif mangle == "truncate":
+        raw = raw[: draw(st.integers(0, len(raw)))]
+    elif mangle == "spaces":
+        raw = b" \n" + raw + b"\t "
+    elif mangle == "bom":
+        raw = b"\xef\xbb\xbf" + raw
+    return raw
+
+
+def _same(raws: list[Any], automaton: NameAutomaton, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
+    fast = screen_batch(raws, automaton, NOW, lambda i: {"line": i}, max_event_bytes=max_event_bytes)
+    full = screen_batch_full(raws, automaton, NOW, lambda i: {"line": i}, max_event_bytes=max_event_bytes)
+    assert fast.verdicts == full.verdicts
+    assert fast.values == full.values
+    assert fast.errors == full.errors
+    assert fast.hits == full.hits
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(events(), min_size=1, max_size=12))
+def test_fast_path_agrees_with_the_full_path(default_automaton: NameAutomaton, raws: list[bytes]) -> None:
+    """On valid, edge-case and broken events alike, the triaged batch gives the full path's outputs."""
+    _same(raws, default_automaton)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(sorted({*TEXTS, "Hamasaki Trading", "DOVER"})), min_size=5, max_size=5))
+def test_fast_path_agrees_on_listed_names_in_every_field(
+    default_automaton: NameAutomaton, texts: list[str]
+) -> None:
+    """Listed, look-alike and clean names in any screened field give the same hits on both paths."""
+    event = json.loads(json.dumps(BASE))
+    for path, text in zip(SCREENED, texts, strict=True):
+        _set(event, path, text or "x")
+    _same([orjson.dumps(event), orjson.dumps(BASE)], default_automaton)
+
+
+def test_fast_path_agrees_on_real_names(
+    default_lists: tuple[Watchlist, ...], make_event: Callable[..., bytes]
+) -> None:
+    """Every 20th listed name, as creditor and inside a remittance, blocks alike on both paths."""
+    automaton = NameAutomaton(default_lists)
+    names = [name.text for wl in default_lists for e in wl.entities for name in e.names][::20]
+    raws = [make_event(creditor=n, event_id=f"c{i}") for i, n in enumerate(names)]
+    raws += [make_event(remittance=f"for {n} thanks", event_id=f"r{i}") for i, n in enumerate(names)]
+    _same(raws, automaton)
+    assert screen_batch(raws, automaton, NOW).blocked > len(names) // 2
+
+
+def test_triage_codes(default_automaton: NameAutomaton, make_event: Callable[..., bytes]) -> None:
+    """Clean ASCII events clear natively, Unicode texts are handed back, doubtful ones take the full path."""
+    raws = [
+        make_event(),
+        make_event(creditor="Zürich Handels AG", remittance="Счёт 12"),
+        make_event(creditor="TikTok Pte"),
+        b'{"id": 1}',
+        None,
+        bytearray(make_event()),
+        make_event(remittance="x" * 100),
+    ]
+    codes, texts, owners = default_automaton.triage.sort(raws, MAX_EVENT_BYTES)
+    assert list(codes) == [CLEAN, CHECK_TEXTS, FULL_PATH, FULL_PATH, FULL_PATH, FULL_PATH, CLEAN]
+    assert (texts, owners) == (["Zürich Handels AG", "Счёт 12"], [1, 1])
+    assert list(default_automaton.triage.sort(raws[-1:], 50)[0]) == [FULL_PATH]
+
+
+@pytest.mark.parametrize("limit", [1, 200, MAX_EVENT_BYTES])
+def test_size_limit_holds_on_the_fast_path(
+    default_automaton: NameAutomaton, make_event: Callable[..., bytes], limit: int
+) -> None:
+    """Events over the size limit are dead-lettered, never cleared by the triage."""
+    _same([make_event(), make_event(remittance="y" * 300), b""], default_automaton, limit)
