@@ -283,17 +283,27 @@ def fold_ascii_batch(texts: Sequence[str]) -> bytes:
 
 
 @cache
-def _not_simple_re() -> re.Pattern[str]:
-    """Matches a character whose fold is not "ASCII after dropping combining diacritics"."""
-    simple = []
+def simple_folds() -> dict[str, bytes]:
+    """Each non-ASCII character whose fold is "ASCII after dropping combining diacritics", with that ASCII.
+
+    These are the characters of :func:`is_simple` texts; :func:`fold_simple_batch` folds them in bulk
+    and the native triage one by one, from this table, to the same bytes.
+    """
+    table: dict[str, bytes] = {}
     for cp in range(0x80, 0x10000):
         ch = chr(cp)
-        if 0xD800 <= cp <= 0xDFFF or unicodedata.category(ch) == "Cf":
+        if 0xD800 <= cp <= 0xDFFF or unicodedata.category(ch) == "Cf" or ch in CONFUSABLES:
             continue
         folded = unicodedata.normalize("NFKD", ch).casefold()
-        if all(ord(c) < 0x80 or 0x300 <= ord(c) <= 0x36F for c in folded) and ch not in CONFUSABLES:
-            simple.append(cp)
-    return re.compile("[^\x00-\x7f" + _class_body(simple) + "]")
+        if all(ord(c) < 0x80 or 0x300 <= ord(c) <= 0x36F for c in folded):
+            table[ch] = "".join(c for c in folded if ord(c) < 0x80).encode("ascii")
+    return table
+
+
+@cache
+def _not_simple_re() -> re.Pattern[str]:
+    """Matches a character whose fold is not "ASCII after dropping combining diacritics"."""
+    return re.compile("[^\x00-\x7f" + _class_body([ord(ch) for ch in simple_folds()]) + "]")
 
 
 def _class_body(codepoints: Sequence[int]) -> str:

@@ -15,10 +15,10 @@ use aho_corasick::{AhoCorasick, MatchKind};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// ASCII fold, as `matchers.normalize.fold_ascii_batch`: letters to lower case, letters and digits
-/// kept, everything else a space (NUL, the text separator, never reaches it here).
+/// kept, everything else a space (NUL, the text separator, is handled apart).
 const FOLD: [u8; 128] = {
     let mut table = [b' '; 128];
     let mut c = 0;
@@ -34,25 +34,54 @@ const FOLD: [u8; 128] = {
     table
 };
 
-/// Lays out the ASCII texts of one event as a batch string does (`"\0 t1 \0 t2 ... \0"`, folded,
-/// space runs collapsed) into `out`; the others (not ASCII, or holding a NUL) are left to Python.
-/// Each text is bounded by NULs, so no key can span two texts and texts may be searched apart.
-fn layout_ascii<'t>(texts: &[&'t str], out: &mut Vec<u8>, left: &mut Vec<&'t str>) {
+/// Non-ASCII characters the triage folds itself, with their ASCII fold (`matchers.normalize.simple_folds`).
+type SimpleFolds = HashMap<char, Box<[u8]>>;
+
+/// Appends `bytes` folded to `out`; `space` says whether `out` ends with a space. False on a NUL.
+fn push_folded(bytes: &[u8], out: &mut Vec<u8>, space: &mut bool) -> bool {
+    for &c in bytes {
+        let folded = match c {
+            0 => return false,
+            1..=127 => FOLD[c as usize],
+            _ => b' ',
+        };
+        if folded != b' ' {
+            out.push(folded);
+            *space = false;
+        } else if !*space {
+            out.push(b' ');
+            *space = true;
+        }
+    }
+    true
+}
+
+/// Lays out one event's texts as a batch string does (`"\0 t1 \0 t2 ... \0"`, folded, space runs
+/// collapsed) into `out`: the texts of ASCII and simple letters only. The others (other scripts,
+/// invisible characters, a NUL) go to `left`, for Python's Unicode fold. Each text is bounded by
+/// NULs, so no key can span two texts and texts may be searched apart.
+fn layout<'t>(texts: &[&'t str], simple: &SimpleFolds, out: &mut Vec<u8>, left: &mut Vec<&'t str>) {
     out.clear();
     out.push(0);
     for &text in texts {
-        if !text.is_ascii() || text.as_bytes().contains(&0) {
+        let mark = out.len();
+        out.push(b' ');
+        let mut space = true;
+        let folded = if text.is_ascii() {
+            push_folded(text.as_bytes(), out, &mut space)
+        } else {
+            text.chars().all(|c| match simple.get(&c) {
+                _ if c.is_ascii() => push_folded(&[c as u8], out, &mut space),
+                Some(ascii) => push_folded(ascii, out, &mut space),
+                None => false,
+            })
+        };
+        if !folded {
+            out.truncate(mark);
             left.push(text);
             continue;
         }
-        out.push(b' ');
-        for &c in text.as_bytes() {
-            let folded = FOLD[c as usize];
-            if folded != b' ' || out.last() != Some(&b' ') {
-                out.push(folded);
-            }
-        }
-        if out.last() != Some(&b' ') {
+        if !space {
             out.push(b' ');
         }
         out.push(0);
@@ -136,6 +165,7 @@ impl KeySearch {
 pub struct Triage {
     search: Py<KeySearch>,
     countries: HashSet<String>,
+    simple: SimpleFolds,
 }
 
 /// `Triage.sort` codes, one per input.
@@ -146,8 +176,20 @@ const CHECK_TEXTS: u8 = 2;
 #[pymethods]
 impl Triage {
     #[new]
-    fn new(search: Py<KeySearch>, countries: HashSet<String>) -> Self {
-        Triage { search, countries }
+    fn new(
+        search: Py<KeySearch>,
+        countries: HashSet<String>,
+        simple: HashMap<char, Vec<u8>>,
+    ) -> Self {
+        let simple = simple
+            .into_iter()
+            .map(|(c, ascii)| (c, ascii.into_boxed_slice()))
+            .collect();
+        Triage {
+            search,
+            countries,
+            simple,
+        }
     }
 
     /// `(codes, texts, owners)`: one code per input (0 certainly clean, 1 full path, 2 clean unless
@@ -184,7 +226,7 @@ impl Triage {
                 event.remittance.as_ref().map_or("", |r| r.0.as_ref()),
             ];
             let mut left: Vec<&str> = Vec::new(); // allocates only for an event with such texts
-            layout_ascii(&texts, &mut buffer, &mut left);
+            layout(&texts, &self.simple, &mut buffer, &mut left);
             if automaton.is_match(buffer.as_slice()) {
                 continue;
             }
@@ -208,17 +250,34 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::layout_ascii;
+    use super::{layout, SimpleFolds};
 
     #[test]
     fn layout_matches_the_python_batch_string() {
+        let simple: SimpleFolds = [
+            ('ü', b"u".as_slice()),
+            ('ß', b"ss".as_slice()),
+            ('！', b"!".as_slice()),
+        ]
+        .into_iter()
+        .map(|(c, a)| (c, a.into()))
+        .collect();
         let (mut out, mut left) = (Vec::new(), Vec::new());
-        layout_ascii(
-            &["Ann  Lee", "", "Zürich", "A-B", "x.", "a\0b", " HAMAS "],
-            &mut out,
-            &mut left,
+        let texts = [
+            "Ann  Lee",
+            "",
+            "Zürich！Straße",
+            "Łódź",
+            "A-B",
+            "x.",
+            "a\0b",
+            " HAMAS ",
+        ];
+        layout(&texts, &simple, &mut out, &mut left);
+        assert_eq!(
+            out,
+            b"\0 ann lee \0 \0 zurich strasse \0 a b \0 x \0 hamas \0"
         );
-        assert_eq!(out, b"\0 ann lee \0 \0 a b \0 x \0 hamas \0");
-        assert_eq!(left, ["Zürich", "a\0b"]);
+        assert_eq!(left, ["Łódź", "a\0b"]);
     }
 }
