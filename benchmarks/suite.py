@@ -73,7 +73,7 @@ class Plan:
         """The full plan (~10 minutes here) or the quick one (~4 minutes)."""
         if quick:
             return cls(True, 100_000, 3, 2, False, 6.0, 20_000, 3, "1000,20000,200000")
-        return cls(False, 200_000, 7, 3, True, 15.0, 50_000, 5, "1000,20000,200000,1000000")
+        return cls(False, 200_000, 7, 5, True, 15.0, 50_000, 5, "1000,20000,200000,1000000")
 
 
 def say(message: str) -> None:

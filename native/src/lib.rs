@@ -129,17 +129,24 @@ pub struct KeySearch {
 impl KeySearch {
     #[new]
     fn new(keys: &Bound<'_, PyAny>) -> PyResult<Self> {
-        let mut owned: Vec<Vec<u8>> = Vec::new();
-        for key in keys.try_iter()? {
-            owned.push(key?.extract::<Vec<u8>>()?);
-        }
-        if owned.iter().any(Vec::is_empty) {
-            return Err(PyValueError::new_err("a key is empty"));
-        }
-        let automaton = AhoCorasick::builder()
+        // Keys stream from the Python iterator into the builder, one at a time: a million-name list
+        // has millions of keys, and holding them all here too would cost hundreds of MB at the peak.
+        let mut failure: Option<PyErr> = None;
+        let stream = keys.try_iter()?.map_while(|key| {
+            match key.and_then(|k| k.extract::<Vec<u8>>()) {
+                Ok(bytes) if !bytes.is_empty() => return Some(bytes),
+                Ok(_) => failure = Some(PyValueError::new_err("a key is empty")),
+                Err(err) => failure = Some(err),
+            }
+            None
+        });
+        let built = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
-            .build(&owned)
-            .map_err(|e| PyValueError::new_err(e.to_string()))?;
+            .build(stream);
+        if let Some(err) = failure {
+            return Err(err);
+        }
+        let automaton = built.map_err(|e| PyValueError::new_err(e.to_string()))?;
         Ok(KeySearch { automaton })
     }
 

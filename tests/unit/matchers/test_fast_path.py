@@ -12,6 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from matchers._native import KeySearch
 from matchers.automaton import NameAutomaton
 from matchers.screening import screen_batch, screen_batch_full
 from matchers.watchlist import Watchlist
@@ -247,3 +248,10 @@ def test_native_and_python_folds_agree_on_tricky_letters(
     for path, text in zip(SCREENED, texts, strict=True):
         _set(event, path, text if path not in ("debtor.name", "creditor.name") else f"x {text}")
     _same([orjson.dumps(event)], default_automaton)
+
+
+@pytest.mark.parametrize("keys", [[b"a", b""], [b"a", 3], 5])
+def test_key_search_refuses_bad_keys(keys: object) -> None:
+    """An empty or non-bytes key is an error at build time, never a silently smaller automaton."""
+    with pytest.raises((ValueError, TypeError)):
+        KeySearch(keys)  # type: ignore[arg-type]
