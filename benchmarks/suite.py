@@ -76,6 +76,14 @@ class Plan:
         return cls(False, 200_000, 7, 5, True, 15.0, 50_000, 5, "1000,20000,200000,1000000")
 
 
+def _reason(exc: Exception) -> str:
+    """A failure in one line: the error's first line and, when it quotes a log, the log's last line."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if not lines:
+        return type(exc).__name__
+    return lines[0] if len(lines) == 1 else f"{lines[0]} … {lines[-1]}"
+
+
 def say(message: str) -> None:
     """Progress on stderr."""
     print(message, file=sys.stderr, flush=True)
@@ -147,7 +155,7 @@ def run_e2e(plan: Plan, bootstrap: str, logs: Path, notes: list[str]) -> dict[st
 
     def failed(engine: Engine, exc: BenchError) -> None:
         errors[engine.name] = str(exc)
-        notes.append(f"{engine.label} failed and was left out: {str(exc).splitlines()[0]}")
+        notes.append(f"{engine.label} failed and was left out: {_reason(exc)}")
         say(f"  {engine.name} FAILED: {exc}")
 
     try:
@@ -206,7 +214,7 @@ def run_latency(
             try:
                 run = latency_run(bootstrap, guarantee, share, rate, plan.latency_seconds, logs=logs)
             except BenchError as exc:
-                notes.append(f"latency {guarantee.value} at {share:.0%} failed: {str(exc).splitlines()[0]}")
+                notes.append(f"latency {guarantee.value} at {share:.0%} failed: {_reason(exc)}")
                 say(f"  FAILED: {exc}")
                 continue
             say(f"  p50 {run.p50_ms:.0f} ms, p99 {run.p99_ms:.0f} ms, p99.9 {run.p999_ms:.0f} ms")

@@ -190,7 +190,16 @@ def _batch_size(raw: str, where: str) -> int:
 
 
 def _optional_count(raw: str, where: str) -> int | None:
-    return _batch_size(raw, where) if raw.strip() else None
+    """A positive whole number of any size (a count of events, not a batch), or none when empty."""
+    if not raw.strip():
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise ConfigError(f"{where} must be a whole number of at least 1, not {raw!r}.")
+    return value
 
 
 def _seconds(raw: str, where: str) -> float:

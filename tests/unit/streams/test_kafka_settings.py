@@ -87,6 +87,12 @@ def test_environment_fills_in_and_flags_win() -> None:
     assert flagged.group_id == "screeners"
 
 
+def test_max_events_is_any_positive_count() -> None:
+    """--max-events is a count of events, not a batch: a billion is fine (a long load test)."""
+    assert settings("--max-events", "1113861").max_events == 1_113_861
+    assert settings(env={"TXSCREEN_MAX_EVENTS": "1000000000"}).max_events == 1_000_000_000
+
+
 @pytest.mark.parametrize(
     ("argv", "env", "names"),
     [
@@ -94,6 +100,7 @@ def test_environment_fills_in_and_flags_win() -> None:
         (["--max-batch", "many"], {}, "--max-batch"),
         ([], {"TXSCREEN_MAX_BATCH": "-3"}, "TXSCREEN_MAX_BATCH"),
         (["--batch-timeout", "0"], {}, "--batch-timeout"),
+        (["--max-events", "0"], {}, "--max-events"),
         (["--guarantee", "maybe-once"], {}, "--guarantee"),
         (["--instance-id", "pod 0"], {}, "--instance-id"),
         (["--input-topic", "  "], {}, "--input-topic"),
