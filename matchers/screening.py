@@ -1,10 +1,16 @@
 """The screening step: a pure function from a batch of raw event values to one verdict each.
 
 ``screen_batch(raws, automaton, now)`` knows nothing about files or Kafka: runners move
-bytes in and out. Per-event Python work is kept to decoding (C, via msgspec) and picking
-the five screened texts; the texts of the whole batch are then folded with a few C-level
-string passes and searched with one automaton pass. Only texts that hit take the slow
-path that maps offsets back to the original field text.
+bytes in and out. It works in three tiers, each only for what the one before could not settle:
+
+1. The native triage (``matchers._native``, one call per batch) clears every event it can
+   prove clean: valid by the schema, its texts folded there (ASCII and accented Latin) and
+   holding no key.
+2. Texts only Python folds (other scripts, invisible characters) come back from the triage
+   and are folded and searched in one pass per batch; their events are clean if none holds a key.
+3. The rest (invalid or doubtful input, any key found) takes :func:`screen_batch_full`: msgspec
+   decoding and validation, batch folds, one automaton pass, and the slow path that maps a hit's
+   offsets back to the original field text. It decides every verdict that is not "clean".
 
 Per-message failures are values: an input that is not a valid payment event gets the
 verdict ``DEAD_LETTER`` with a reason; nothing raises out of the loop.
