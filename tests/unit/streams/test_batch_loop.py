@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
@@ -209,22 +208,3 @@ def test_a_stop_request_commits_the_batch_in_hand(clients: dict[str, Any]) -> No
     totals = loop.run()
     assert totals.events == 4
     assert clients["producer"].offsets == {0: 4}
-
-
-def test_a_full_batch_grows_while_the_previous_transaction_commits(
-    clients: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Under load a slow commit is shared by more events: fewer, larger transactions, each input once."""
-    commit = FakeProducer.commit_transaction
-
-    def slow_commit(self: FakeProducer, timeout: float) -> None:
-        time.sleep(0.3)  # long enough for the main thread to take the rest of the input meanwhile
-        commit(self, timeout)
-
-    monkeypatch.setattr(FakeProducer, "commit_transaction", slow_commit)
-    totals = BatchLoop(settings(), CopyTransform("out")).run()
-    producer = clients["producer"]
-    assert sorted(value for _, value in producer.outputs) == expected_values()
-    assert producer.offsets == {0: PER_PARTITION, 1: PER_PARTITION}
-    assert totals.counts == {"copied": 20}
-    assert producer.commits == 2  # 4 events, then the other 16 (4 polls of --max-batch 4)
