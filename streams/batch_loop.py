@@ -53,7 +53,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any, Final, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
@@ -167,25 +167,6 @@ class StopRequest:
         return restore
 
 
-#: Under load a batch grows while the previous transaction commits, up to this many times --max-batch.
-GROWTH: Final = 4
-
-
-def _joined(parts: Sequence[Emit]) -> Emit:
-    """One emit step that runs ``parts`` in order and adds up their counts."""
-    if len(parts) == 1:
-        return parts[0]
-
-    def emit(producer: Producer) -> Mapping[str, int]:
-        totals: dict[str, int] = {}
-        for part in parts:
-            for kind, count in part(producer).items():
-                totals[kind] = totals.get(kind, 0) + count
-        return totals
-
-    return emit
-
-
 @dataclass
 class _InFlight:
     """A transaction whose commit runs on the helper thread."""
@@ -278,8 +259,6 @@ class BatchLoop:
         while not self._should_stop():
             messages = self._next_batch(consumer)  # a rebalance in here settles the commit in flight
             emit = self.transform(messages) if messages else None  # overlaps the commit in flight
-            if emit is not None:
-                messages, emit = self._grow(consumer, messages, emit)
             self._settle()
             if self._failed is not None:  # the previous batch was aborted: consume it again
                 self._rewind(consumer, self._failed, messages)
@@ -303,34 +282,6 @@ class BatchLoop:
             self._raise_if_fatal()
             self.status.report(consumer)
 
-    def _grow(
-        self, consumer: Consumer, messages: list[Message], emit: Emit
-    ) -> tuple[list[Message], Emit | None]:
-        """While the commit in flight runs, a full batch takes what is already fetched, up to GROWTH batches.
-
-        Under load a slow commit then carries more events instead of leaving this thread idle:
-        fewer, larger transactions, and no event waits longer than it would have in the next batch.
-        A rebalance meanwhile drops the messages of revoked partitions and transforms the rest anew.
-        """
-        limit = self.settings.max_batch
-        parts = [emit]
-        while (
-            len(messages) % limit == 0  # every poll so far came back full: there is more to take
-            and len(messages) < GROWTH * limit
-            and self._in_flight is not None
-            and not self._in_flight.future.done()
-            and not self.stop.requested
-        ):
-            more = self._next_batch(consumer, already=len(messages), timeout=0.0)
-            if self._rebalanced:
-                kept = [m for m in messages if m.partition() in self._assigned] + more
-                return kept, (self.transform(kept) if kept else None)
-            if not more:
-                break
-            parts.append(self.transform(more))
-            messages = messages + more
-        return messages, _joined(parts)
-
     def _in_flight_events(self) -> int:
         return len(self._in_flight.messages) if self._in_flight is not None else 0
 
@@ -350,23 +301,14 @@ class BatchLoop:
                 return True
         return False
 
-    def _next_batch(
-        self, consumer: Consumer, *, already: int = 0, timeout: float | None = None
-    ) -> list[Message]:
-        """One consumed batch without error events and without messages of revoked partitions.
-
-        ``already``: events in hand not yet in a transaction (they count against --max-events);
-        ``timeout``: how long to wait for the batch to fill (default --batch-timeout).
-        """
+    def _next_batch(self, consumer: Consumer) -> list[Message]:
+        """One consumed batch without error events and without messages of revoked partitions."""
         limit = self.settings.max_batch
         if self.settings.max_events is not None:
-            left = self.settings.max_events - self.totals.events - self._in_flight_events() - already
-            if left <= 0:
-                return []
-            limit = min(limit, left)
+            left = self.settings.max_events - self.totals.events - self._in_flight_events()
+            limit = max(1, min(limit, left))
         self._rebalanced = False
-        wait = self.settings.batch_timeout if timeout is None else timeout
-        messages = consumer.consume(limit, wait)
+        messages = consumer.consume(limit, self.settings.batch_timeout)
         self._raise_if_fatal()
         if not messages:
             return messages

@@ -380,7 +380,7 @@ MAX_BATCH = Setting(
     "--max-batch",
     "TXSCREEN_MAX_BATCH",
     DEFAULT_WORKER.max_batch,
-    "events taken per poll; exactly-once, a full batch keeps growing while the previous commits, up to 4x",
+    "most events consumed, screened and committed in one transaction",
     parse=_batch_size,
     metavar="N",
 )
