@@ -47,6 +47,7 @@ from schemas.events import (
     decode_event,
     explain,
 )
+from schemas.json_shape import repeated_key, too_deep
 from schemas.records import Hit, Verdict, encode_blocked, encode_dead_letter, timestamp
 
 SourceOf = Callable[[int], dict[str, Any]]
@@ -209,10 +210,17 @@ def _decode_all(
             errors[i] = f"event is {len(raw)} bytes, larger than the {max_event_bytes}-byte limit"
             extend(_EMPTY)
             continue
-        try:
-            event = decode(raw)
-        except msgspec.MsgspecError as exc:
-            errors[i] = explain(exc, raw)
+        # Depth first: msgspec recurses, and fails on a deep enough value even where it skips it.
+        error = too_deep(raw)
+        if error is None:
+            try:
+                event = decode(raw)
+            except msgspec.MsgspecError as exc:
+                error = explain(exc, raw)
+            else:
+                error = repeated_key(raw)
+        if error is not None:
+            errors[i] = error
             extend(_EMPTY)
             continue
         amount = event.amount

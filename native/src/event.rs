@@ -1,10 +1,11 @@
 //! Payment event v1 as the fast path reads it: the schema's rules, checked while parsing with serde.
 //!
-//! Every rule is the Python codec's (schemas/events.py) or stricter. The parse takes objects only
-//! (serde's derive would also take arrays), refuses a repeated field, borrows strings that have no
-//! escapes and skips fields it does not know, as the codec does.
+//! Every rule is the Python codec's (schemas/events.py, schemas/json_shape.py) or stricter. The
+//! parse takes objects only (serde's derive would also take arrays), refuses a repeated member name
+//! at any depth and nesting deeper than [`MAX_DEPTH`], borrows strings that have no escapes and
+//! reads fields it does not know only to check those two rules, as the codec does.
 
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt;
@@ -84,7 +85,123 @@ impl<'de> Deserialize<'de> for Amount {
     }
 }
 
-/// `address`: a string or an object (its content is not read).
+/// The deepest nesting an event may have (`schemas.json_shape.MAX_DEPTH`): the event object is
+/// level 1 and each object or array inside one adds a level. serde_json's own limit is 128.
+pub const MAX_DEPTH: usize = 64;
+
+/// Levels of the objects this parse reads field by field.
+const EVENT_DEPTH: usize = 1;
+const PARTY_DEPTH: usize = 2;
+const INNER_DEPTH: usize = 3; // an agent or an address object
+
+/// How many member names of one object are compared one by one before a hash set takes over.
+const FEW_NAMES: usize = 8;
+
+/// The member names of one object seen so far: a repeated one is refused (I-JSON, RFC 7493).
+struct MemberNames<'de> {
+    few: [Cow<'de, str>; FEW_NAMES],
+    len: usize,
+    many: Option<HashSet<Cow<'de, str>>>,
+}
+
+impl<'de> MemberNames<'de> {
+    fn new() -> Self {
+        MemberNames {
+            few: [const { Cow::Borrowed("") }; FEW_NAMES],
+            len: 0,
+            many: None,
+        }
+    }
+
+    /// Records `name`; an error when the object already has a member of that name.
+    fn insert<E: de::Error>(&mut self, name: Cow<'de, str>) -> Result<(), E> {
+        let fresh = if let Some(many) = &mut self.many {
+            many.insert(name)
+        } else if self.few[..self.len].contains(&name) {
+            false
+        } else if self.len < FEW_NAMES {
+            self.few[self.len] = name;
+            self.len += 1;
+            true
+        } else {
+            let mut many: HashSet<Cow<'de, str>> = self.few.iter().cloned().collect();
+            let fresh = many.insert(name);
+            self.many = Some(many);
+            fresh
+        };
+        if fresh {
+            Ok(())
+        } else {
+            Err(E::custom("a member name is repeated"))
+        }
+    }
+}
+
+/// Any JSON value, read only to check it: no repeated member name in its objects, and no object or
+/// array deeper than [`MAX_DEPTH`]. `depth` is the level the value has if it is an object or array.
+#[derive(Clone, Copy)]
+struct Checked {
+    depth: usize,
+}
+
+impl Checked {
+    fn enter<E: de::Error>(self) -> Result<Checked, E> {
+        if self.depth > MAX_DEPTH {
+            return Err(E::custom("nested too deep"));
+        }
+        Ok(Checked {
+            depth: self.depth + 1,
+        })
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Checked {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Checked {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let inner = self.enter()?;
+        while seq.next_element_seed(inner)?.is_some() {}
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let inner = self.enter()?;
+        let mut names = MemberNames::new();
+        while let Some(key) = map.next_key::<Text>()? {
+            names.insert(key.0)?;
+            map.next_value_seed(inner)?;
+        }
+        Ok(())
+    }
+}
+
+/// `address`: a string or an object (its content is only checked, as [`Checked`] does).
 struct Address;
 
 impl<'de> Deserialize<'de> for Address {
@@ -98,8 +215,8 @@ impl<'de> Deserialize<'de> for Address {
             fn visit_str<E: de::Error>(self, _: &str) -> Result<Address, E> {
                 Ok(Address)
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Address, A::Error> {
-                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Address, A::Error> {
+                Checked { depth: INNER_DEPTH }.visit_map(map)?;
                 Ok(Address)
             }
         }
@@ -131,12 +248,16 @@ impl<'de> Deserialize<'de> for Agent<'de> {
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Agent<'de>, A::Error> {
                 let (mut bic, mut name): (Option<Option<Text>>, Option<Option<Text>>) =
                     (None, None);
+                let mut others = MemberNames::new();
                 while let Some(key) = map.next_key::<Text>()? {
                     match key.0.as_ref() {
                         "bic" => set_once(&mut bic, map.next_value()?, "bic")?,
                         "name" => set_once(&mut name, map.next_value()?, "name")?,
                         _ => {
-                            map.next_value::<IgnoredAny>()?;
+                            others.insert(key.0)?;
+                            map.next_value_seed(Checked {
+                                depth: INNER_DEPTH + 1,
+                            })?;
                         }
                     }
                 }
@@ -169,6 +290,7 @@ impl<'de> Deserialize<'de> for Party<'de> {
                 let mut address: Option<Option<Address>> = None;
                 let mut country: Option<Option<Text>> = None;
                 let mut agent: Option<Option<Agent>> = None;
+                let mut others = MemberNames::new();
                 while let Some(key) = map.next_key::<Text>()? {
                     match key.0.as_ref() {
                         "name" => set_once(&mut name, map.next_value()?, "name")?,
@@ -177,7 +299,10 @@ impl<'de> Deserialize<'de> for Party<'de> {
                         "country" => set_once(&mut country, map.next_value()?, "country")?,
                         "agent" => set_once(&mut agent, map.next_value()?, "agent")?,
                         _ => {
-                            map.next_value::<IgnoredAny>()?;
+                            others.insert(key.0)?;
+                            map.next_value_seed(Checked {
+                                depth: PARTY_DEPTH + 1,
+                            })?;
                         }
                     }
                 }
@@ -219,6 +344,7 @@ impl<'de> Deserialize<'de> for Event<'de> {
                 let mut amount: Option<Amount> = None;
                 let (mut debtor, mut creditor): (Option<Party>, Option<Party>) = (None, None);
                 let mut remittance: Option<Option<Text>> = None;
+                let mut others = MemberNames::new();
                 while let Some(key) = map.next_key::<Text>()? {
                     match key.0.as_ref() {
                         "id" => set_once(&mut id, map.next_value()?, "id")?,
@@ -229,7 +355,10 @@ impl<'de> Deserialize<'de> for Event<'de> {
                         "creditor" => set_once(&mut creditor, map.next_value()?, "creditor")?,
                         "remittance" => set_once(&mut remittance, map.next_value()?, "remittance")?,
                         _ => {
-                            map.next_value::<IgnoredAny>()?;
+                            others.insert(key.0)?;
+                            map.next_value_seed(Checked {
+                                depth: EVENT_DEPTH + 1,
+                            })?;
                         }
                     }
                 }
@@ -324,5 +453,46 @@ mod tests {
         }
         assert!(parse_valid(b"[1]", &countries()).is_none());
         assert!(parse_valid(format!("{GOOD} x").as_bytes(), &countries()).is_none());
+    }
+    #[test]
+    fn a_repeated_member_name_at_any_depth_is_refused() {
+        for (from, to) in [
+            (r#""remittance":null"#, r#""remittance":null,"x":1,"x":2"#),
+            (r#""name":"Ann""#, r#""name":"Ann","x":1,"x":2"#),
+            (r#""bic":"X""#, r#""bic":"X","x":1,"x":2"#),
+            (r#""city":"Oslo""#, r#""city":"Oslo","city":"Bergen""#),
+            (r#"{"a":2}"#, r#"{"a":2,"a":3}"#),
+            (r#"{"a":2}"#, r#"{"a":{"b":[{"c":1,"c":1}]}}"#),
+            (r#""extra":[1"#, r#""extra":[1,{"a":1,"a":2}"#),
+        ] {
+            let raw = GOOD.replacen(from, to, 1);
+            assert_ne!(raw, GOOD, "{from}");
+            assert!(parse_valid(raw.as_bytes(), &countries()).is_none(), "{to}");
+        }
+        let many: String = (0..40).map(|i| format!(r#""k{i}":{i},"#)).collect();
+        let raw = GOOD.replacen(r#""a":2"#, &format!(r#"{many}"a":2"#), 1);
+        assert!(parse_valid(raw.as_bytes(), &countries()).is_some());
+        let raw = GOOD.replacen(r#""a":2"#, &format!(r#"{many}"k39":2"#), 1);
+        assert!(parse_valid(raw.as_bytes(), &countries()).is_none());
+    }
+
+    /// GOOD with an extra field nesting `levels` arrays, so that the event is `levels + 1` deep.
+    fn nested(levels: usize, address: bool) -> String {
+        let inner = format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+        if address {
+            GOOD.replacen(r#""city":"Oslo""#, &format!(r#""city":{inner}"#), 1)
+        } else {
+            GOOD.replacen(r#""extra":[1,{"a":2}]"#, &format!(r#""extra":{inner}"#), 1)
+        }
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_limit_is_refused() {
+        assert!(parse_valid(nested(MAX_DEPTH - 1, false).as_bytes(), &countries()).is_some());
+        assert!(parse_valid(nested(MAX_DEPTH, false).as_bytes(), &countries()).is_none());
+        assert!(parse_valid(nested(100_000, false).as_bytes(), &countries()).is_none());
+        // The address object is level 3, so its member may hold 61 more levels.
+        assert!(parse_valid(nested(MAX_DEPTH - 3, true).as_bytes(), &countries()).is_some());
+        assert!(parse_valid(nested(MAX_DEPTH - 2, true).as_bytes(), &countries()).is_none());
     }
 }
