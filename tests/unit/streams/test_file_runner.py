@@ -167,6 +167,27 @@ def test_dead_letters_carry_file_line_and_reason(tmp_path: Path, automaton: Name
     assert too_long.failed_at == "2026-01-02T03:04:05.000Z"
 
 
+def test_repeated_key_and_deep_nesting_are_dead_letters(tmp_path: Path, automaton: NameAutomaton) -> None:
+    """A creditor naming itself twice (the first a listed bank) and a 100,000-level extra field land in
+    dlq.jsonl with their reasons, and nothing is cleared."""
+    head = OFAC[: OFAC.index(b'"creditor"')]
+    repeated = head + b'"creditor":{"name":"Banco Nacional de Cuba","name":"Bob"}}'
+    deep = head + b'"creditor":{"name":"Bob"},"x":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    summary = run(tmp_path, automaton, data=repeated + b"\n" + deep + b"\n")
+    assert (summary.cleared, summary.blocked, summary.dead_lettered) == (0, 0, 2)
+    first, second = (decode_dead_letter(line) for line in lines_of(summary.outputs.dlq))
+    assert (first.error, first.source["line"], dead_letter_raw(first)) == (
+        'repeated key "name" at $.creditor',
+        1,
+        repeated,
+    )
+    assert (second.error, second.source["line"]) == (
+        "event nests 100001 levels deep, more than the 64 allowed",
+        2,
+    )
+    assert summary.outputs.cleared.read_bytes() == b""
+
+
 @pytest.mark.parametrize("batch_size", [1, 3, 1000])
 def test_batch_boundaries_do_not_matter(tmp_path: Path, automaton: NameAutomaton, batch_size: int) -> None:
     """The three outputs are byte-identical for batch sizes 1, 3 and 1000."""
