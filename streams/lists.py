@@ -29,9 +29,10 @@ def add_watchlist_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=None,
         help=(
-            "a watchlist: 'builtin', a folder holding an OFAC sdn.csv, a UN XML file or a native "
-            ".yaml/.json list (repeatable; else TXSCREEN_WATCHLIST, ';'-separated; default: builtin + "
-            "the bundled OFAC SDN and UN snapshots)"
+            "a watchlist: 'builtin', a folder holding an OFAC sdn.csv ('extract:FOLDER' for a hand-made "
+            "extract without OFAC's end-of-file byte), a UN XML file or a native .yaml/.json list "
+            "(repeatable; else TXSCREEN_WATCHLIST, ';'-separated; default: builtin + the bundled OFAC SDN "
+            "and UN snapshots)"
         ),
     )
 

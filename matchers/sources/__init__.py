@@ -5,6 +5,8 @@ A ``SRC`` is one of
 * ``builtin`` — the list shipped in ``matchers/data/us-eo-2020.yaml`` (the 2020 US executive
   orders on ByteDance/TikTok and Tencent/WeChat);
 * a folder holding ``sdn.csv`` — an OFAC SDN legacy CSV set (:mod:`matchers.sources.ofac`);
+* ``extract:`` and such a folder — a hand-made OFAC extract, whose files need not end with OFAC's
+  end-of-file byte;
 * a ``.xml`` file — the UN Security Council Consolidated List (:mod:`matchers.sources.un`);
 * a ``.yaml``, ``.yml`` or ``.json`` file — txscreen's own format (:mod:`matchers.sources.native`).
 
@@ -19,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from matchers.sources.native import YAML_SUFFIXES, load_native
-from matchers.sources.ofac import load_ofac
+from matchers.sources.ofac import EXTRACT_PREFIX, load_ofac
 from matchers.sources.un import load_un
 from matchers.watchlist import NameStrength, Watchlist
 from schemas.errors import WatchlistError
@@ -40,13 +42,22 @@ BUNDLED_UN = DATA_DIR / "un-consolidated-2026" / "consolidated.xml"
 DEFAULT_SOURCES: tuple[str, ...] = (BUILTIN, str(BUNDLED_OFAC), str(BUNDLED_UN))
 
 NATIVE_SUFFIXES = YAML_SUFFIXES | {".json"}
-EXPECTED = "expected 'builtin', an OFAC folder holding sdn.csv, a UN .xml file or a .yaml/.yml/.json list"
+EXPECTED = (
+    "expected 'builtin', an OFAC folder holding sdn.csv (extract:FOLDER for a hand-made extract), "
+    "a UN .xml file or a .yaml/.yml/.json list"
+)
 
 
 def load_source(src: str) -> Watchlist:
-    """Load one source: ``builtin``, an OFAC SDN folder, a UN XML file or a native YAML/JSON file."""
+    """Load one source: ``builtin``, an OFAC SDN folder (``extract:`` before it for a hand-made extract),
+    a UN XML file or a native YAML/JSON file."""
     if src == BUILTIN:
         return load_native(BUILTIN_PATH, source=BUILTIN)
+    if src.startswith(EXTRACT_PREFIX):
+        folder = src.removeprefix(EXTRACT_PREFIX)
+        if not folder or not (Path(folder) / "sdn.csv").is_file():
+            raise WatchlistError("an extract must be a folder holding an OFAC sdn.csv", source=src)
+        return load_ofac(folder, source=src, extract=True)
     if not src:
         raise WatchlistError(f"the watchlist source is empty; {EXPECTED}")
     path = Path(src)

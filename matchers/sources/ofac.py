@@ -1,7 +1,10 @@
 """Reader for the OFAC SDN list in its legacy CSV set: a folder with ``sdn.csv`` and ``alt.csv``.
 
 The files are Latin-1, have no header line, write ``-0-`` (often ``-0- ``) for an empty field
-and end with a lone ``\\x1a`` (DOS end-of-file) line, which is the only line ignored.
+and end with a lone ``\\x1a`` (DOS end-of-file) line, which is the only line ignored. OFAC writes
+it at the end of ``sdn.csv``, ``alt.csv`` and ``add.csv`` (not ``sdn_comments.csv``), so one of
+those three without it is refused: it was cut short, even if cleanly at a line boundary. A
+hand-made extract is loaded with ``extract=True``, which waives that check only.
 
 * ``sdn.csv`` — ent_num, SDN_Name, SDN_Type, Program, Title, Call_Sign, Vess_type, Tonnage,
   GRT, Vess_flag, Vess_owner, Remarks. SDN_Name is the primary, strong name; SDN_Type is
@@ -9,7 +12,7 @@ and end with a lone ``\\x1a`` (DOS end-of-file) line, which is the only line ign
   programs written ``SDGT] [IRGC``.
 * ``alt.csv`` — ent_num, alt_num, alt_type (aka, fka, nka), alt_name, alt_remarks. Every
   alias is strong. Required: OFAC always ships it, and a set without it would silently lose
-  more than half of the names (an empty file is accepted).
+  more than half of the names (one holding only the end-of-file line is accepted).
 * ``sdn_comments.csv`` (optional) — ent_num, text: the end of a Remarks field that did not
   fit in ``sdn.csv``; it is appended to the Remarks without a separator (OFAC cuts mid-word).
 * ``add.csv`` (optional) — ent_num, add_num, address, city/state/postal, country, remarks.
@@ -40,6 +43,8 @@ DESCRIPTION = "US Treasury OFAC Specially Designated Nationals (SDN) list, legac
 
 EMPTY = "-0-"
 EOF_MARK = "\x1a"
+#: The prefix of a ``SRC`` naming a hand-made OFAC extract: ``extract:path/to/folder``.
+EXTRACT_PREFIX = "extract:"
 
 SDN_COLUMNS = 12
 ALT_COLUMNS = 5
@@ -62,8 +67,11 @@ _REMARK_AKA = re.compile(r"(?:^|;)\s*[afn]\.k\.a\.\s*'(.*?)'(?=\s*;|\s*\.?\s*$)"
 Row = tuple[int, list[str]]
 
 
-def load_ofac(folder: str | Path, *, source: str | None = None) -> Watchlist:
-    """Read an OFAC SDN legacy CSV folder into a watchlist; ``source`` defaults to the folder path."""
+def load_ofac(folder: str | Path, *, source: str | None = None, extract: bool = False) -> Watchlist:
+    """Read an OFAC SDN legacy CSV folder into a watchlist; ``source`` defaults to the folder path.
+
+    ``extract`` accepts files without OFAC's end-of-file byte (a hand-made extract).
+    """
     root = Path(folder)
     src = source if source is not None else str(folder)
     sdn_path = root / "sdn.csv"
@@ -73,13 +81,14 @@ def load_ofac(folder: str | Path, *, source: str | None = None) -> Watchlist:
     if not alt_path.is_file():
         raise WatchlistError("no alt.csv beside sdn.csv; the OFAC aliases are required", source=src)
 
-    sdn_rows = _read_rows(sdn_path, SDN_COLUMNS)
+    marked = not extract
+    sdn_rows = _read_rows(sdn_path, SDN_COLUMNS, marked=marked)
     if not sdn_rows:
         raise WatchlistError("sdn.csv holds no entries", source=str(sdn_path))
     known = _entity_numbers(sdn_path, sdn_rows)
 
     aliases: dict[str, list[str]] = {}
-    for line, row in _read_rows(alt_path, ALT_COLUMNS):
+    for line, row in _read_rows(alt_path, ALT_COLUMNS, marked=marked):
         ent_num = _known_number(row[0], known, alt_path, line)
         alt_type, alt_name = _value(row[2]).lower(), _value(row[3])
         if alt_type not in ALT_TYPES:
@@ -93,13 +102,13 @@ def load_ofac(folder: str | Path, *, source: str | None = None) -> Watchlist:
     continued: dict[str, str] = {}
     comments_path = root / "sdn_comments.csv"
     if comments_path.exists():
-        for line, row in _read_rows(comments_path, COMMENT_COLUMNS):
+        for line, row in _read_rows(comments_path, COMMENT_COLUMNS, marked=False):
             ent_num = _known_number(row[0], known, comments_path, line)
             continued[ent_num] = continued.get(ent_num, "") + row[1]
 
     add_path = root / "add.csv"
     if add_path.exists():
-        for line, row in _read_rows(add_path, ADD_COLUMNS):
+        for line, row in _read_rows(add_path, ADD_COLUMNS, marked=marked):
             _known_number(row[0], known, add_path, line)
 
     entities = [
@@ -177,8 +186,11 @@ def _value(field: str) -> str:
     return "" if text == EMPTY else text
 
 
-def _read_rows(path: Path, columns: int) -> list[Row]:
-    """Every row of a legacy CSV file with its 1-based first line, each checked to have ``columns`` fields."""
+def _read_rows(path: Path, columns: int, *, marked: bool) -> list[Row]:
+    """Every row of a legacy CSV file with its 1-based first line, each checked to have ``columns`` fields.
+
+    ``marked``: the file must end with the lone end-of-file line, else it was cut short.
+    """
     try:
         with path.open(encoding="latin-1", newline="") as handle:
             text = handle.read()
@@ -197,7 +209,8 @@ def _read_rows(path: Path, columns: int) -> list[Row]:
             raise WatchlistError(message, source=str(path), line=start) from exc
         rows.append((start, row))
         start = reader.line_num + 1
-    if rows and rows[-1][1] == [EOF_MARK]:
+    ended = bool(rows) and rows[-1][1] == [EOF_MARK]
+    if ended:
         rows.pop()
     for line, row in rows:
         if any("\n" in f or "\r" in f for f in row):
@@ -210,4 +223,10 @@ def _read_rows(path: Path, columns: int) -> list[Row]:
                 source=str(path),
                 line=line,
             )
+    if marked and not ended:
+        message = (
+            f"{path.name} does not end with the \\x1a end-of-file byte OFAC writes, so it may be cut short "
+            f"(for a hand-made extract, give the source as {EXTRACT_PREFIX}FOLDER)"
+        )
+        raise WatchlistError(message, source=str(path))
     return rows

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -96,6 +97,30 @@ def test_broken_watchlist_stops_before_the_input_is_opened(tmp_path: Path, broke
     assert reason in one_error(result)
     assert not out.exists()
     assert result.stdout == ""
+
+
+def test_ofac_folder_without_end_of_file_byte_needs_extract(tmp_path: Path) -> None:
+    """OFAC files without their end-of-file byte stop ``screen`` with exit 2 naming the file; ``check`` and
+    ``screen`` load them when the source is given as ``extract:FOLDER``."""
+    folder = tmp_path / "hand-made"
+    shutil.copytree(OFAC_EXTRACT, folder)
+    for path in folder.iterdir():
+        path.write_bytes(path.read_bytes().removesuffix(b"\x1a"))
+    source = tmp_path / "events.jsonl"
+    source.write_bytes(EVENTS)
+    out = tmp_path / "out"
+    refused = txscreen("screen", str(source), "--out", str(out), "--watchlist", str(folder))
+    assert one_error(refused) == (
+        f"txscreen: error: {folder / 'sdn.csv'}: sdn.csv does not end with the \\x1a end-of-file byte OFAC "
+        "writes, so it may be cut short (for a hand-made extract, give the source as extract:FOLDER)"
+    )
+    assert not out.exists()
+    screened = txscreen("screen", str(source), "--out", str(out), "--watchlist", f"extract:{folder}")
+    assert screened.returncode == 0, screened.stderr
+    assert f"ofac-sdn: 8 entities, 46 names (11 weak) from extract:{folder}" in screened.stderr
+    checked = txscreen("check", "BNC", "--field", "creditor.name", "--watchlist", f"extract:{folder}")
+    assert checked.returncode == 0, checked.stderr
+    assert "ofac-sdn:306" in checked.stdout
 
 
 def test_missing_input_exits_2_before_loading_lists(tmp_path: Path) -> None:

@@ -192,9 +192,11 @@ def test_side_files_are_optional(folder: Path) -> None:
 
 
 def test_empty_alt_file_is_accepted(folder: Path) -> None:
-    """A zero-byte alt.csv means no strong aliases, not an error."""
-    (folder / "alt.csv").write_bytes(b"")
+    """An alt.csv holding only the end-of-file line (or nothing, in an extract) means no strong aliases."""
+    (folder / "alt.csv").write_bytes(b"\x1a")
     assert names(by_id(load_ofac(folder))["ofac-sdn:306"]) == ["BANCO NACIONAL DE CUBA", "BNC"]
+    (folder / "alt.csv").write_bytes(b"")
+    assert names(by_id(load_ofac(folder, extract=True))["ofac-sdn:306"]) == ["BANCO NACIONAL DE CUBA", "BNC"]
 
 
 # --- broken folders ---------------------------------------------------------------------------
@@ -206,6 +208,31 @@ def test_truncated_row_fails_with_its_line() -> None:
         load_ofac(DATA / "truncated-row")
     assert caught.value.source == str(DATA / "truncated-row" / "sdn.csv")
     assert caught.value.line == 3
+
+
+@pytest.mark.parametrize("name", ["sdn.csv", "alt.csv", "add.csv"])
+def test_file_cut_at_a_line_boundary_fails(tmp_path: Path, name: str) -> None:
+    """The real set with one file cut cleanly after a row fails naming that file, unless it is an extract."""
+    folder = tmp_path / "ofac"
+    shutil.copytree(BUNDLED_OFAC, folder)
+    path = folder / name
+    lines = path.read_bytes().split(b"\r\n")
+    path.write_bytes(b"\r\n".join(lines[: len(lines) // 2]) + b"\r\n")
+    with pytest.raises(WatchlistError) as caught:
+        load_ofac(folder)
+    assert str(caught.value) == (
+        f"{path}: {name} does not end with the \\x1a end-of-file byte OFAC writes, so it may be cut short "
+        "(for a hand-made extract, give the source as extract:FOLDER)"
+    )
+    assert caught.value.source == str(path)
+    if name != "sdn.csv":  # a cut sdn.csv leaves side-file rows without their entry
+        assert len(load_ofac(folder, extract=True).entities) == len(load_ofac(BUNDLED_OFAC).entities)
+
+
+def test_comments_file_needs_no_end_of_file_byte(folder: Path) -> None:
+    """sdn_comments.csv, which OFAC writes without the end-of-file byte, loads as it is."""
+    assert not (folder / "sdn_comments.csv").read_bytes().endswith(b"\x1a")
+    assert len(load_ofac(folder).entities) == 8
 
 
 def test_unterminated_quote_fails_with_its_line() -> None:
@@ -233,9 +260,11 @@ def test_quoted_field_across_lines_fails(folder: Path) -> None:
 
 
 def test_empty_sdn_file_fails() -> None:
-    """A zero-byte sdn.csv is an empty list, which must not load."""
-    with pytest.raises(WatchlistError, match="holds no entries"):
+    """A zero-byte sdn.csv is cut short, and as an extract an empty list: neither loads."""
+    with pytest.raises(WatchlistError, match=r"does not end with the \\x1a end-of-file byte"):
         load_ofac(DATA / "empty")
+    with pytest.raises(WatchlistError, match="holds no entries"):
+        load_ofac(DATA / "empty", extract=True)
 
 
 def test_sdn_file_with_only_eof_mark_fails(folder: Path) -> None:

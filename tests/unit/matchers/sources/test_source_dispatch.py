@@ -92,6 +92,35 @@ def test_folder_without_sdn_is_refused(tmp_path: Path) -> None:
         load_source(str(tmp_path))
 
 
+@pytest.fixture
+def unmarked_extract(tmp_path: Path) -> Path:
+    """The OFAC extract with OFAC's end-of-file byte taken off each file, as a hand-made extract is."""
+    folder = tmp_path / "hand-made"
+    shutil.copytree(OFAC_EXTRACT, folder)
+    for path in folder.iterdir():
+        path.write_bytes(path.read_bytes().removesuffix(b"\x1a"))
+    return folder
+
+
+def test_extract_prefix_waives_the_end_of_file_byte(unmarked_extract: Path) -> None:
+    """``extract:FOLDER`` loads OFAC files without their end-of-file byte; the bare folder is refused."""
+    watchlist = load_source(f"extract:{unmarked_extract}")
+    assert (watchlist.list_id, len(watchlist.entities)) == ("ofac-sdn", 8)
+    assert watchlist.source == f"extract:{unmarked_extract}"
+    with pytest.raises(WatchlistError, match=r"sdn\.csv does not end with the \\x1a end-of-file byte"):
+        load_source(str(unmarked_extract))
+
+
+@pytest.mark.parametrize("target", [str(UN_EXTRACT), "nowhere", ""])
+def test_extract_prefix_takes_only_an_ofac_folder(target: str) -> None:
+    """``extract:`` before anything but a folder holding sdn.csv is refused with one sentence."""
+    with pytest.raises(
+        WatchlistError, match=r"an extract must be a folder holding an OFAC sdn\.csv"
+    ) as caught:
+        load_source(f"extract:{target}")
+    assert caught.value.source == f"extract:{target}"
+
+
 def test_load_watchlists_keeps_order() -> None:
     """Several sources load in the given order."""
     lists = load_watchlists(["builtin", str(UN_EXTRACT), str(OFAC_EXTRACT)])
