@@ -4,13 +4,14 @@
 bytes in and out. It works in three tiers, each only for what the one before could not settle:
 
 1. The native triage (``matchers._native``, one call per batch) clears every event it can
-   prove clean: valid by the schema, its texts folded there (ASCII and accented Latin) and
-   holding no key.
+   prove clean: valid by the schema and :mod:`schemas.json_shape` (no repeated key, at most 64
+   levels), its texts folded there (ASCII and accented Latin) and holding no key.
 2. Texts only Python folds (other scripts, invisible characters) come back from the triage
    and are folded and searched in one pass per batch; their events are clean if none holds a key.
-3. The rest (invalid or doubtful input, any key found) takes :func:`screen_batch_full`: msgspec
-   decoding and validation, batch folds, one automaton pass, and the slow path that maps a hit's
-   offsets back to the original field text. It decides every verdict that is not "clean".
+3. The rest (invalid or doubtful input, any key found) takes :func:`screen_batch_full`: the
+   depth check, msgspec decoding and validation, the repeated-key check, batch folds, one
+   automaton pass, and the slow path that maps a hit's offsets back to the original field
+   text. It decides every verdict that is not "clean".
 
 Per-message failures are values: an input that is not a valid payment event gets the
 verdict ``DEAD_LETTER`` with a reason; nothing raises out of the loop.

@@ -4,7 +4,8 @@ Decoding and validation run in C (msgspec): one call per event checks types, req
 fields, lengths, the RFC 3339 timestamp with its offset, the currency shape and the country
 codes. What msgspec cannot express cheaply (the amount's decimal shape, blank names) is
 checked by :func:`check_event`. Fields that are not declared are skipped by the decoder and
-kept unchanged in every output, because outputs carry the original bytes.
+kept unchanged in every output, because outputs carry the original bytes. The rules on the JSON
+text itself (no repeated key, at most 64 levels) are :mod:`schemas.json_shape`'s.
 """
 
 from __future__ import annotations

@@ -78,16 +78,18 @@ def repeated_key(raw: bytes) -> str | None:
     object holding it: ``repeated key "name" at $.creditor``. Text that is not UTF-8 is refused too.
     """
     try:
-        json.loads(raw, object_pairs_hook=_unique, parse_int=len, parse_float=len)
-    except _Repeated:
-        pass
+        text = raw.decode()  # strict: UTF-8 that encodes a surrogate is refused too
     except UnicodeDecodeError as exc:
         return f"input is not valid UTF-8 (byte {exc.start}); a payment event is UTF-8 JSON"
+    try:
+        json.loads(text, object_pairs_hook=_unique, parse_int=len, parse_float=len)
+    except _Repeated:
+        pass
     except ValueError as exc:  # the stricter parser took it: cannot happen, but never clear what is unread
         return f"invalid JSON: {exc}"
     else:
         return None
-    found = _first_repeat(json.loads(raw, object_pairs_hook=_Members, parse_int=len, parse_float=len))
+    found = _first_repeat(json.loads(text, object_pairs_hook=_Members, parse_int=len, parse_float=len))
     if found is None:  # both passes read the same members: cannot happen
         return "an object of the event repeats a member name"
     name, path = found

@@ -224,7 +224,7 @@ impl<'de> Deserialize<'de> for Address {
     }
 }
 
-/// Fills a field once: a repeated field is refused (the Python codec decides what it means).
+/// Fills a field once: a repeated field is refused (the full path dead-letters the event).
 fn set_once<T, E: de::Error>(slot: &mut Option<T>, value: T, name: &'static str) -> Result<(), E> {
     if slot.is_some() {
         return Err(E::duplicate_field(name));

@@ -38,12 +38,10 @@ def test_same_names_in_different_objects_are_fine(raw: bytes) -> None:
     assert repeated_key(raw) is None
 
 
-def test_text_that_is_not_utf8_is_refused() -> None:
-    """A byte that is not UTF-8, even inside a field nobody reads, makes the event invalid (I-JSON)."""
-    assert (
-        repeated_key(b'{"x": "caf\xe9"}')
-        == "input is not valid UTF-8 (byte 10); a payment event is UTF-8 JSON"
-    )
+@pytest.mark.parametrize("raw", [b'{"x": "caf\xe9"}', b'{"x": "caf\xed\xa0\x80"}', b'{"abcdefgh\xe9": 1}'])
+def test_text_that_is_not_utf8_is_refused(raw: bytes) -> None:
+    """Bytes that are not UTF-8 (an encoded surrogate too), even in a field nobody reads, are refused."""
+    assert repeated_key(raw) == "input is not valid UTF-8 (byte 10); a payment event is UTF-8 JSON"
 
 
 @pytest.mark.parametrize(
