@@ -23,6 +23,8 @@ from collections.abc import Iterator
 from itertools import accumulate
 from typing import Any, Final
 
+import msgspec
+
 #: The deepest nesting an event may have (the event object is level 1).
 MAX_DEPTH: Final = 64
 #: Longest rendering of one key in a reason, quotes included.
@@ -35,6 +37,8 @@ _STEP: Final = [0] * 256
 _STEP[ord("{")] = _STEP[ord("[")] = 1
 _STEP[ord("}")] = _STEP[ord("]")] = -1
 _IDENTIFIER: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_decode: Final = msgspec.json.Decoder().decode
+_encode: Final = msgspec.json.Encoder().encode
 
 
 def nesting_depth(raw: bytes) -> int:
@@ -81,6 +85,8 @@ def repeated_key(raw: bytes) -> str | None:
         text = raw.decode()  # strict: UTF-8 that encodes a surrogate is refused too
     except UnicodeDecodeError as exc:
         return f"input is not valid UTF-8 (byte {exc.start}); a payment event is UTF-8 JSON"
+    if _surely_unique(raw):
+        return None
     try:
         json.loads(text, object_pairs_hook=_unique, parse_int=len, parse_float=len)
     except _Repeated:
@@ -94,6 +100,22 @@ def repeated_key(raw: bytes) -> str | None:
         return "an object of the event repeats a member name"
     name, path = found
     return f"repeated key {_show(name)} at {path}"
+
+
+def _surely_unique(raw: bytes) -> bool:
+    """True when no object in ``raw`` repeats a name, proved by counting colons; False when unsure.
+
+    In JSON without ``\\u`` escapes, each colon is a member's or a literal one inside a string. A
+    dictionary keeps one member per name, so ``raw`` has as many colons as its decoded and re-encoded
+    form exactly when no name repeats, and more otherwise. All in C, about a fifth of the exact pass.
+    """
+    if b"\\u" in raw:  # an escape could write a colon the raw text does not show
+        return False
+    try:
+        tree = _decode(raw)
+    except msgspec.MsgspecError:  # e.g. a number beyond a double: the exact pass decides
+        return False
+    return raw.count(b":") == _encode(tree).count(b":")
 
 
 #: A container being walked: its remaining members (name or index, value), the names seen, its path.

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from schemas.json_shape import MAX_DEPTH, nesting_depth, repeated_key, too_deep
 
@@ -15,6 +20,9 @@ from schemas.json_shape import MAX_DEPTH, nesting_depth, repeated_key, too_deep
         (b'{"first name": {"x": 1, "x": 1}}', 'repeated key "x" at $["first name"]'),
         (b'{"k": {"\\u200b": 1, "\\u200b": 2}}', 'repeated key "\\u200b" at $.k'),
         (b'{"a": {"x": 1, "x": 2}, "a": 3}', 'repeated key "x" at $.a'),  # the first repeat in the text
+        (b'{"a": 1, "a": "\\u003a"}', 'repeated key "a" at $'),  # an escaped colon hides no repeat
+        (b'{"a": "x:y", "b": {"c:": ":", "c:": 1}}', 'repeated key "c:" at $.b'),
+        (b'{"a": 1e400, "b": {"c": 2, "c": 1}}', 'repeated key "c" at $.b'),
         (b'{"' + b"k" * 50 + b'": 1, "' + b"k" * 50 + b'": 2}', 'repeated key "' + "k" * 35 + '..." at $'),
     ],
 )
@@ -65,3 +73,38 @@ def test_too_deep_is_decided_on_the_bytes() -> None:
     assert too_deep(b"[" + at_limit + b"]") == "event nests 65 levels deep, more than the 64 allowed"
     assert too_deep(b"{" * 500_000) == "event nests 500000 levels deep, more than the 64 allowed"
     assert too_deep(b'{"a": "' + b"[" * 10_000 + b'"}') is None
+
+
+class Obj(list[tuple[str, Any]]):
+    """A JSON object as its members in order, repeats allowed."""
+
+
+_NAMES = st.text(alphabet=["a", ":", '"', "\\", "é", "\u2028"], max_size=2)
+_TREES = st.recursive(
+    st.none() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | _NAMES,
+    lambda inner: st.lists(inner, max_size=3) | st.lists(st.tuples(_NAMES, inner), max_size=4).map(Obj),
+    max_leaves=12,
+)
+
+
+def _text(node: Any, ascii_only: bool) -> str:
+    if isinstance(node, Obj):
+        members = (f"{json.dumps(k, ensure_ascii=ascii_only)}:{_text(v, ascii_only)}" for k, v in node)
+        return "{" + ",".join(members) + "}"
+    if isinstance(node, list):
+        return "[" + ",".join(_text(v, ascii_only) for v in node) + "]"
+    return json.dumps(node, ensure_ascii=ascii_only)
+
+
+def _repeats(node: Any) -> bool:
+    if isinstance(node, Obj):
+        names = [k for k, _ in node]
+        return len(set(names)) < len(names) or any(_repeats(v) for _, v in node)
+    return isinstance(node, list) and any(_repeats(v) for v in node)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(_NAMES, _TREES), max_size=4).map(Obj), st.booleans())
+def test_repeats_are_found_exactly(tree: Obj, ascii_only: bool) -> None:
+    """Names holding colons, quotes and escapes, plain or escaped: a reason exactly when a name repeats."""
+    assert (repeated_key(_text(tree, ascii_only).encode()) is not None) is _repeats(tree)
