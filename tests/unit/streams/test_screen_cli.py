@@ -123,6 +123,18 @@ def test_ofac_folder_without_end_of_file_byte_needs_extract(tmp_path: Path) -> N
     assert "ofac-sdn:306" in checked.stdout
 
 
+def test_extract_source_in_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``TXSCREEN_WATCHLIST=extract:FOLDER`` (as ``run`` and the Faust engine are configured too) loads it."""
+    folder = tmp_path / "hand-made"
+    shutil.copytree(OFAC_EXTRACT, folder)
+    (folder / "sdn.csv").write_bytes((folder / "sdn.csv").read_bytes().removesuffix(b"\x1a"))
+    monkeypatch.setenv("TXSCREEN_WATCHLIST", f"builtin;extract:{folder}")
+    result = run_txscreen("check", "BNC", "--field", "creditor.name", timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert f"from extract:{folder}" in result.stderr
+    assert "ofac-sdn:306" in result.stdout
+
+
 def test_missing_input_exits_2_before_loading_lists(tmp_path: Path) -> None:
     """A missing input file is one sentence and exit 2, said before any list is loaded."""
     missing = tmp_path / "missing.jsonl"
