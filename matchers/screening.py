@@ -22,11 +22,12 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any, Final, Protocol
 
 import msgspec
 
-from matchers.automaton import Found, NameAutomaton, Target, key_core_offset
+from matchers.automaton import NameAutomaton, Target, key_core_offset
 from matchers.normalize import (
     BATCH_SEPARATOR,
     FoldMap,
@@ -114,6 +115,9 @@ class _CheckedText:
     created_at: datetime
 
 
+#: What a key index stands for: its folded form, where the form starts in the key, its targets.
+_KeyInfo = tuple[str, int, tuple[Target, ...]]
+
 #: A hit before it is mapped back to the original text: its rank, target, rule-f answer and folded form.
 _Pending = tuple[HitRank, Target, str, str]
 
@@ -124,8 +128,9 @@ class _HitCollector:
     Rule f: a target counts when its entity is in force at the event's ``created_at`` or at ``now``
     (the screening time). Rule g: the finds of one entity over one span of one field collapse into
     one hit, the strongest (:func:`matchers.policy.hit_rank`). A record lists at most ``cap`` hits,
-    the first in hit order; only those are mapped back to the original text, the rest only counted
-    (by their span in the folded text), so that an event that repeats a name costs little per find.
+    the first in hit order. Only the first ``cap`` candidates of each text are kept and mapped back
+    to the original text; later finds in that text are only counted (one dict look-up per find),
+    so an event that repeats a listed name costs little per repeat.
     Without ``now`` (``check_text`` with no date), dates are not checked and every hit says ``both``.
     """
 
@@ -139,7 +144,12 @@ class _HitCollector:
         self._cap = cap
         # event -> (field, folded start, folded end, entity id) -> the strongest find there
         self._pending: dict[int, dict[tuple[int, int, int, str], _Pending]] = {}
-        self._texts: dict[int, str] = {}  # slot -> original text, for the slots with a find
+        self._counted: dict[int, int] = {}  # event -> hits found beyond the kept candidates
+        # slot -> its original text, and the batch and offset of its folded text (slots with a find)
+        self._texts: dict[int, tuple[str, bytes, int]] = {}
+        self._keys: dict[
+            int, tuple[str, int, tuple[Target, ...]]
+        ] = {}  # key index -> form, core offset, targets
         self._ranks: dict[int, HitRank] = {}  # id(target) -> rank (targets live as long as the automaton)
 
     def collect(
@@ -150,18 +160,19 @@ class _HitCollector:
         events: Sequence[_Dated | None],
     ) -> None:
         """Finds in one folded batch (UTF-8) of ``texts``; ``slots[k]`` is text k's event*5+field."""
-        finds = self._automaton.find(batch)
+        finds = self._automaton.find_keys(batch)
         if not finds:
             return
-        finds.sort(key=_start_of)
+        finds.sort(key=_START)
         ascii_batch = batch.isascii()
-        texts_of = self._texts
+        cap = self._cap if self._cap is not None else len(finds) + 1
+        keys = self._keys
         index, counted_to, next_sep = 0, 0, -1
-        base = byte_at = char_at = 0
+        base = byte_at = char_at = kept = last = 0
         event: _Dated | None = None
         slot = 0
-        for found in finds:
-            start = found.start
+        passing: dict[int, int] = {}
+        for key_index, start, end in finds:
             if start >= next_sep:  # a later text (a whole-field key starts on its text's opening NUL)
                 sep = start if batch[start] == _SEP else batch.rfind(_SEP_BYTES, 0, start)
                 index += batch.count(_SEP_BYTES, counted_to, sep)
@@ -170,13 +181,22 @@ class _HitCollector:
                 slot = slots[index] if slots is not None else index
                 event = events[slot // _FIELDS]
                 base = byte_at = sep + 2
-                char_at = 0
+                char_at = kept = 0
+                last = -1
+                passing = {}
                 if event is not None:
-                    texts_of[slot] = texts[index]
+                    self._texts[slot] = (texts[index], batch, base)
             if event is None:
                 continue
-            key = found.key
-            pos = start + key_core_offset(key)
+            info = keys.get(key_index)
+            if info is None:
+                key = batch[start:end].decode("utf-8")
+                info = keys[key_index] = (
+                    key.strip(_KEY_MARKS),
+                    key_core_offset(key),
+                    self._automaton.targets_of(key_index),
+                )
+            pos = start + info[1]
             # Offsets are in bytes; within the folded text they are needed in characters.
             if ascii_batch:
                 local = pos - base
@@ -185,17 +205,41 @@ class _HitCollector:
                     byte_at, char_at = base, 0
                 local = char_at + len(batch[byte_at:pos].decode("utf-8"))
                 byte_at, char_at = pos, local
-            self._note(slot, event.created_at, local, found)
+            if kept >= cap and local > last:  # after this text's first `cap` candidates: count only
+                count = passing.get(key_index)
+                if count is None:
+                    count = passing[key_index] = self._passing(slot, event.created_at, info[2])
+                if count:
+                    self._counted[slot // _FIELDS] = self._counted.get(slot // _FIELDS, 0) + count
+                continue
+            kept += self._note(slot, event.created_at, local, info)
+            last = local
 
-    def _note(self, slot: int, created: datetime, local: int, found: Found) -> None:
-        """Keep, per entity, the strongest target of ``found`` in text ``slot`` that rules e and f let hit."""
+    def _passing(self, slot: int, created: datetime, targets: Sequence[Target]) -> int:
+        """How many entities of ``targets`` rules e and f let hit in text ``slot``."""
+        party = slot % _FIELDS in _PARTY_SLOTS
+        now = self._now
+        return len(
+            {
+                target.entity.id
+                for target in targets
+                if (party or target.rule is not MatchRule.WHOLE_FIELD)
+                and (now is None or target.entity.in_force_at(created, now) is not None)
+            }
+        )
+
+    def _note(
+        self, slot: int, created: datetime, local: int, info: tuple[str, int, tuple[Target, ...]]
+    ) -> int:
+        """Keep, per entity, the strongest target rules e and f let hit; how many new candidates."""
         event_index, field_index = divmod(slot, _FIELDS)
         party = field_index in _PARTY_SLOTS
         now, ranks = self._now, self._ranks
-        form = found.form
+        form, _, targets = info
         end = local + len(form)
         pending = self._pending.get(event_index)
-        for target in found.targets:
+        added = 0
+        for target in targets:
             if target.rule is MatchRule.WHOLE_FIELD and not party:
                 continue
             entity = target.entity
@@ -209,13 +253,16 @@ class _HitCollector:
                 pending = self._pending[event_index] = {}
             span = (field_index, local, end, entity.id)
             held = pending.get(span)
+            if held is None:
+                added += 1
             if held is None or rank < held[0]:
                 pending[span] = (rank, target, when, form)
+        return added
 
     def finish(self) -> None:
         """Map the first hits of each event back to its original texts; count the rest."""
         cap = self._cap
-        maps: dict[int, FoldMap] = {}
+        maps: dict[int, tuple[FoldMap, int]] = {}
         for event_index, pending in self._pending.items():
             spans = sorted(pending)  # field, then folded position: the hit order (offsets map monotonically)
             kept: dict[tuple[str, str, int, int], tuple[HitRank, Hit]] = {}
@@ -225,13 +272,14 @@ class _HitCollector:
                     break
                 mapped += 1
                 rank, target, when, form = pending[span]
-                field_index, local = span[0], span[1]
+                field_index, local, end, _ = span
                 slot = event_index * _FIELDS + field_index
-                if slot not in maps:
-                    maps[slot] = FoldMap(self._texts[slot])
+                folded, covered = maps.get(slot, (None, 0))
+                if folded is None or end > covered:
+                    folded, covered = maps[slot] = self._fold_map(slot, max(end, 2 * covered))
                 hit = make_hit(
-                    target_text=self._texts[slot],
-                    folded=maps[slot],
+                    target_text=self._texts[slot][0],
+                    folded=folded,
                     local=local,
                     form=form,
                     target=target,
@@ -244,12 +292,34 @@ class _HitCollector:
                 if held is None or rank < held[0]:
                     kept[marker] = (rank, hit)
             self.hits[event_index] = sorted((hit for _, hit in kept.values()), key=_hit_order)
-            self.totals[event_index] = len(kept) + len(spans) - mapped
+            self.totals[event_index] = len(kept) + len(spans) - mapped + self._counted.get(event_index, 0)
         self._pending.clear()
 
+    def _fold_map(self, slot: int, upto: int) -> tuple[FoldMap, int]:
+        """A :class:`FoldMap` of text ``slot`` right for folded offsets up to ``upto``, and up to where.
 
-def _start_of(found: Found) -> int:
-    return found.start
+        A long text whose hits are all near its start is mapped by a prefix, cut at whitespace, when the
+        prefix folds to the start of the text's fold (checked against the batch, last word left out).
+        """
+        text, batch, start = self._texts[slot]
+        cut = 2 * upto + 64
+        while cut < len(text):
+            space = _SPACE.search(text, cut)
+            if space is None:
+                break
+            prefix = FoldMap(text[: space.start()])
+            good = prefix.folded.rfind(" ")  # the last word may fold otherwise in the whole text
+            head = prefix.folded[:good].encode("utf-8")
+            if good >= upto and batch[start : start + len(head)] == head:
+                return prefix, good
+            cut = 2 * space.end()
+        whole = FoldMap(text)
+        return whole, len(whole.folded)
+
+
+_START: Final = itemgetter(1)
+_KEY_MARKS: Final = f" {BATCH_SEPARATOR}"
+_SPACE: Final = re.compile(r"\s")
 
 
 def make_hit(
@@ -447,8 +517,15 @@ def _texts_with_keys(texts: list[str], automaton: NameAutomaton) -> set[int]:
     so they take the Unicode batch fold, all in one pass.
     """
     batch = fold_batch(texts).encode("utf-8")
-    # A whole-field key starts on its text's leading NUL: count it in.
-    return {batch.count(_SEP_BYTES, 0, found.start + 1) - 1 for found in automaton.find(batch)}
+    # A whole-field key starts on its text's leading NUL: count it in. Separators are counted once
+    # over the batch, in order of the finds (a text that repeats a name is not rescanned per find).
+    holders: set[int] = set()
+    index, counted_to = -1, 0
+    for start in sorted(start for _, start, _ in automaton.find_keys(batch)):
+        index += batch.count(_SEP_BYTES, counted_to, start + 1)
+        counted_to = start + 1
+        holders.add(index)
+    return holders
 
 
 def screen_batch_full(
