@@ -123,7 +123,9 @@ def test_check_finds_hamas_in_the_default_lists() -> None:
     header, columns, row = result.stdout.splitlines()
     assert header.startswith("'payment to HAMAS' as remittance at ")
     assert header.endswith(": 1 hit")
-    assert columns.split() == "ENTITY LIST ENTITY NAME LISTED AS MATCHED TEXT AT RULE IN FORCE AT PROGRAMS".split()
+    assert columns.split() == (
+        "ENTITY LIST ENTITY NAME LISTED AS MATCHED TEXT AT RULE IN FORCE AT PROGRAMS".split()
+    )
     assert row.split() == "ofac-sdn:4695 ofac-sdn HAMAS HAMAS HAMAS 11-16 anywhere both FTO, SDGT".split()
 
 
