@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
+import jsonschema
 import orjson
 import pytest
 
@@ -14,6 +17,7 @@ from matchers.screening import screen_batch, screen_batch_full
 from schemas.records import MAX_HITS_PER_RECORD, Verdict, decode_blocked
 
 NOW = datetime(2026, 11, 30, tzinfo=UTC)
+SCHEMA = Path(__file__).resolve().parents[3] / "schemas" / "blocked_record.v1.schema.json"
 
 
 def flood(make_event: Callable[..., bytes], word: str, repeats: int) -> bytes:
@@ -34,6 +38,9 @@ def test_a_flood_lists_the_first_hits_and_counts_them_all(
     assert len(record.hits) == MAX_HITS_PER_RECORD
     assert [(h.start, h.matched_text) for h in record.hits] == [(6 * k, "HAMAS") for k in range(100)]
     assert len(result.values[0]) < len(raw) + 100 * 400  # the event, and 100 hits of a few hundred bytes
+    schema = json.loads(SCHEMA.read_text())
+    assert schema["properties"]["hits"]["maxItems"] == MAX_HITS_PER_RECORD
+    jsonschema.Draft202012Validator(schema).validate(orjson.loads(result.values[0]))
 
 
 def test_hits_total_equals_the_hits_listed_below_the_cap(
