@@ -147,9 +147,7 @@ class _HitCollector:
         self._counted: dict[int, int] = {}  # event -> hits found beyond the kept candidates
         # slot -> its original text, and the batch and offset of its folded text (slots with a find)
         self._texts: dict[int, tuple[str, bytes, int]] = {}
-        self._keys: dict[
-            int, tuple[str, int, tuple[Target, ...]]
-        ] = {}  # key index -> form, core offset, targets
+        self._keys: dict[int, _KeyInfo] = {}
         self._ranks: dict[int, HitRank] = {}  # id(target) -> rank (targets live as long as the automaton)
 
     def collect(
@@ -228,9 +226,7 @@ class _HitCollector:
             }
         )
 
-    def _note(
-        self, slot: int, created: datetime, local: int, info: tuple[str, int, tuple[Target, ...]]
-    ) -> int:
+    def _note(self, slot: int, created: datetime, local: int, info: _KeyInfo) -> int:
         """Keep, per entity, the strongest target rules e and f let hit; how many new candidates."""
         event_index, field_index = divmod(slot, _FIELDS)
         party = field_index in _PARTY_SLOTS

@@ -82,3 +82,17 @@ def test_a_flood_costs_a_small_multiple_of_parsing_it(
         orjson.loads(raw)
     parse = (time.perf_counter() - started) / 3
     assert seconds(raw, default_automaton) < 200 * (parse + seconds(clean, default_automaton))
+
+
+@pytest.mark.parametrize("spelling", ["HAMAS", "НАМАS", "ＨＡＭＡＳ"])  # ASCII, look-alikes, full width
+def test_offsets_of_the_listed_hits_point_at_the_original_text(
+    default_automaton: NameAutomaton, make_event: Callable[..., bytes], spelling: str
+) -> None:
+    """In a long text with mixed spacing and scripts, the 100 hits listed point at the names as written."""
+    remittance = "".join(f"réf {i}:\u00a0 Société — {spelling};\t" for i in range(300))
+    result = screen_batch([make_event(remittance=remittance)], default_automaton, NOW)
+    record = decode_blocked(result.values[0])
+    expected = [i for i in range(len(remittance)) if remittance.startswith(spelling, i)][:100]
+    assert [(h.start, h.end) for h in record.hits] == [(i, i + len(spelling)) for i in expected]
+    assert {h.matched_text for h in record.hits} == {spelling}
+    assert record.hits_total == 300
