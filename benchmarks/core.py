@@ -3,7 +3,8 @@
 Run ``python -m benchmarks.core`` (or ``make bench``). Both loops run in this process, in
 alternating rounds over the same realistic events (about 500 bytes each, 1% carrying a listed
 name, multilingual), so the ratio holds on a noisy shared machine even when absolute rates do not.
-It also reports the automaton's build time and memory for the bundled lists and, with
+It also reports the flood case (one 900 KB event repeating a listed name 150,000 times, against a
+clean event of the same size), the automaton's build time and memory for the bundled lists and, with
 ``--scaling``, for synthetic lists up to a million names (each size in its own process).
 """
 
@@ -115,6 +116,49 @@ def count_outcomes(
     result.planted = len(planted)
 
 
+#: The flood case: a remittance that repeats a listed name (HAMAS, OFAC) this many times (about 900 KB).
+FLOOD_REPEATS = 150_000
+
+
+def flood_events(repeats: int = FLOOD_REPEATS) -> tuple[bytes, bytes]:
+    """An event whose remittance repeats a listed name, and a clean event of the same size."""
+
+    def event(remittance: str) -> bytes:
+        return orjson.dumps(
+            {
+                "id": "flood-1",
+                "created_at": "2026-01-05T10:00:00Z",
+                "amount": "1.00",
+                "currency": "EUR",
+                "debtor": {"name": "Maria Gonzalez"},
+                "creditor": {"name": "Northwind Trading GmbH"},
+                "remittance": remittance,
+            }
+        )
+
+    return event("HAMAS " * repeats), event("ZZZZZ " * repeats)
+
+
+def measure_flood(automaton: NameAutomaton, rounds: int = 5) -> dict[str, float]:
+    """The flood event against a clean event of the same size, screened alone in alternating rounds."""
+    flood, clean = flood_events()
+    result = screen_batch([flood], automaton)
+    flood_times, clean_times, ratios = [], [], []
+    for _ in range(rounds):
+        clean_times.append(_time(lambda: screen_batch([clean], automaton)))
+        flood_times.append(_time(lambda: screen_batch([flood], automaton)))
+        ratios.append(flood_times[-1] / clean_times[-1])
+    return {
+        "event_bytes": len(flood),
+        "flood_seconds": statistics.median(flood_times),
+        "clean_seconds": statistics.median(clean_times),
+        "ratio": statistics.median(ratios),
+        "record_bytes": len(result.values[0]),
+        "hits_listed": len(result.hits[0]),
+        "hits_total": result.hits_total[0],
+    }
+
+
 def machine() -> str:
     """CPU model, core count and Python version, for the report."""
     model = platform.processor() or platform.machine()
@@ -206,6 +250,15 @@ def markdown(report: dict[str, object]) -> str:
         f"| planted listed names blocked | {core['planted_blocked']} of {core['planted']} |",
         f"| clean events blocked (real name collisions) | {core['clean_blocked']} |",
     ]
+    flood = report.get("flood")
+    if isinstance(flood, dict):
+        lines += [
+            f"| flood: one {flood['event_bytes'] / 1e3:,.0f} KB event repeating HAMAS "
+            f"{flood['hits_total']:,} times | {flood['flood_seconds'] * 1e3:,.0f} ms, "
+            f"**{flood['ratio']:.0f}×** a clean event of that size ({flood['clean_seconds'] * 1e3:.1f} ms) |",
+            f"| flood: blocked record | {flood['record_bytes'] / 1e3:,.0f} KB, {flood['hits_listed']} hits "
+            f"listed of {flood['hits_total']:,} |",
+        ]
     scaling = report.get("scaling") or []
     assert isinstance(scaling, list)
     if scaling:
@@ -246,6 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"core benchmark: {len(raws):,} events, {args.rounds} rounds …", file=sys.stderr, flush=True)
     result = measure(automaton, raws, rounds=args.rounds)
     count_outcomes(automaton, raws, planted, result)
+    flood = measure_flood(automaton, rounds=args.rounds)
     report: dict[str, object] = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "machine": machine(),
@@ -254,6 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "build_seconds": automaton.build_seconds,
         "build_peak_rss_mb": peak_rss_mb(),
         "core": asdict(result),
+        "flood": flood,
         "scaling": [],
     }
     if args.scaling:

@@ -108,6 +108,15 @@ class NameAutomaton:
         self.name_count = names
         self.build_seconds = time.perf_counter() - started
 
+    def find_keys(self, batch: bytes) -> list[tuple[int, int, int]]:
+        """``(key index, start, end)`` of every key occurrence in a folded batch (UTF-8), in bytes."""
+        return self._search.find(batch)
+
+    def targets_of(self, key_index: int) -> tuple[Target, ...]:
+        """What the key of a :meth:`find_keys` find stands for."""
+        held = self._targets[key_index]
+        return (held,) if isinstance(held, Target) else tuple(held)
+
     def find(self, batch: bytes) -> list[Found]:
         """Every key occurrence in a folded batch (UTF-8), overlapping ones included; offsets in bytes."""
         targets = self._targets

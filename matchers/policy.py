@@ -221,3 +221,17 @@ def name_forms(name: ListedName, entity_type: EntityType) -> NameForms:
     # Letters and scripts of the name, from its cached word folds (the same as fold(name.text) for both).
     folded = " ".join(filter(None, map(_fold_word, name.text.split())))
     return NameForms(match_rule(name, entity_type, folded), frozenset(forms))
+
+
+#: A hit's strength for rule g (lower is stronger): see :func:`hit_rank`.
+HitRank = tuple[int, int, int]
+
+
+def hit_rank(name: ListedName, rule: MatchRule, names: Sequence[ListedName]) -> HitRank:
+    """Rule g: which of an entity's names, found over the same span of one field, the hit reports.
+
+    The strongest: a strong name before a weak alias, then a name that matches anywhere before one
+    that matches whole fields only, then the name listed first (the primary name first). ``names``
+    are the entity's names as listed.
+    """
+    return (name.strength is NameStrength.WEAK, rule is MatchRule.WHOLE_FIELD, names.index(name))

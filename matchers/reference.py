@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from matchers.normalize import fold_with_spans, is_cjk
-from matchers.policy import MatchRule, name_forms
+from matchers.policy import HitRank, MatchRule, hit_rank, name_forms
 from matchers.watchlist import Watchlist
 from schemas.events import PARTY_NAME_FIELDS
 
@@ -38,23 +38,33 @@ def reference_hits(
     fields: Mapping[str, str],
     watchlists: Sequence[Watchlist],
     at: datetime,
+    screened_at: datetime | None = None,
 ) -> set[HitKey]:
-    """Every hit the policy calls for in the given screened fields of one event created at ``at``."""
-    hits: set[HitKey] = set()
+    """Every hit the policy calls for in the screened fields of one event created at ``at``.
+
+    Rule f: an entity counts when in force at ``at`` or at ``screened_at`` (default: ``at``).
+    Rule g: of one entity's names found over the same span of a field, only the strongest is a hit.
+    """
+    screened = at if screened_at is None else screened_at
+    best: dict[tuple[str, str, int, int], tuple[HitRank, str]] = {}
     for field_name, text in fields.items():
         folded, spans = fold_with_spans(text)
         for wl in watchlists:
             for entity in wl.entities:
-                if not entity.in_force(at):
+                if not (entity.in_force(at) or entity.in_force(screened)):
                     continue
                 for name in entity.names:
                     forms = name_forms(name, entity.type)
+                    rank = hit_rank(name, forms.rule, entity.names)
                     for form in forms.forms:
                         if forms.rule is MatchRule.WHOLE_FIELD:
                             positions = [0] if field_name in PARTY_NAME_FIELDS and folded == form else []
                         else:
                             positions = _occurrences(form, folded)
                         for pos in positions:
-                            start, end = spans[pos][0], spans[pos + len(form) - 1][1]
-                            hits.add((entity.id, field_name, name.text, start, end))
-    return hits
+                            span = (entity.id, field_name, spans[pos][0], spans[pos + len(form) - 1][1])
+                            if span not in best or rank < best[span][0]:
+                                best[span] = (rank, name.text)
+    return {
+        (entity_id, field, name, start, end) for (entity_id, field, start, end), (_, name) in best.items()
+    }

@@ -23,11 +23,12 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Final
+from operator import itemgetter
+from typing import Any, Final, Protocol
 
 import msgspec
 
-from matchers.automaton import Found, NameAutomaton, key_core_offset
+from matchers.automaton import NameAutomaton, Target, key_core_offset
 from matchers.normalize import (
     BATCH_SEPARATOR,
     FoldMap,
@@ -37,7 +38,7 @@ from matchers.normalize import (
     fold_simple_batch,
     not_simple_search,
 )
-from matchers.policy import MatchRule
+from matchers.policy import HitRank, MatchRule, hit_rank
 from schemas.events import (
     MAX_EVENT_BYTES,
     PARTY_NAME_FIELDS,
@@ -49,7 +50,16 @@ from schemas.events import (
     explain,
 )
 from schemas.json_shape import repeated_key, too_deep
-from schemas.records import Hit, Verdict, encode_blocked, encode_dead_letter, timestamp
+from schemas.records import (
+    IN_FORCE_AT_BOTH,
+    MAX_HITS_PER_RECORD,
+    Hit,
+    Verdict,
+    encode_blocked,
+    encode_dead_letter,
+    screening_time,
+    timestamp,
+)
 
 SourceOf = Callable[[int], dict[str, Any]]
 
@@ -74,6 +84,8 @@ class BatchResult:
     errors: dict[int, str] = field(default_factory=dict)
     watchlist_version: str = ""
     screened_at: str = ""
+    #: Per blocked input, how many hits it has; ``hits`` lists at most the first ``MAX_HITS_PER_RECORD``.
+    hits_total: dict[int, int] = field(default_factory=dict)
 
     @property
     def blocked(self) -> int:
@@ -91,60 +103,221 @@ class BatchResult:
         return len(self.verdicts) - len(self.hits) - len(self.errors)
 
 
-class _HitCollector:
-    """Turns automaton finds in a batch string into hits, per event."""
+class _Dated(Protocol):
+    """What the collector needs of an event: when it was created."""
 
-    def __init__(self, automaton: NameAutomaton) -> None:
+    @property
+    def created_at(self) -> datetime: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _CheckedText:
+    """A text screened on its own (``check_text``), dated as an event would be."""
+
+    created_at: datetime
+
+
+#: What a key index stands for: its folded form, where the form starts in the key, its targets.
+_KeyInfo = tuple[str, int, tuple[Target, ...]]
+
+#: A hit before it is mapped back to the original text: its rank, target, rule-f answer and folded form.
+_Pending = tuple[HitRank, Target, str, str]
+
+
+class _HitCollector:
+    """Turns automaton finds in batch strings into hits, per event: dated, collapsed and capped.
+
+    Rule f: a target counts when its entity is in force at the event's ``created_at`` or at ``now``
+    (the screening time). Rule g: the finds of one entity over one span of one field collapse into
+    one hit, the strongest (:func:`matchers.policy.hit_rank`). A record lists at most ``cap`` hits,
+    the first in hit order. Only the first ``cap`` candidates of each text are kept and mapped back
+    to the original text; later finds in that text are only counted (one dict look-up per find),
+    so an event that repeats a listed name costs little per repeat.
+    Without ``now`` (``check_text`` with no date), dates are not checked and every hit says ``both``.
+    """
+
+    def __init__(
+        self, automaton: NameAutomaton, now: datetime | None, cap: int | None = MAX_HITS_PER_RECORD
+    ) -> None:
         self.hits: dict[int, list[Hit]] = {}
-        self._seen: set[tuple[int, str, str, int, int, str]] = set()
+        self.totals: dict[int, int] = {}
         self._automaton = automaton
+        self._now = now
+        self._cap = cap
+        # event -> (field, folded start, folded end, entity id) -> the strongest find there
+        self._pending: dict[int, dict[tuple[int, int, int, str], _Pending]] = {}
+        self._counted: dict[int, int] = {}  # event -> hits found beyond the kept candidates
+        # slot -> its original text, and the batch and offset of its folded text (slots with a find)
+        self._texts: dict[int, tuple[str, bytes, int]] = {}
+        self._keys: dict[int, _KeyInfo] = {}
+        self._ranks: dict[int, HitRank] = {}  # id(target) -> rank (targets live as long as the automaton)
 
     def collect(
         self,
         batch: bytes,
         texts: Sequence[str],
         slots: Sequence[int] | None,
-        events: Sequence[PaymentEvent | None],
+        events: Sequence[_Dated | None],
     ) -> None:
-        """Hits from one folded batch (UTF-8) of ``texts``; ``slots[k]`` is text k's event*5+field."""
-        finds = sorted(self._automaton.find(batch), key=lambda f: f.start)
+        """Finds in one folded batch (UTF-8) of ``texts``; ``slots[k]`` is text k's event*5+field."""
+        finds = self._automaton.find_keys(batch)
         if not finds:
             return
-        maps: dict[int, FoldMap] = {}
-        index, counted_to = 0, 0
-        for found in finds:
-            sep = found.start
-            if batch[sep] != _SEP:
-                sep = batch.rfind(_SEP_BYTES, 0, sep)
-            index += batch.count(_SEP_BYTES, counted_to, sep)
-            counted_to = sep
-            slot = slots[index] if slots is not None else index
-            event_index, field_index = divmod(slot, _FIELDS)
-            event = events[event_index]
+        finds.sort(key=_START)
+        ascii_batch = batch.isascii()
+        cap = self._cap if self._cap is not None else len(finds) + 1
+        keys = self._keys
+        index, counted_to, next_sep = 0, 0, -1
+        base = byte_at = char_at = kept = last = 0
+        event: _Dated | None = None
+        slot = 0
+        passing: dict[int, int] = {}
+        for key_index, start, end in finds:
+            if start >= next_sep:  # a later text (a whole-field key starts on its text's opening NUL)
+                sep = start if batch[start] == _SEP else batch.rfind(_SEP_BYTES, 0, start)
+                index += batch.count(_SEP_BYTES, counted_to, sep)
+                counted_to = sep
+                next_sep = batch.find(_SEP_BYTES, sep + 1)
+                slot = slots[index] if slots is not None else index
+                event = events[slot // _FIELDS]
+                base = byte_at = sep + 2
+                char_at = kept = 0
+                last = -1
+                passing = {}
+                if event is not None:
+                    self._texts[slot] = (texts[index], batch, base)
             if event is None:
                 continue
-            text = texts[index]
-            # Offsets are in bytes; within the folded text they are needed in characters.
-            local = len(batch[sep + 2 : found.start + key_core_offset(found.key)].decode("utf-8"))
-            for target_index, target in enumerate(found.targets):
-                if target.rule is MatchRule.WHOLE_FIELD and field_index not in _PARTY_SLOTS:
-                    continue
-                if not target.entity.in_force(event.created_at):
-                    continue
-                if index not in maps:
-                    maps[index] = FoldMap(text)
-                hit = make_hit(
-                    target_text=text,
-                    folded=maps[index],
-                    local=local,
-                    found=found,
-                    target_index=target_index,
-                    field_name=SCREENED_FIELDS[field_index],
+            info = keys.get(key_index)
+            if info is None:
+                key = batch[start:end].decode("utf-8")
+                info = keys[key_index] = (
+                    key.strip(_KEY_MARKS),
+                    key_core_offset(key),
+                    self._automaton.targets_of(key_index),
                 )
-                marker = (event_index, hit.entity_id, hit.field, hit.start, hit.end, hit.matched_name)
-                if marker not in self._seen:
-                    self._seen.add(marker)
-                    self.hits.setdefault(event_index, []).append(hit)
+            pos = start + info[1]
+            # Offsets are in bytes; within the folded text they are needed in characters.
+            if ascii_batch:
+                local = pos - base
+            else:
+                if pos < byte_at:
+                    byte_at, char_at = base, 0
+                local = char_at + len(batch[byte_at:pos].decode("utf-8"))
+                byte_at, char_at = pos, local
+            if kept >= cap and local > last:  # after this text's first `cap` candidates: count only
+                count = passing.get(key_index)
+                if count is None:
+                    count = passing[key_index] = self._passing(slot, event.created_at, info[2])
+                if count:
+                    self._counted[slot // _FIELDS] = self._counted.get(slot // _FIELDS, 0) + count
+                continue
+            kept += self._note(slot, event.created_at, local, info)
+            last = local
+
+    def _passing(self, slot: int, created: datetime, targets: Sequence[Target]) -> int:
+        """How many entities of ``targets`` rules e and f let hit in text ``slot``."""
+        party = slot % _FIELDS in _PARTY_SLOTS
+        now = self._now
+        return len(
+            {
+                target.entity.id
+                for target in targets
+                if (party or target.rule is not MatchRule.WHOLE_FIELD)
+                and (now is None or target.entity.in_force_at(created, now) is not None)
+            }
+        )
+
+    def _note(self, slot: int, created: datetime, local: int, info: _KeyInfo) -> int:
+        """Keep, per entity, the strongest target rules e and f let hit; how many new candidates."""
+        event_index, field_index = divmod(slot, _FIELDS)
+        party = field_index in _PARTY_SLOTS
+        now, ranks = self._now, self._ranks
+        form, _, targets = info
+        end = local + len(form)
+        pending = self._pending.get(event_index)
+        added = 0
+        for target in targets:
+            if target.rule is MatchRule.WHOLE_FIELD and not party:
+                continue
+            entity = target.entity
+            when = entity.in_force_at(created, now) if now is not None else IN_FORCE_AT_BOTH
+            if when is None:
+                continue
+            rank = ranks.get(id(target))
+            if rank is None:
+                rank = ranks[id(target)] = hit_rank(target.name, target.rule, entity.names)
+            if pending is None:
+                pending = self._pending[event_index] = {}
+            span = (field_index, local, end, entity.id)
+            held = pending.get(span)
+            if held is None:
+                added += 1
+            if held is None or rank < held[0]:
+                pending[span] = (rank, target, when, form)
+        return added
+
+    def finish(self) -> None:
+        """Map the first hits of each event back to its original texts; count the rest."""
+        cap = self._cap
+        maps: dict[int, tuple[FoldMap, int]] = {}
+        for event_index, pending in self._pending.items():
+            spans = sorted(pending)  # field, then folded position: the hit order (offsets map monotonically)
+            kept: dict[tuple[str, str, int, int], tuple[HitRank, Hit]] = {}
+            mapped = 0
+            for span in spans:
+                if cap is not None and len(kept) >= cap:
+                    break
+                mapped += 1
+                rank, target, when, form = pending[span]
+                field_index, local, end, _ = span
+                slot = event_index * _FIELDS + field_index
+                folded, covered = maps.get(slot, (None, 0))
+                if folded is None or end > covered:
+                    folded, covered = maps[slot] = self._fold_map(slot, max(end, 2 * covered))
+                hit = make_hit(
+                    target_text=self._texts[slot][0],
+                    folded=folded,
+                    local=local,
+                    form=form,
+                    target=target,
+                    field_name=SCREENED_FIELDS[field_index],
+                    in_force_at=when,
+                )
+                # Two folded spans may map to one original span (a character that folds to several).
+                marker = (hit.entity_id, hit.field, hit.start, hit.end)
+                held = kept.get(marker)
+                if held is None or rank < held[0]:
+                    kept[marker] = (rank, hit)
+            self.hits[event_index] = sorted((hit for _, hit in kept.values()), key=_hit_order)
+            self.totals[event_index] = len(kept) + len(spans) - mapped + self._counted.get(event_index, 0)
+        self._pending.clear()
+
+    def _fold_map(self, slot: int, upto: int) -> tuple[FoldMap, int]:
+        """A :class:`FoldMap` of text ``slot`` right for folded offsets up to ``upto``, and up to where.
+
+        A long text whose hits are all near its start is mapped by a prefix, cut at whitespace, when the
+        prefix folds to the start of the text's fold (checked against the batch, last word left out).
+        """
+        text, batch, start = self._texts[slot]
+        cut = 2 * upto + 64
+        while cut < len(text):
+            space = _SPACE.search(text, cut)
+            if space is None:
+                break
+            prefix = FoldMap(text[: space.start()])
+            good = prefix.folded.rfind(" ")  # the last word may fold otherwise in the whole text
+            head = prefix.folded[:good].encode("utf-8")
+            if good >= upto and batch[start : start + len(head)] == head:
+                return prefix, good
+            cut = 2 * space.end()
+        whole = FoldMap(text)
+        return whole, len(whole.folded)
+
+
+_START: Final = itemgetter(1)
+_KEY_MARKS: Final = f" {BATCH_SEPARATOR}"
+_SPACE: Final = re.compile(r"\s")
 
 
 def make_hit(
@@ -152,14 +325,13 @@ def make_hit(
     target_text: str,
     folded: FoldMap,
     local: int,
-    found: Found,
-    target_index: int,
+    form: str,
+    target: Target,
     field_name: str,
+    in_force_at: str,
 ) -> Hit:
     """A hit with offsets into the original field text, mapped back through a :class:`FoldMap`."""
-    target = found.targets[target_index]
     norm = folded.folded
-    form = found.form
     if norm[local : local + len(form)] != form:
         local = norm.find(form)
     if local >= 0 and form:
@@ -179,6 +351,7 @@ def make_hit(
         matched_text=target_text[start:end],
         programs=list(entity.programs),
         rule=target.rule.value,
+        in_force_at=in_force_at,
     )
 
 
@@ -299,11 +472,14 @@ def screen_batch(
     *,
     max_event_bytes: int = MAX_EVENT_BYTES,
 ) -> BatchResult:
-    """Screen a batch of raw event values; ``source_of(i)`` names input ``i`` in its dead letter.
+    """Screen a batch of raw event values at ``now``; ``source_of(i)`` says where input ``i`` came from.
 
+    ``now`` is the screening time (rule f; the engines pass their clock, ``None`` reads it here);
+    ``source_of`` is called only for blocked and dead-lettered inputs, for their records' ``source``.
     The native triage first clears, in one call, every event it can prove clean (valid, no key in
     its texts); the rest take :func:`screen_batch_full`, which decides (see the module docstring).
     """
+    now = screening_time(now)
     screened_at = timestamp(now)
     inputs: list[bytes | None] = raws if isinstance(raws, list) else list(raws)
     n = len(inputs)
@@ -318,7 +494,7 @@ def screen_batch(
         return BatchResult([Verdict.CLEARED] * n, cleared, {}, {}, automaton.version, screened_at)
     full = [m.start() for m in _NEEDS_FULL_PATH.finditer(codes)]  # a scan in C, a step per such event
     sub_source = None if source_of is None else (lambda k: source_of(full[k]))
-    sub = _screen_full([inputs[i] for i in full], automaton, screened_at, sub_source, max_event_bytes)
+    sub = _screen_full([inputs[i] for i in full], automaton, now, sub_source, max_event_bytes)
     if len(full) == n:
         return sub
     verdicts = [Verdict.CLEARED] * n
@@ -328,7 +504,8 @@ def screen_batch(
         values[i] = sub.values[k]
     hits = {full[k]: event_hits for k, event_hits in sub.hits.items()}
     errors = {full[k]: error for k, error in sub.errors.items()}
-    return BatchResult(verdicts, values, hits, errors, automaton.version, screened_at)
+    totals = {full[k]: total for k, total in sub.hits_total.items()}
+    return BatchResult(verdicts, values, hits, errors, automaton.version, screened_at, totals)
 
 
 #: ``Triage.sort`` codes: certainly clean, take the full path, clean unless a handed-back text has a key.
@@ -345,8 +522,15 @@ def _texts_with_keys(texts: list[str], automaton: NameAutomaton) -> set[int]:
     so they take the Unicode batch fold, all in one pass.
     """
     batch = fold_batch(texts).encode("utf-8")
-    # A whole-field key starts on its text's leading NUL: count it in.
-    return {batch.count(_SEP_BYTES, 0, found.start + 1) - 1 for found in automaton.find(batch)}
+    # A whole-field key starts on its text's leading NUL: count it in. Separators are counted once
+    # over the batch, in order of the finds (a text that repeats a name is not rescanned per find).
+    holders: set[int] = set()
+    index, counted_to = -1, 0
+    for start in sorted(start for _, start, _ in automaton.find_keys(batch)):
+        index += batch.count(_SEP_BYTES, counted_to, start + 1)
+        counted_to = start + 1
+        holders.add(index)
+    return holders
 
 
 def screen_batch_full(
@@ -361,30 +545,38 @@ def screen_batch_full(
 
     The reference the fast path is tested against; the same verdicts and outputs, only slower.
     """
-    return _screen_full(raws, automaton, timestamp(now), source_of, max_event_bytes)
+    return _screen_full(raws, automaton, screening_time(now), source_of, max_event_bytes)
 
 
 def _screen_full(
     raws: Sequence[bytes | None],
     automaton: NameAutomaton,
-    screened_at: str,
+    now: datetime,
     source_of: SourceOf | None,
     max_event_bytes: int,
 ) -> BatchResult:
+    screened_at = timestamp(now)
     events, errors, texts = _decode_all(raws, max_event_bytes)
-    collector = _HitCollector(automaton)
+    collector = _HitCollector(automaton, now)
     _scan(texts, events, collector)
+    collector.finish()
     verdicts = [Verdict.CLEARED] * len(raws)
     values: list[bytes] = list(raws)  # type: ignore[arg-type]  # None only where dead-lettered below
     version = automaton.version
     for i, hits in collector.hits.items():
-        hits.sort(key=_hit_order)
         verdicts[i] = Verdict.BLOCKED
-        values[i] = encode_blocked(raws[i] or b"", hits, version, screened_at)
+        values[i] = encode_blocked(
+            raws[i] or b"",
+            hits,
+            version,
+            screened_at,
+            source=source_of(i) if source_of else {},
+            hits_total=collector.totals[i],
+        )
     for i, error in errors.items():
         verdicts[i] = Verdict.DEAD_LETTER
         values[i] = encode_dead_letter(raws[i], error, source_of(i) if source_of else {}, screened_at)
-    return BatchResult(verdicts, values, collector.hits, errors, version, screened_at)
+    return BatchResult(verdicts, values, collector.hits, errors, version, screened_at, collector.totals)
 
 
 def check_text(
@@ -393,26 +585,18 @@ def check_text(
     *,
     field_name: str = "remittance",
     at: datetime | None = None,
+    screened_at: datetime | None = None,
 ) -> list[Hit]:
-    """The hits for one string screened as ``field_name`` (for analysts: ``txscreen check``)."""
+    """The hits for one string screened as ``field_name`` (for analysts: ``txscreen check``).
+
+    ``at`` is the payment's date and ``screened_at`` the screening time (rule f: an entity hits when
+    in force at either). Without one, the other stands for both; without both, dates are not checked.
+    Hits are collapsed as in a blocked record (rule g), but not capped.
+    """
+    created = at or screened_at
     batch = f"{BATCH_SEPARATOR} {fold(text)} {BATCH_SEPARATOR}".encode()
-    hits: list[Hit] = []
-    spans = FoldMap(text)
-    for found in sorted(automaton.find(batch), key=lambda f: f.start):
-        local = len(batch[2 : found.start + key_core_offset(found.key)].decode("utf-8"))
-        for index, target in enumerate(found.targets):
-            if target.rule is MatchRule.WHOLE_FIELD and field_name not in PARTY_NAME_FIELDS:
-                continue
-            if at is not None and not target.entity.in_force(at):
-                continue
-            hits.append(
-                make_hit(
-                    target_text=text,
-                    folded=spans,
-                    local=local,
-                    found=found,
-                    target_index=index,
-                    field_name=field_name,
-                )
-            )
-    return hits
+    collector = _HitCollector(automaton, screened_at or at, cap=None)
+    event = _CheckedText(created or datetime.min)
+    collector.collect(batch, [text], [_FIELD_ORDER[field_name]], [event])
+    collector.finish()
+    return collector.hits.get(0, [])

@@ -67,6 +67,13 @@ class Entity:
             return False
         return not (self.effective_until is not None and at >= self.effective_until)
 
+    def in_force_at(self, created_at: datetime, screened_at: datetime) -> str | None:
+        """Rule f: when the entity blocks an event: ``created_at``, ``screened_at``, ``both``, or ``None``."""
+        at_created = self.in_force(created_at)
+        if self.in_force(screened_at):
+            return "both" if at_created else "screened_at"
+        return "created_at" if at_created else None
+
     def canonical(self) -> dict[str, object]:
         """A JSON-ready dict used for the content hash and for ``txscreen lists``-style dumps."""
         return {
@@ -105,8 +112,8 @@ class Watchlist:
 
 
 def watchlist_version(lists: Sequence[Watchlist]) -> str:
-    """A short content hash over all loaded lists, stamped on every output record."""
+    """The SHA-256 content hash over all loaded lists (``sha256:`` + 64 hex), stamped on every output."""
     digest = hashlib.sha256()
     for wl in sorted(lists, key=lambda w: (w.list_id, w.content_hash)):
         digest.update(f"{wl.list_id}={wl.content_hash};".encode())
-    return "sha256:" + digest.hexdigest()[:16]
+    return "sha256:" + digest.hexdigest()

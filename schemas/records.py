@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 import msgspec
 import orjson
@@ -40,6 +40,16 @@ class Hit(Struct, frozen=True, kw_only=True):
     matched_text: str
     programs: list[str]
     rule: str
+    in_force_at: str
+
+
+#: ``Hit.in_force_at``: the entity was in force at the event's ``created_at``, at ``screened_at``, or both.
+IN_FORCE_AT_CREATED: Final = "created_at"
+IN_FORCE_AT_SCREENED: Final = "screened_at"
+IN_FORCE_AT_BOTH: Final = "both"
+
+#: A blocked record lists at most this many hits (the first in hit order); ``hits_total`` counts them all.
+MAX_HITS_PER_RECORD: Final = 100
 
 
 class BlockedRecord(Struct, kw_only=True):
@@ -48,6 +58,8 @@ class BlockedRecord(Struct, kw_only=True):
     event: dict[str, Any]
     verdict: str
     hits: list[Hit]
+    hits_total: int
+    source: dict[str, Any]
     watchlist_version: str
     screened_at: str
 
@@ -62,18 +74,41 @@ class DeadLetter(Struct, kw_only=True):
     failed_at: str
 
 
+def screening_time(now: datetime | None = None) -> datetime:
+    """``now`` (it must carry a timezone), or the current UTC time when ``None``: the clock of a screening."""
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError(f"the screening time must carry a timezone, got {now.isoformat()}")
+    return now
+
+
 def timestamp(at: datetime | None = None) -> str:
     """RFC 3339 UTC timestamp with milliseconds, as stamped on records (``screened_at``)."""
     at = at or datetime.now(UTC)
     return at.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def encode_blocked(raw_event: bytes, hits: list[Hit], watchlist_version: str, screened_at: str) -> bytes:
-    """The blocked record for a valid event, with the event's original bytes embedded as ``event``."""
+def encode_blocked(
+    raw_event: bytes,
+    hits: list[Hit],
+    watchlist_version: str,
+    screened_at: str,
+    *,
+    source: dict[str, Any],
+    hits_total: int | None = None,
+) -> bytes:
+    """The blocked record for a valid event, with the event's original bytes embedded as ``event``.
+
+    ``hits`` are the hits recorded (at most :data:`MAX_HITS_PER_RECORD`); ``hits_total`` counts
+    every hit the event has (default ``len(hits)``). ``source`` says where the event came from.
+    """
     tail = orjson.dumps(
         {
             "verdict": Verdict.BLOCKED.value,
             "hits": msgspec.to_builtins(hits),
+            "hits_total": len(hits) if hits_total is None else hits_total,
+            "source": source,
             "watchlist_version": watchlist_version,
             "screened_at": screened_at,
         }

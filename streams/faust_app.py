@@ -47,6 +47,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, NoReturn, cast
 
@@ -84,7 +85,7 @@ IDLE_CHECK_SECONDS: Final = 0.5
 
 
 def source(message: Message) -> dict[str, Any]:
-    """Where an input came from, as a dead letter's ``source``."""
+    """Where an input came from, as a blocked record's or dead letter's ``source``."""
     return {"topic": message.topic, "partition": message.partition, "offset": message.offset}
 
 
@@ -113,7 +114,10 @@ class BatchScreener:
     def screen(self, messages: Sequence[Message]) -> tuple[BatchResult, list[bytes]]:
         """The verdicts, and the value each input's output carries (one ``screen_batch`` call)."""
         result = screen_batch(
-            [m.value for m in messages], self.automaton, source_of=lambda i: source(messages[i])
+            [m.value for m in messages],
+            self.automaton,
+            datetime.now(UTC),  # rule f: the screening time
+            source_of=lambda i: source(messages[i]),
         )
         values = dead_letter_oversized(result, lambda i: source(messages[i]))
         _log_outcomes(messages, result)

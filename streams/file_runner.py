@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, Final, TextIO
 
@@ -407,7 +407,7 @@ class _BatchScreener:
         result = screen_batch(
             raws,
             self._automaton,
-            self._clock() if self._clock is not None else None,
+            self._clock() if self._clock is not None else datetime.now(UTC),  # rule f: the screening time
             source_of,
             max_event_bytes=self._limit,
         )

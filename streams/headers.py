@@ -6,7 +6,7 @@ An output record keeps the input's key and the input's headers, in their order, 
 header                          value (UTF-8)                                     example
 ==============================  ================================================  ==========================
 ``txscreen-verdict``            ``cleared``, ``blocked`` or ``dead-letter``       ``blocked``
-``txscreen-watchlist-version``  the loaded lists' version, as in blocked records  ``sha256:443a6d7a41aac490``
+``txscreen-watchlist-version``  the loaded lists' version, as in blocked records  ``sha256:443a…`` (64 hex)
 ``txscreen-screened-at``        when the batch was screened: RFC 3339 UTC, ms     ``2026-01-05T10:00:00.123Z``
 ==============================  ================================================  ==========================
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from confluent_kafka import Message, Producer
@@ -39,7 +40,7 @@ DEAD_LETTERED: Final = "dead-lettered"
 
 
 def source(message: Message) -> dict[str, Any]:
-    """Where an input came from, as a dead letter's ``source``."""
+    """Where an input came from, as a blocked record's or dead letter's ``source``."""
     return {"topic": message.topic(), "partition": message.partition(), "offset": message.offset()}
 
 
@@ -60,7 +61,10 @@ class ScreeningTransform:
     def __call__(self, messages: list[Message]) -> Emit:
         """Screen the batch (one ``screen_batch`` call); the returned step produces its outputs."""
         result = screen_batch(
-            [m.value() for m in messages], self.automaton, source_of=lambda i: source(messages[i])
+            [m.value() for m in messages],
+            self.automaton,
+            datetime.now(UTC),  # rule f: the screening time
+            source_of=lambda i: source(messages[i]),
         )
         values = result.values
         if max(map(len, values)) > MAX_OUTPUT_BYTES:

@@ -97,8 +97,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check.add_argument(
         "--at",
         metavar="DATE",
-        help="payment date, YYYY-MM-DD (UTC midnight) or an RFC 3339 timestamp with offset; entities "
-        "not in force then do not hit (default: now)",
+        help="payment date (the event's created_at), YYYY-MM-DD (UTC midnight) or an RFC 3339 timestamp "
+        "with offset (default: now)",
+    )
+    check.add_argument(
+        "--screened-at",
+        metavar="DATE",
+        help="screening time, in the same forms as --at (default: now); an entity hits when in force "
+        "at --at or at --screened-at",
     )
     check.add_argument("--json", action="store_true", help="print the hits as JSON")
     check.add_argument("--fail-on-hit", action="store_true", help="exit 1 when TEXT hits")
@@ -158,9 +164,9 @@ def format_summary(summary: RunSummary) -> str:
     return "\n".join(lines)
 
 
-def parse_at(text: str) -> datetime:
+def parse_at(text: str, flag: str = "--at") -> datetime:
     """A ``--at`` value: ``YYYY-MM-DD`` (midnight UTC) or an RFC 3339 timestamp with its offset."""
-    problem = f"--at must be a date YYYY-MM-DD or an RFC 3339 timestamp with an offset, got {text!r}"
+    problem = f"{flag} must be a date YYYY-MM-DD or an RFC 3339 timestamp with an offset, got {text!r}"
     try:
         if _DATE.fullmatch(text):
             return datetime.fromisoformat(text).replace(tzinfo=UTC)
@@ -173,20 +179,24 @@ def parse_at(text: str) -> datetime:
 
 
 def _check(args: argparse.Namespace) -> int:
-    at = parse_at(args.at) if args.at else datetime.now(UTC)
+    now = datetime.now(UTC)
+    at = parse_at(args.at) if args.at else now
+    screened_at = parse_at(args.screened_at, "--screened-at") if args.screened_at else now
     automaton = load_automaton(args.watchlists, environ=os.environ)
-    hits = check_text(args.text, automaton, field_name=args.field, at=at)
+    hits = check_text(args.text, automaton, field_name=args.field, at=at, screened_at=screened_at)
     if args.json:
         document = {
             "text": args.text,
             "field": args.field,
             "at": timestamp(at),
+            "screened_at": timestamp(screened_at),
             "watchlist_version": automaton.version,
             "hits": msgspec.to_builtins(hits),
         }
         print(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
     else:
-        print(f"{args.text!r} as {args.field} at {timestamp(at)}: {_count(len(hits))}")
+        when = f"at {timestamp(at)}" + (f", screened at {timestamp(screened_at)}" if args.screened_at else "")
+        print(f"{args.text!r} as {args.field} {when}: {_count(len(hits))}")
         if hits:
             print(format_hits(hits))
     return 1 if hits and args.fail_on_hit else 0
@@ -196,7 +206,17 @@ def _count(hits: int) -> str:
     return "no hits" if not hits else "1 hit" if hits == 1 else f"{hits} hits"
 
 
-_HEADER = ("ENTITY", "LIST", "ENTITY NAME", "LISTED AS", "MATCHED TEXT", "AT", "RULE", "PROGRAMS")
+_HEADER = (
+    "ENTITY",
+    "LIST",
+    "ENTITY NAME",
+    "LISTED AS",
+    "MATCHED TEXT",
+    "AT",
+    "RULE",
+    "IN FORCE AT",
+    "PROGRAMS",
+)
 
 
 def format_hits(hits: Sequence[Hit]) -> str:
@@ -210,6 +230,7 @@ def format_hits(hits: Sequence[Hit]) -> str:
             h.matched_text,
             f"{h.start}-{h.end}",
             h.rule,
+            h.in_force_at,
             ", ".join(h.programs) or "-",
         )
         for h in hits

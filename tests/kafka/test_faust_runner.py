@@ -181,7 +181,13 @@ def comparable(kind: str, message: Message) -> dict[str, Any]:
     value: Any = raw
     if kind == "blocked":
         record = decode_blocked(raw)
-        value = {"event": record.event, "hits": record.hits, "version": record.watchlist_version}
+        value = {
+            "event": record.event,
+            "hits": record.hits,
+            "hits_total": record.hits_total,
+            "source": record.source,
+            "version": record.watchlist_version,
+        }
     elif kind == "dlq":
         letter = decode_dead_letter(raw)
         value = {

@@ -165,6 +165,9 @@ def test_mixed_input_is_routed_with_records_and_headers(
         assert HITS[key][1] in {hit.entity_id for hit in record.hits}  # type: ignore[index]
         assert all(hit.matched_text and hit.field and hit.rule for hit in record.hits)
         assert record.watchlist_version.encode() in versions
+        partition, offset = origin[key]  # type: ignore[index]
+        assert record.source == {"topic": source, "partition": partition, "offset": offset}
+        assert record.hits_total == len(record.hits)
     for key, message in dead.items():
         letter = decode_dead_letter(message.value())  # type: ignore[arg-type]
         assert last_header(message.headers(), VERDICT) == b"dead-letter"  # type: ignore[arg-type]

@@ -79,6 +79,9 @@ def _watchlist(draw: st.DrawFn) -> Watchlist:
 
 
 _created = st.sampled_from(["2020-08-10T00:00:00Z", "2020-10-01T00:00:00Z", "2021-07-01T00:00:00Z"])
+_screened = st.sampled_from(
+    [datetime(2020, 8, 11, tzinfo=UTC), datetime(2020, 10, 2, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)]
+)
 
 
 def _field_text(data: st.DataObject, watchlist: Watchlist) -> str:
@@ -111,7 +114,7 @@ def _raw(fields: dict[str, str], created_at: str) -> bytes:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_watchlist(), st.data())
 def test_core_and_reference_agree(watchlist: Watchlist, data: st.DataObject) -> None:
-    """For random lists and events, screen_batch reports exactly the reference matcher's hits."""
+    """For random lists, events and screening times, screen_batch reports exactly the reference's hits."""
     automaton = NameAutomaton([watchlist])
     events = []
     for _ in range(data.draw(st.integers(1, 4))):
@@ -120,12 +123,16 @@ def test_core_and_reference_agree(watchlist: Watchlist, data: st.DataObject) -> 
             if not fields[party].strip():
                 fields[party] = "x"
         events.append((fields, data.draw(_created)))
-    result = screen_batch([_raw(fields, created) for fields, created in events], automaton)
+    now = data.draw(_screened)
+    result = screen_batch([_raw(fields, created) for fields, created in events], automaton, now)
     assert not result.errors
+    entities = {entity.id: entity for entity in watchlist.entities}
     for i, (fields, created) in enumerate(events):
         at = datetime.fromisoformat(created.replace("Z", "+00:00"))
-        expected = reference_hits(fields, [watchlist], at)
+        expected = reference_hits(fields, [watchlist], at, now)
         got: set[HitKey] = {
             (h.entity_id, h.field, h.matched_name, h.start, h.end) for h in result.hits.get(i, [])
         }
         assert got == expected
+        for h in result.hits.get(i, []):
+            assert h.in_force_at == entities[h.entity_id].in_force_at(at, now)

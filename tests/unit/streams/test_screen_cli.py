@@ -160,8 +160,10 @@ def test_check_finds_hamas_in_the_default_lists() -> None:
     header, columns, row = result.stdout.splitlines()
     assert header.startswith("'payment to HAMAS' as remittance at ")
     assert header.endswith(": 1 hit")
-    assert columns.split() == "ENTITY LIST ENTITY NAME LISTED AS MATCHED TEXT AT RULE PROGRAMS".split()
-    assert row.split() == "ofac-sdn:4695 ofac-sdn HAMAS HAMAS HAMAS 11-16 anywhere FTO, SDGT".split()
+    assert columns.split() == (
+        "ENTITY LIST ENTITY NAME LISTED AS MATCHED TEXT AT RULE IN FORCE AT PROGRAMS".split()
+    )
+    assert row.split() == "ofac-sdn:4695 ofac-sdn HAMAS HAMAS HAMAS 11-16 anywhere both FTO, SDGT".split()
 
 
 def test_check_does_not_hit_hamasaki_in_the_default_lists() -> None:
@@ -291,6 +293,7 @@ def test_hit_table_aligns_wide_characters() -> None:
             matched_text=name,
             programs=["EO13942"],
             rule="anywhere",
+            in_force_at="both",
         )
         for name, start in (("字节跳动", 0), ("TikTok", 5))
     ]
