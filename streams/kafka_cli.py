@@ -24,7 +24,7 @@ from confluent_kafka.admin import AdminClient
 
 from schemas.errors import BrokerError, ConfigError
 from streams.clients import admin_config
-from streams.faust_config import WEB_PORT
+from streams.faust_config import WEB_HOST, WEB_PORT
 from streams.lists import add_watchlist_arguments
 from streams.settings import (
     Guarantee,
@@ -100,6 +100,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_watchlist_arguments(run)
     ENGINE.add_to(run)
     WEB_PORT.add_to(run)
+    WEB_HOST.add_to(run)
     run.set_defaults(handler=_run)
 
     copy = subparsers.add_parser(
@@ -220,7 +221,11 @@ def _run(args: argparse.Namespace) -> int:
             raise ConfigError("--engine faust is at-least-once only; drop --guarantee exactly-once")
         from streams.faust_app import run_faust
 
-        return run_faust(settings, web_port=WEB_PORT.value(args, os.environ))
+        return run_faust(
+            settings,
+            web_port=WEB_PORT.value(args, os.environ),
+            web_bind=WEB_HOST.value(args, os.environ),
+        )
     try:
         run_worker(settings)
     except BrokerError as exc:
