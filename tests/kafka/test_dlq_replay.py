@@ -84,7 +84,7 @@ def test_replay_with_a_fix_file_is_screened_again_and_a_second_run_replays_nothi
 
     replay = txscreen("dlq", "replay", *flags, "--fixed", str(fixed), "--actor", "alice")
     assert replay.returncode == 0, replay.stderr
-    assert "replayed 2, skipped 1 (no corrected line: 1)" in replay.stderr
+    assert "dlq replay: replayed 2, skipped 1 (no corrected line: 1)" in replay.stderr
     replayed = read_all(kafka_bootstrap, source)[3:]
     assert [m.key() for m in replayed] == [b"fix-clean", b"fix-hit"]
     for message in replayed:
@@ -110,7 +110,7 @@ def test_replay_with_a_fix_file_is_screened_again_and_a_second_run_replays_nothi
 
     again = txscreen("dlq", "replay", *flags, "--fixed", str(fixed))
     assert again.returncode == 0, again.stderr
-    assert "replayed 0, skipped 0" in again.stderr
+    assert "dlq replay: replayed 0, skipped 0\n" in again.stderr
     assert len(read_all(kafka_bootstrap, source)) == 5
     assert len(read_all(kafka_bootstrap, audit)) == 2
 
@@ -130,6 +130,47 @@ def test_replay_refuses_to_write_to_an_output_topic(
     assert refused.returncode == 2
     assert refused.stderr.strip().splitlines()[-1].startswith("txscreen: error: dlq replay writes to")
     assert "Traceback" not in refused.stderr
+
+
+def replayed_count(result: str) -> int:
+    """N of the summary line ``dlq replay: replayed N, skipped M`` (not of a status line)."""
+    found = re.search(r"dlq replay: replayed ([\d,]+), skipped", result)
+    assert found, result
+    return int(found.group(1).replace(",", ""))
+
+
+def test_chosen_partitions_offsets_and_max_leave_the_rest_for_a_later_run(
+    kafka_bootstrap: str, make_topics: Callable[..., list[str]], unique_name: Callable[[str], str]
+) -> None:
+    """--partition/--max, then --offset, then everything: 3 + 9 + 8 = each of the 20 dead letters once."""
+    topics = make_topics("payments", "cleared", "blocked", "dlq", "replayed", partitions=2)
+    source, _cleared, _blocked, dlq, audit = topics
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "acks": "all"})
+    for partition in (0, 1):
+        for n in range(10):
+            raw = f'{{"id": "p{partition}-{n}"'.encode()
+            origin = {"topic": source, "partition": partition, "offset": n}
+            letter = encode_dead_letter(raw, "not JSON", origin, "2026-11-30T12:00:00.000Z")
+            producer.produce(dlq, letter, f"p{partition}-{n}".encode(), partition=partition)
+    assert producer.flush(30) == 0
+    flags = [*replay_flags(kafka_bootstrap, topics, unique_name("replay")), "--idle", "2"]
+
+    first = txscreen("dlq", "replay", *flags, "--partition", "1", "--max", "3")
+    assert first.returncode == 0, first.stderr
+    assert replayed_count(first.stderr) == 3
+    second = txscreen("dlq", "replay", *flags, "--offset", "..5")
+    assert second.returncode == 0, second.stderr
+    assert replayed_count(second.stderr) == 9  # p0@0..5 and p1@3..5
+    third = txscreen("dlq", "replay", *flags)
+    assert third.returncode == 0, third.stderr
+    assert replayed_count(third.stderr) == 8  # p0@6..9 and p1@6..9
+
+    keys = sorted(m.key() or b"" for m in read_all(kafka_bootstrap, source))
+    assert keys == sorted(f"p{p}-{n}".encode() for p in (0, 1) for n in range(10))
+    audited = [orjson.loads(m.value() or b"")["dead_letter"] for m in read_all(kafka_bootstrap, audit)]
+    assert sorted((d["partition"], d["offset"]) for d in audited) == [
+        (p, n) for p in (0, 1) for n in range(10)
+    ]
 
 
 DEAD_LETTERS = 20_000
@@ -163,27 +204,28 @@ def test_kill_9_mid_replay_then_a_rerun_replays_and_records_each_dead_letter_onc
                 producer.poll(0.1)
     assert producer.flush(60) == 0
 
-    flags = [*replay_flags(kafka_bootstrap, topics, group), "--max-batch", "50", "--status-interval", "1"]
+    flags = [*replay_flags(kafka_bootstrap, topics, group), "--max-batch", "50", "--status-interval", "0.2"]
     command = [sys.executable, "-m", "streams.cli", "dlq", "replay", *flags]
     first = Worker(command, tmp_path / "replay-0.log")
     deadline = time.monotonic() + 120
-    progress = 0
-    while progress == 0 and time.monotonic() < deadline:
+    progress = 0  # committed replays, from the replay's own status lines
+    while progress < DEAD_LETTERS // 10 and time.monotonic() < deadline:
         assert first.alive(), first.log()
-        progress = committed_total(kafka_bootstrap, group, dlq)
-        time.sleep(0.05)
+        counts = re.findall(r"status: .*?replayed ([\d,]+)", first.log())
+        progress = int(counts[-1].replace(",", "")) if counts else 0
+        time.sleep(0.02)
     first.kill9()
     assert 0 < progress < DEAD_LETTERS, progress
+    assert "dlq replay: replayed" not in first.log()  # killed before its summary
 
     second = txscreen("dlq", "replay", *flags, timeout=240)
     assert second.returncode == 0, second.stderr
-    found = re.search(r"replayed ([\d,]+), skipped 0\b", second.stderr)
-    assert found, second.stderr
-    rest = int(found.group(1).replace(",", ""))
+    assert re.search(r"dlq replay: replayed [\d,]+, skipped 0\n", second.stderr), second.stderr
+    rest = replayed_count(second.stderr)
     # The second run did only what the first had not committed: at most what was left at the kill.
     assert 0 < rest <= DEAD_LETTERS - progress, (rest, progress)
     assert committed_total(kafka_bootstrap, group, dlq) == DEAD_LETTERS
-    print(f"kill -9 after >= {progress:,} committed; the rerun replayed {rest:,} of {DEAD_LETTERS:,}")
+    print(f"kill -9 after {progress:,} committed replays (status line); the rerun replayed {rest:,}")
 
     replayed = output_keys(kafka_bootstrap, [source], DEAD_LETTERS)
     assert set(replayed) == set(keys)
@@ -195,4 +237,4 @@ def test_kill_9_mid_replay_then_a_rerun_replays_and_records_each_dead_letter_onc
 
     third = txscreen("dlq", "replay", *flags)
     assert third.returncode == 0, third.stderr
-    assert "replayed 0, skipped 0" in third.stderr
+    assert "dlq replay: replayed 0, skipped 0\n" in third.stderr
