@@ -11,6 +11,7 @@ import argparse
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Final
 
 from schemas.errors import ConfigError
 from streams.dlq_replay import Actor, ReplayPlan, dry_run, run_replay
@@ -183,6 +184,21 @@ def fixer(args: argparse.Namespace) -> Fixer:
     return NoFix()
 
 
+#: Batch size with ``--fix-command`` unless ``--max-batch`` says otherwise: one process per dead letter is
+#: slow, and a batch must be fixed well within the consumer's max.poll.interval.ms (300 s).
+FIX_COMMAND_BATCH: Final = 100
+
+
+def _max_batch(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    given = getattr(args, MAX_BATCH.name, None) is not None or bool(
+        environ.get(MAX_BATCH.env or "", "").strip()
+    )
+    if args.fix_command is not None and not given:
+        return FIX_COMMAND_BATCH
+    value: int = MAX_BATCH.value(args, environ)
+    return value
+
+
 def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> ReplayPlan:
     """The replay run the flags describe."""
     kafka = kafka_settings(args, environ)
@@ -191,7 +207,7 @@ def plan(args: argparse.Namespace, environ: Mapping[str, str]) -> ReplayPlan:
         group_id=REPLAY_GROUP.value(args, environ),
         instance_id=REPLAY_INSTANCE.value(args, environ),
         guarantee=Guarantee.EXACTLY_ONCE,
-        max_batch=MAX_BATCH.value(args, environ),
+        max_batch=_max_batch(args, environ),
         batch_timeout=BATCH_TIMEOUT.value(args, environ),
         status_interval=STATUS_INTERVAL.value(args, environ),
         until_idle=REPLAY_IDLE.value(args, environ),
