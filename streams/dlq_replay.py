@@ -40,7 +40,7 @@ from schemas.errors import BrokerError, ConfigError
 from schemas.records import timestamp
 from streams.batch_loop import BatchLoop, Emit
 from streams.clients import RDKAFKA_LOG, admin_config
-from streams.dlq_select import Decision, Fixer, Gate, Kind, NoFix, Selection, decide, event_id, original_bytes
+from streams.dlq_select import Decision, Fixer, Gate, Kind, Selection, decide, event_id, original_bytes
 from streams.settings import KafkaSettings, WorkerSettings
 from streams.status import StatusLine, Totals
 from streams.topics import require_topics
@@ -126,12 +126,6 @@ def _raw(decision: Decision) -> bytes | None:
     return original_bytes(decision.letter) if decision.letter is not None else None
 
 
-def _fix_kind(fixer: Fixer) -> str | None:
-    if isinstance(fixer, NoFix):
-        return None
-    return fixer.label.split(" ", 1)[0]
-
-
 class ReplayTransform:
     """Decides (and fixes) each dead letter of a batch; the emit step replays the chosen ones with records."""
 
@@ -146,6 +140,15 @@ class ReplayTransform:
         self.output = output
         self.audit = audit
         self.actor = actor
+        self.fix_failures = 0
+
+    def _warn_skip(self, where: str, reason: str) -> None:
+        """A line per dead letter a fix skipped: the first ten, then one per thousand (all are counted)."""
+        self.fix_failures += 1
+        n = self.fix_failures
+        if n <= 10 or n % 1000 == 0:
+            more = "; further ones are counted in the summary, one line per thousand" if n == 10 else ""
+            log.warning("skipped %s: %s (%d so far%s)", where, reason, n, more)
 
     def __call__(self, messages: list[Message]) -> Emit:
         """The fixes run here (before the transaction); the returned step only produces."""
@@ -153,7 +156,7 @@ class ReplayTransform:
             (m, decide(self.selection, self.fixer, m.partition() or 0, m.offset() or 0, m.value()))
             for m in messages
         ]
-        fix = _fix_kind(self.fixer)
+        fix = self.fixer.kind
 
         def emit(producer: Producer) -> dict[str, int]:
             counts: Counter[str] = Counter()
@@ -164,7 +167,7 @@ class ReplayTransform:
                     counts[SKIPPED] += 1
                     counts[_REASON + decision.reason] += 1
                     if decision.kind is Kind.CHOSEN:  # a failed fix: worth a line; a pass-over is not
-                        log.warning("skipped %s: %s", position(*where), decision.reason)
+                        self._warn_skip(position(*where), decision.reason)
                     continue
                 replay_of = position(*where)
                 record = audit_record(
@@ -398,7 +401,7 @@ def dry_run(plan: ReplayPlan, out: TextIO = sys.stdout, timeout: float = 10.0) -
         if decision.replays:
             value = decision.value or b""
             line["event_id"] = event_id(value)
-            line["fixed"] = plan.fixer.label != NoFix.label and value != _raw(decision)
+            line["fixed"] = plan.fixer.kind is not None and value != _raw(decision)
             try:
                 line["value"] = value.decode("utf-8")
             except UnicodeDecodeError:

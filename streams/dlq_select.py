@@ -250,6 +250,8 @@ class Fixer(Protocol):
 
     label: str
     """``file FILE`` or ``command CMD``, for the start-up line."""
+    kind: str | None
+    """``file``, ``command``, or None (no fix): the audit record's ``fix``."""
 
     def fix(self, letter: DeadLetter, raw: bytes) -> Fixed: ...
 
@@ -311,6 +313,7 @@ class FixFile:
         self.by_source = by_source
         self.by_id = by_id
         self.label = f"file {path}"
+        self.kind: str | None = "file"
 
     @classmethod
     def parse(cls, lines: Iterable[bytes], path: str) -> FixFile:
@@ -363,6 +366,7 @@ class FixCommand:
         self.command = command
         self.timeout = timeout
         self.label = f"command {command!r}"
+        self.kind: str | None = "command"
 
     def fix(self, letter: DeadLetter, raw: bytes) -> Fixed:
         """Run the command on ``raw``."""
@@ -390,6 +394,7 @@ class NoFix:
     """Replays the original bytes as they are."""
 
     label = "none (original bytes)"
+    kind: str | None = None
 
     def fix(self, letter: DeadLetter, raw: bytes) -> Fixed:
         """``raw`` unchanged."""

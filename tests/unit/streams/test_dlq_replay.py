@@ -117,3 +117,19 @@ def test_replay_never_writes_to_an_output_topic(output: str) -> None:
     with pytest.raises(ConfigError, match="never to the"):
         check_output(KafkaSettings(topics=Topics()), output)
     check_output(KafkaSettings(topics=Topics()), "payments.retry")
+
+
+def test_fix_failures_are_logged_by_position_without_payment_text_and_capped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A skipped dead letter is named topic[partition]@offset (no raw text); after ten, one per thousand."""
+    fixes = FixFile.parse([b'{"id": "other", "event": "x"}'], "f")
+    batch = [dead(n, b'{"id": "secret-name HAMAS"}') for n in range(12)]
+    with caplog.at_level("WARNING", logger="streams.dlq_replay"):
+        counts = transform(fixes)(batch)(RecordingProducer())  # type: ignore[arg-type]
+    assert counts == {SKIPPED: 12, "reason:no corrected line": 12}
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 10
+    assert lines[0] == "skipped payments.dlq[1]@0: no corrected line (1 so far)"
+    assert "one line per thousand" in lines[-1]
+    assert not any("HAMAS" in line for line in lines)
