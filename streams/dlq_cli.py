@@ -18,6 +18,7 @@ from streams.dlq_replay import Actor, ReplayPlan, dry_run, run_replay
 from streams.dlq_select import FixCommand, Fixer, FixFile, NoFix, Selection, parse_offsets, parse_time
 from streams.settings import (
     BATCH_TIMEOUT,
+    INSTANCE_ID,
     MAX_BATCH,
     REPLAYED_TOPIC,
     STATUS_INTERVAL,
@@ -53,6 +54,7 @@ REPLAY_INSTANCE = Setting(
     "TXSCREEN_REPLAY_INSTANCE_ID",
     "dlq-replay",
     "static member and transactional.id suffix: a second replay with the same one fences the first",
+    parse=INSTANCE_ID.parse,
     metavar="NAME",
 )
 REPLAY_IDLE = Setting(
@@ -69,7 +71,7 @@ REPLAY_ACTOR = Setting(
     "--actor",
     "TXSCREEN_REPLAY_ACTOR",
     None,
-    "who replays, recorded in the audit topic (default: the login name)",
+    "who replays, recorded in the audit topic; none means the login name",
     metavar="NAME",
 )
 
