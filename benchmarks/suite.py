@@ -16,7 +16,9 @@ shown for scale only (a shared 2-core machine is too noisy for them to mean much
 6. results: ``benchmarks/results/suite.json``, ``suite.md``, PNG plots, and the summary in
    ``benchmarks/README.md`` (the ``<!-- RESULTS -->`` section).
 
-``--quick`` (``BENCH_QUICK=1 make bench``) runs smaller sizes and fewer rounds: a few minutes.
+``--quick`` (``BENCH_QUICK=1 make bench``) runs smaller sizes and fewer rounds: a few minutes. Its
+results go to ``benchmarks/results/quick/`` (ignored by git) and leave ``benchmarks/README.md`` alone,
+so a quick run never overwrites the tracked full-run results (:func:`destinations`).
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ from streams.settings import Guarantee, KafkaSettings
 from streams.synthetic import EventFactory
 
 LOADS = (0.25, 0.5, 0.75)
+#: Where quick runs write their results: ignored by git, so the tracked full-run results stay as they are.
+QUICK_RESULTS = RESULTS / "quick"
+README = drains.REPO / "benchmarks" / "README.md"
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,21 +227,43 @@ def run_latency(
     return runs
 
 
+def destinations(*, quick: bool, out: Path | None, no_readme: bool) -> tuple[Path, Path | None]:
+    """(results folder, README to update or None) of a run.
+
+    A full run writes to ``--out`` (default ``benchmarks/results/``) and updates ``benchmarks/README.md``;
+    a quick run writes to ``--out`` (default ``benchmarks/results/quick/``, ignored by git) and never
+    touches the README, whose results section is the full run's.
+    """
+    if quick:
+        return out or QUICK_RESULTS, None
+    return out or RESULTS, None if no_readme else README
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the suite and write the results; 1 when a required part (core, worker or copier) failed."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes, fewer rounds: a few minutes")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="results folder (default: %(default)s)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"results folder (default: {RESULTS}, or {QUICK_RESULTS} with --quick)",
+    )
     parser.add_argument("--bootstrap-servers", help="use this Kafka cluster instead of starting a local one")
     parser.add_argument(
         "--kafka-cache", type=Path, help="the local broker's jar cache (default: as kafka up)"
     )
-    parser.add_argument("--no-readme", action="store_true", help="do not update benchmarks/README.md")
+    parser.add_argument(
+        "--no-readme", action="store_true", help="do not update benchmarks/README.md (--quick never does)"
+    )
     args = parser.parse_args(argv)
     from benchmarks.report import write_results
 
     plan = Plan.choose(args.quick)
-    args.out.mkdir(parents=True, exist_ok=True)
+    out, readme = destinations(quick=args.quick, out=args.out, no_readme=args.no_readme)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.quick:
+        say(f"quick run: results go to {out}, benchmarks/README.md is left as it is")
     started = time.monotonic()
     notes: list[str] = []
     report: dict[str, Any] = {
@@ -245,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "plan": asdict(plan),
         "notes": notes,
     }
-    report["core"] = run_core(plan, args.out)
+    report["core"] = run_core(plan, out)
     with tempfile.TemporaryDirectory(prefix="txscreen-bench-logs-") as tmp:
         logs = Path(tmp)
         try:
@@ -262,11 +289,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             say(f"bench failed: {exc}")
             return 1
     report["seconds"] = round(time.monotonic() - started)
-    text = write_results(
-        report, args.out, readme=None if args.no_readme else drains.REPO / "benchmarks" / "README.md"
-    )
+    text = write_results(report, out, readme=readme)
     print(text)
-    say(f"done in {report['seconds'] / 60:.1f} minutes; results in {args.out}")
+    updated = f"; summary in {readme}" if readme is not None else ""
+    say(f"done in {report['seconds'] / 60:.1f} minutes; results in {out}{updated}")
     return 0
 
 

@@ -179,11 +179,18 @@ class _InFlight:
 class BatchLoop:
     """A worker in a consumer group: consume a batch, transform it, commit it with its output."""
 
-    def __init__(self, settings: WorkerSettings, transform: Transform, *, name: str = "worker") -> None:
+    def __init__(
+        self,
+        settings: WorkerSettings,
+        transform: Transform,
+        *,
+        name: str = "worker",
+        topic: str | None = None,
+    ) -> None:
         self.settings = settings
         self.transform = transform
         self.name = name
-        self.topic = settings.kafka.topics.input
+        self.topic = topic or settings.kafka.topics.input  # what it consumes (the DLQ for a replay)
         self.transactional_id = transactional_id(settings.group_id, settings.instance_id)
         self.totals = Totals(transform.kinds)
         self.status = StatusLine(self.totals, settings.status_interval)

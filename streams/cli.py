@@ -18,9 +18,9 @@ Handler = Callable[[argparse.Namespace], int]
 
 def _registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Modules that add sub-commands; imported lazily so ``txscreen --help`` stays fast."""
-    from streams import broker_cli, kafka_cli, loadgen, screen_cli
+    from streams import broker_cli, dlq_cli, kafka_cli, loadgen, screen_cli
 
-    return [screen_cli.register, kafka_cli.register, broker_cli.register, loadgen.register]
+    return [screen_cli.register, kafka_cli.register, dlq_cli.register, broker_cli.register, loadgen.register]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -63,7 +63,13 @@ from matchers.automaton import NameAutomaton
 from matchers.screening import BatchResult, screen_batch
 from schemas.errors import BrokerError, ConfigError
 from streams.clients import admin_config
-from streams.faust_config import DEFAULT_WEB_PORT, ClientSecurity, app_options, client_security
+from streams.faust_config import (
+    DEFAULT_WEB_HOST,
+    DEFAULT_WEB_PORT,
+    ClientSecurity,
+    app_options,
+    client_security,
+)
 from streams.faust_transport import ReadCommittedTransport
 from streams.headers import routes
 from streams.kafka_runner import describe_hits
@@ -343,6 +349,7 @@ def create_app(
     automaton: NameAutomaton | None = None,
     web_port: int = DEFAULT_WEB_PORT,
     web_host: str = "localhost",
+    web_bind: str = DEFAULT_WEB_HOST,
     datadir: Path | None = None,
 ) -> ScreeningApp:
     """The standalone screening app (id = the group id), lists loaded and topics checked first.
@@ -356,6 +363,7 @@ def create_app(
         input_partitions=1,
         web_port=web_port,
         web_host=web_host,
+        web_bind=web_bind,
         datadir=datadir,
     )  # validates the raw options before anything loads
     if automaton is None:
@@ -381,11 +389,12 @@ def create_app(
     app.on_before_shutdown.connect(summary)
     app.screening = screening
     log.info(
-        "faust engine: group %s, %s → %s, at-least-once, security %s, web view on port %d",
+        "faust engine: group %s, %s → %s, at-least-once, security %s, web view on %s:%d",
         settings.group_id,
         topics.input,
         ", ".join(topics.outputs),
         security.describe(),
+        web_bind,
         web_port,
     )
     return app
@@ -396,6 +405,7 @@ def run_faust(
     *,
     web_port: int = DEFAULT_WEB_PORT,
     web_host: str = "localhost",
+    web_bind: str = DEFAULT_WEB_HOST,
 ) -> int:
     """Load the lists, check the topics, then screen until stopped; the exit status (0 after a clean stop).
 
@@ -406,7 +416,12 @@ def run_faust(
     automaton = load_automaton(settings.watchlists or None)  # fail closed: before any Kafka client exists
     with tempfile.TemporaryDirectory(prefix="txscreen-faust-") as datadir:  # Faust's (empty) data dir
         app = create_app(
-            settings, automaton=automaton, web_port=web_port, web_host=web_host, datadir=Path(datadir)
+            settings,
+            automaton=automaton,
+            web_port=web_port,
+            web_host=web_host,
+            web_bind=web_bind,
+            datadir=Path(datadir),
         )
         # Logging stays as the caller configured it; no banner, stdout left alone.
         worker = faust.Worker(app, quiet=True, redirect_stdouts=False, override_logging=False)

@@ -18,6 +18,8 @@ topics                 the agent's input topic and the three output topics (neve
 max batch / timeout    ``stream.noack_take(max_batch, within=batch_timeout)``
 guarantee              always at-least-once (the Faust engine runs no transactions)
 web port               ``web_port`` (the status view); ``--web-port`` / ``TXSCREEN_WEB_PORT``
+web host               ``web_bind``: the address the status view listens on (default 127.0.0.1: it has no
+                       authentication); ``--web-host`` / ``TXSCREEN_WEB_HOST``
 =====================  ===========================================================================
 """
 
@@ -33,6 +35,8 @@ from schemas.errors import ConfigError
 from streams.settings import MASK, ClientOptions, Setting, WorkerSettings
 
 DEFAULT_WEB_PORT: Final = 6066
+#: The web view has no authentication: it listens on the loopback interface unless told otherwise.
+DEFAULT_WEB_HOST: Final = "127.0.0.1"
 #: Seconds between Faust's offset commits (its default, 2.8 s): the most a crash can make it repeat.
 COMMIT_INTERVAL: Final = 2.8
 #: Seconds an output may take to be acknowledged before the worker gives up (librdkafka's default).
@@ -59,6 +63,25 @@ WEB_PORT = Setting(
     "port of the Faust engine's web view (JSON counts at /txscreen/status/, a page at /txscreen/)",
     parse=_port,
     metavar="PORT",
+)
+
+
+def _host(raw: str, where: str) -> str:
+    value = raw.strip()
+    if not value or any(c.isspace() for c in value):
+        raise ConfigError(f"{where} must be an address to listen on, e.g. 127.0.0.1 or 0.0.0.0, not {raw!r}.")
+    return value
+
+
+WEB_HOST = Setting(
+    "web_host",
+    "--web-host",
+    "TXSCREEN_WEB_HOST",
+    DEFAULT_WEB_HOST,
+    "address the Faust engine's web view listens on; it has no authentication, so 0.0.0.0 (every "
+    "interface) only behind a firewall or proxy",
+    parse=_host,
+    metavar="ADDRESS",
 )
 
 
@@ -218,7 +241,7 @@ def app_options(
     input_partitions: int,
     web_port: int = DEFAULT_WEB_PORT,
     web_host: str = "localhost",
-    web_bind: str = "0.0.0.0",  # noqa: S104 - the status view is meant to be scraped from other hosts
+    web_bind: str = DEFAULT_WEB_HOST,
     datadir: Path | None = None,
 ) -> dict[str, Any]:
     """The keyword arguments of ``faust.App`` for the screening app (id = the group id).

@@ -6,10 +6,11 @@ Faust's CLI finds the app as the attribute ``app`` of this module::
         faust -A streams.faust_main worker -l info --web-port 6066
 
 ``app`` is created lazily, on first access (PEP 562 module ``__getattr__``), from the ``TXSCREEN_…``
-environment variables of :mod:`streams.settings` (plus ``TXSCREEN_WEB_PORT``): importing this module
-reads nothing. This is the one place where the environment is read outside the ``txscreen`` CLI,
-because Faust's CLI gives an app no other way in. A list that does not load, a missing topic or a
-bad setting prints one sentence on stderr and exits with status 2 before the worker starts.
+environment variables of :mod:`streams.settings` (plus ``TXSCREEN_WEB_PORT`` and ``TXSCREEN_WEB_HOST``):
+importing this module reads nothing. This is the one place where the environment is read outside the
+``txscreen`` CLI, because Faust's CLI gives an app no other way in. A list that does not load, a
+missing topic or a bad setting prints one sentence on stderr and exits with status 2 before the
+worker starts.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import sys
 from typing import Any
 
 from schemas.errors import TxscreenError
-from streams.faust_config import WEB_PORT
+from streams.faust_config import WEB_HOST, WEB_PORT
 from streams.settings import worker_settings
 
 
@@ -34,7 +35,9 @@ def _app_from_environment() -> Any:
     empty = argparse.Namespace()
     try:
         settings = worker_settings(empty, environ)
-        return create_app(settings, web_port=WEB_PORT.value(empty, environ))
+        return create_app(
+            settings, web_port=WEB_PORT.value(empty, environ), web_bind=WEB_HOST.value(empty, environ)
+        )
     except TxscreenError as exc:
         print(f"txscreen: error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

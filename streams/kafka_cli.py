@@ -24,9 +24,10 @@ from confluent_kafka.admin import AdminClient
 
 from schemas.errors import BrokerError, ConfigError
 from streams.clients import admin_config
-from streams.faust_config import WEB_PORT
+from streams.faust_config import WEB_HOST, WEB_PORT
 from streams.lists import add_watchlist_arguments
 from streams.settings import (
+    REPLAYED_TOPIC,
     Guarantee,
     Setting,
     add_kafka_arguments,
@@ -43,8 +44,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     """Add the Kafka commands to the ``txscreen`` parser."""
     topics = subparsers.add_parser("topics", help="create or delete the input and output topics")
     verbs = topics.add_subparsers(dest="topics_command", metavar="VERB", required=True)
-    create = verbs.add_parser("create", help="create the four topics (those that exist are left as they are)")
+    create = verbs.add_parser(
+        "create",
+        help="create the four topics and the replay audit topic (those that exist are left as they are)",
+    )
     add_kafka_arguments(create)
+    REPLAYED_TOPIC.add_to(create)
     create.add_argument(
         "--partitions",
         type=int,
@@ -58,8 +63,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="replicas of each new topic (default: the broker's default.replication.factor)",
     )
     create.set_defaults(handler=_topics_create)
-    delete = verbs.add_parser("delete", help="delete the four topics and every record in them")
+    delete = verbs.add_parser(
+        "delete", help="delete the four topics and the replay audit topic, and every record in them"
+    )
     add_kafka_arguments(delete)
+    REPLAYED_TOPIC.add_to(delete)
     delete.add_argument("--yes", action="store_true", required=True, help="confirm the deletion")
     delete.set_defaults(handler=_topics_delete)
 
@@ -100,6 +108,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_watchlist_arguments(run)
     ENGINE.add_to(run)
     WEB_PORT.add_to(run)
+    WEB_HOST.add_to(run)
     run.set_defaults(handler=_run)
 
     copy = subparsers.add_parser(
@@ -122,7 +131,7 @@ def _topics_create(args: argparse.Namespace) -> int:
     if args.partitions < 1:
         raise ConfigError(f"--partitions must be at least 1, not {args.partitions}.")
     kafka = kafka_settings(args, os.environ)
-    names = kafka.topics.all
+    names = kafka.topics.managed
     created = create_topics(
         _admin(args), names, partitions=args.partitions, replication_factor=args.replication_factor
     )
@@ -133,8 +142,8 @@ def _topics_create(args: argparse.Namespace) -> int:
 
 def _topics_delete(args: argparse.Namespace) -> int:
     kafka = kafka_settings(args, os.environ)
-    deleted = delete_topics(_admin(args), kafka.topics.all)
-    for name in kafka.topics.all:
+    deleted = delete_topics(_admin(args), kafka.topics.managed)
+    for name in kafka.topics.managed:
         print(f"{name}: {'deleted' if name in deleted else 'absent'}")
     return 0
 
@@ -220,7 +229,11 @@ def _run(args: argparse.Namespace) -> int:
             raise ConfigError("--engine faust is at-least-once only; drop --guarantee exactly-once")
         from streams.faust_app import run_faust
 
-        return run_faust(settings, web_port=WEB_PORT.value(args, os.environ))
+        return run_faust(
+            settings,
+            web_port=WEB_PORT.value(args, os.environ),
+            web_bind=WEB_HOST.value(args, os.environ),
+        )
     try:
         run_worker(settings)
     except BrokerError as exc:

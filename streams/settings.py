@@ -76,6 +76,18 @@ class Topics:
     cleared: str = "payments.cleared"
     blocked: str = "payments.blocked"
     dlq: str = "payments.dlq"
+    replayed: str = ""
+    """The audit topic of ``txscreen dlq replay`` (one record per replayed dead letter; no worker uses it):
+    ``<dlq>.replayed`` unless given."""
+
+    def __post_init__(self) -> None:
+        if not self.replayed:
+            object.__setattr__(self, "replayed", f"{self.dlq}.replayed")
+
+    @property
+    def managed(self) -> tuple[str, ...]:
+        """The topics ``txscreen topics create`` makes: input, outputs and the replay audit topic."""
+        return (*self.all, self.replayed)
 
     @property
     def outputs(self) -> tuple[str, str, str]:
@@ -310,6 +322,15 @@ DLQ_TOPIC = Setting(
     "topic dead letters go to (inputs that are not valid payment events)",
     metavar="TOPIC",
 )
+REPLAYED_TOPIC = Setting(
+    "replayed_topic",
+    "--replayed-topic",
+    "TXSCREEN_REPLAYED_TOPIC",
+    None,
+    "topic txscreen dlq replay records each replayed dead letter in (topics create makes it too); "
+    "none means the dead-letter topic's name + .replayed",
+    metavar="TOPIC",
+)
 KAFKA_CONFIG_FILE = Setting(
     "kafka_config_file",
     "--kafka-config",
@@ -511,9 +532,12 @@ def kafka_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Kafk
         cleared=CLEARED_TOPIC.value(args, environ),
         blocked=BLOCKED_TOPIC.value(args, environ),
         dlq=DLQ_TOPIC.value(args, environ),
+        replayed=REPLAYED_TOPIC.value(args, environ) or "",
     )
     if len(set(topics.all)) != len(topics.all):
         raise ConfigError(f"the input and output topics must be four different topics, got {topics.all}.")
+    if topics.replayed in topics.all:
+        raise ConfigError(f"the replay audit topic must differ from {', '.join(topics.all)}.")
     return KafkaSettings(
         bootstrap_servers=BOOTSTRAP_SERVERS.value(args, environ),
         topics=topics,

@@ -100,6 +100,20 @@ class FaustWorker:
         self.process.wait(30)
 
 
+def listening_on(port: int) -> set[str]:
+    """The IPv4 addresses with a TCP socket listening on ``port`` (Linux /proc/net/tcp; empty elsewhere)."""
+    table = Path("/proc/net/tcp")
+    if not table.exists():
+        return set()
+    found = set()
+    for line in table.read_text().splitlines()[1:]:
+        fields = line.split()
+        address, port_hex = fields[1].split(":")
+        if fields[3] == "0A" and int(port_hex, 16) == port:  # 0A: LISTEN
+            found.add(".".join(str(b) for b in reversed(bytes.fromhex(address))))
+    return found
+
+
 @pytest.fixture
 def faust_worker(tmp_path: Path) -> Iterator[Callable[..., FaustWorker]]:
     """``faust_worker(*args, name=…, cli=False, env=None)``: a Faust engine subprocess, killed at teardown.
@@ -228,7 +242,11 @@ def test_faust_engine_routes_the_mixed_file_exactly_as_the_worker(
     assert run.returncode == 0, run.stderr
     status = engine.wait_screened(len(inputs))
     page = engine.get("/txscreen/")
+    bound = listening_on(engine.web_port)  # the web view has no authentication: loopback only
     assert engine.stop() == 0, engine.log()
+    assert bound <= {"127.0.0.1"}
+    assert bound or not Path("/proc/net/tcp").exists()
+    assert f"web view on 127.0.0.1:{engine.web_port}" in engine.log()
 
     assert status["screened"] == len(inputs) == 209
     assert (status["cleared"], status["blocked"], status["dead_lettered"]) == (202, 4, 3)

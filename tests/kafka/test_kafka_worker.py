@@ -223,10 +223,11 @@ def test_cli_creates_topics_produces_a_file_and_prints_records(
     try:
         created = txscreen("topics", "create", "--partitions", "2", *flags)
         assert created.returncode == 0, created.stderr
-        assert created.stdout.count("created") == 4
+        assert created.stdout.count("created") == 5  # the four and the replay audit topic
+        assert f"{base}.dlq.replayed: created" in created.stdout
         again = txscreen("topics", "create", "--partitions", "2", *flags)
         assert again.returncode == 0, again.stderr
-        assert again.stdout.count("exists") == 4
+        assert again.stdout.count("exists") == 5
 
         lines = [
             HITS[b"hit-tiktok"][0],
@@ -261,7 +262,7 @@ def test_cli_creates_topics_produces_a_file_and_prints_records(
     finally:
         deleted = txscreen("topics", "delete", "--yes", *flags)
         assert deleted.returncode == 0, deleted.stderr
-    assert not set(topics) & set(kafka_admin.list_topics(timeout=10).topics)
+    assert not {*topics, f"{base}.dlq.replayed"} & set(kafka_admin.list_topics(timeout=10).topics)
 
 
 def test_run_stops_with_a_clear_error_when_a_topic_is_missing(

@@ -10,7 +10,9 @@ import pytest
 from schemas.errors import ConfigError
 from streams import faust_main
 from streams.faust_config import (
+    DEFAULT_WEB_HOST,
     DEFAULT_WEB_PORT,
+    WEB_HOST,
     WEB_PORT,
     app_options,
     broker_urls,
@@ -18,6 +20,8 @@ from streams.faust_config import (
     tuning_options,
 )
 from streams.settings import ClientOptions, KafkaSettings, Topics, WorkerSettings
+
+EVERY_INTERFACE = "0.0.0.0"  # noqa: S104 - what a user may ask for; never the default
 
 
 def settings(*pairs: tuple[str, str], max_batch: int = 5000) -> WorkerSettings:
@@ -141,3 +145,27 @@ def test_importing_the_faust_entry_point_builds_no_app() -> None:
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         _ = faust_main.nope
     assert broker_urls(" a:1 ,b:2,") == ["kafka://a:1", "kafka://b:2"]
+
+
+def test_web_view_listens_on_loopback_unless_told_otherwise() -> None:
+    """--web-host wins over TXSCREEN_WEB_HOST, which wins over the default 127.0.0.1; blanks are refused."""
+    parser = argparse.ArgumentParser()
+    WEB_HOST.add_to(parser)
+    assert WEB_HOST.value(parser.parse_args([]), {}) == DEFAULT_WEB_HOST == "127.0.0.1"
+    assert WEB_HOST.value(parser.parse_args([]), {"TXSCREEN_WEB_HOST": EVERY_INTERFACE}) == EVERY_INTERFACE
+    assert (
+        WEB_HOST.value(parser.parse_args(["--web-host", "10.0.0.5"]), {"TXSCREEN_WEB_HOST": "::"})
+        == "10.0.0.5"
+    )
+    with pytest.raises(ConfigError, match="address to listen on"):
+        WEB_HOST.value(argparse.Namespace(web_host="a b"), {})
+
+
+def test_configured_faust_app_binds_its_web_view_to_loopback_by_default(tmp_path: Path) -> None:
+    """A faust.App made from the default options binds its web server to 127.0.0.1, not 0.0.0.0."""
+    faust = pytest.importorskip("faust")
+    options = app_options(settings(), input_partitions=1, datadir=tmp_path)
+    app = faust.App("bind-test", **options)
+    assert app.conf.web_bind == "127.0.0.1"
+    other = faust.App("bind-test-2", **app_options(settings(), input_partitions=1, web_bind=EVERY_INTERFACE))
+    assert other.conf.web_bind == EVERY_INTERFACE
