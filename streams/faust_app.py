@@ -5,7 +5,8 @@ The agent reads the input topic as raw bytes, takes the events in batches
 :func:`matchers.screening.screen_batch` call and produces each input once, to the topic of its
 verdict, exactly as the confluent-kafka worker does: cleared → the original bytes, blocked → the
 blocked record, malformed → a dead letter whose ``source`` is ``{"topic", "partition", "offset"}``;
-each with the input's key, the input's headers and the txscreen headers (:mod:`streams.headers`).
+each with the input's key, the input's headers (its own ``txscreen-*`` ones dropped, counted and
+logged once per batch) and the txscreen headers (:mod:`streams.headers`).
 
 Delivery is **at-least-once**, and offsets follow outputs:
 
@@ -61,11 +62,11 @@ from faust.web import Request, Response, View
 from matchers.automaton import NameAutomaton
 from matchers.screening import BatchResult, screen_batch
 from schemas.errors import BrokerError, ConfigError
-from streams.clients import admin_config
+from streams.clients import admin_config, new_client
 from streams.faust_config import DEFAULT_WEB_PORT, ClientSecurity, app_options, client_security
 from streams.faust_transport import ReadCommittedTransport
-from streams.headers import routes
-from streams.kafka_runner import describe_hits
+from streams.headers import own_headers, routes
+from streams.kafka_runner import describe_hits, log_dropped_headers
 from streams.lists import load_automaton
 from streams.live_counts import LiveCounts, list_summary, render_html
 from streams.oversized import dead_letter_oversized
@@ -124,10 +125,14 @@ class BatchScreener:
         route = routes(self.topics, result.watchlist_version, result.screened_at)
         send = self.app.producer.send
         pending: list[Any] = []
+        dropped = 0
         for message, verdict, value in zip(messages, result.verdicts, values, strict=True):
             topic, extra = route[verdict]
-            headers: Any = [*message.headers, *extra] if message.headers else extra
-            pending.append(await send(topic, message.key, value, None, None, headers))
+            headers, forged = own_headers(message.headers, extra)
+            dropped += forged
+            pending.append(await send(topic, message.key, value, None, None, cast(Any, headers)))
+        if dropped:
+            log_dropped_headers(dropped, span(messages))
         await asyncio.gather(*pending)
 
     async def __call__(self, messages: Sequence[Message]) -> BatchResult:
@@ -268,7 +273,7 @@ class ScreeningApp(faust.App):
 
 def input_partitions(kafka: KafkaSettings) -> int:
     """Check that the four topics exist (BrokerError naming the missing one); the input's partitions."""
-    admin = AdminClient(admin_config(kafka))
+    admin = new_client(AdminClient, admin_config(kafka))
     require_topics(admin, kafka.topics.all)
     name = kafka.topics.input
     try:

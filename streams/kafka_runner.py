@@ -3,7 +3,8 @@
 Per batch: the values go through :func:`matchers.screening.screen_batch` in one call, then each
 input is produced once to the topic of its verdict (cleared → original bytes, blocked → blocked
 record, malformed → dead letter whose ``source`` is ``{"topic", "partition", "offset"}``), with its
-key, its headers and the three txscreen headers (:mod:`streams.headers`). The loop
+key, its headers (without any ``txscreen-*`` header of its own: those are dropped, counted and
+logged once per batch) and the three txscreen headers (:mod:`streams.headers`). The loop
 (:mod:`streams.batch_loop`) commits the batch's offsets with that output.
 
 Fail closed: the watchlists are loaded, and the four topics checked, before any Kafka consumer
@@ -22,9 +23,9 @@ from confluent_kafka.admin import AdminClient
 from matchers.automaton import NameAutomaton
 from matchers.screening import BatchResult, screen_batch
 from schemas.records import Hit
-from streams.batch_loop import BatchLoop, Emit, where
-from streams.clients import MAX_OUTPUT_BYTES, admin_config
-from streams.headers import routes
+from streams.batch_loop import BatchLoop, Emit, span, where
+from streams.clients import MAX_OUTPUT_BYTES, admin_config, new_client
+from streams.headers import own_headers, routes
 from streams.lists import load_automaton
 from streams.oversized import dead_letter_oversized
 from streams.settings import Topics, WorkerSettings
@@ -66,14 +67,20 @@ class ScreeningTransform:
         if max(map(len, values)) > MAX_OUTPUT_BYTES:
             values = dead_letter_oversized(result, lambda i: source(messages[i]))
         _log_outcomes(messages, result)
+        route = routes(self.topics, result.watchlist_version, result.screened_at)
+        outputs: list[tuple[str, Any]] = []
+        dropped = 0
+        for message, verdict in zip(messages, result.verdicts, strict=True):
+            topic, extra = route[verdict]
+            headers, forged = own_headers(message.headers(), extra)
+            dropped += forged
+            outputs.append((topic, headers))
+        if dropped:
+            log_dropped_headers(dropped, span(messages))
 
         def emit(producer: Producer) -> dict[str, int]:
-            route = routes(self.topics, result.watchlist_version, result.screened_at)
             produce = producer.produce
-            for message, verdict, value in zip(messages, result.verdicts, values, strict=True):
-                topic, extra = route[verdict]
-                original: Any = message.headers()  # a list of (name, bytes) on a consumed message, or None
-                headers = extra if original is None else original + extra
+            for message, (topic, headers), value in zip(messages, outputs, values, strict=True):
                 try:
                     produce(topic, value, message.key(), headers=headers)
                 except BufferError:  # the producer queue is full: wait for deliveries, then go on
@@ -82,6 +89,16 @@ class ScreeningTransform:
             return {CLEARED: result.cleared, BLOCKED: result.blocked, DEAD_LETTERED: result.dead_lettered}
 
         return emit
+
+
+def log_dropped_headers(count: int, inputs: str) -> None:
+    """The one WARNING of a batch whose inputs carried ``txscreen-*`` headers (names and values not shown)."""
+    log.warning(
+        "dropped %d txscreen-* header%s carried by the inputs %s: only txscreen sets them",
+        count,
+        "" if count == 1 else "s",
+        inputs,
+    )
 
 
 def _log_outcomes(messages: list[Message], result: BatchResult) -> None:
@@ -97,6 +114,6 @@ def run_worker(settings: WorkerSettings) -> Totals:
     """Load the watchlists, check the topics, then screen until stopped (WatchlistError, BrokerError)."""
     automaton = load_automaton(settings.watchlists or None)  # fail closed: before any consumer exists
     topics = settings.kafka.topics
-    require_topics(AdminClient(admin_config(settings.kafka)), topics.all)
+    require_topics(new_client(AdminClient, admin_config(settings.kafka)), topics.all)
     loop = BatchLoop(settings, ScreeningTransform(automaton, topics), name="screener")
     return loop.run()

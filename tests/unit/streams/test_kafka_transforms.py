@@ -125,3 +125,57 @@ def test_copier_produces_each_input_unchanged() -> None:
         {"topic": "copy", "value": b"one", "key": b"k1", "headers": [("h", b"1")]},
         {"topic": "copy", "value": b"two", "key": None, "headers": None},
     ]
+
+
+#: Header names an evader might use to pass off a verdict as txscreen's.
+FORGED_NAMES = [
+    "txscreen-verdict",
+    "TXSCREEN-VERDICT",
+    "Txscreen-Verdict",
+    " txscreen-verdict",
+    "txscreen_verdict",
+    "txscreen\u200b-verdict",
+    "\uff54\uff58\uff53\uff43\uff52\uff45\uff45\uff4e-verdict",
+    "txscreen-watchlist-version",
+    "txscreen-anything",
+]
+
+
+def test_forged_txscreen_headers_are_dropped_counted_and_logged_once(
+    automaton: NameAutomaton, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Inputs' own txscreen-* headers, in any disguise, are dropped: one WARNING with the count, no values."""
+    forged = [(name, b"cleared-by-me") for name in FORGED_NAMES]
+    batch = [
+        message(1, event("p-1", "TikTok"), b"p-1", [("trace", b"a"), *forged]),
+        message(2, event("p-2", "Acme Trading Ltd."), b"p-2", [("txscreen-verdict", b"cleared-by-me")]),
+    ]
+    producer = RecordingProducer()
+    with caplog.at_level("WARNING"):
+        ScreeningTransform(automaton, TOPICS)(batch)(producer)  # type: ignore[arg-type]
+    blocked, cleared = producer.records
+    assert blocked["headers"][0] == ("trace", b"a")
+    for record, verdict in ((blocked, b"blocked"), (cleared, b"cleared")):
+        names = [name for name, _ in record["headers"]]
+        assert names.count("txscreen-verdict") == 1
+        assert all(
+            name in ("trace", "txscreen-verdict", "txscreen-watchlist-version", "txscreen-screened-at")
+            for name in names
+        )
+        assert last_header(record["headers"], "txscreen-verdict") == verdict
+    warnings = [r for r in caplog.records if "txscreen-* header" in r.getMessage()]
+    assert len(warnings) == 1
+    assert f"dropped {len(FORGED_NAMES) + 1} " in warnings[0].getMessage()
+    assert "cleared-by-me" not in caplog.text
+
+
+def test_other_headers_are_kept_without_a_warning(
+    automaton: NameAutomaton, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Headers outside the txscreen namespace pass on unchanged and nothing is logged about them."""
+    kept = [("trace", b"1"), ("screen", b"2"), ("x-txscreen", b"3")]
+    producer = RecordingProducer()
+    with caplog.at_level("WARNING"):
+        ScreeningTransform(automaton, TOPICS)([message(1, event("p-1", "Acme"), b"p-1", kept)])(producer)  # type: ignore[arg-type]
+    assert producer.records[0]["headers"][:3] == kept
+    assert "txscreen-* header" not in caplog.text
