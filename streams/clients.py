@@ -18,16 +18,18 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
-from confluent_kafka import KafkaError, Message
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
 
-from streams.settings import KafkaSettings, WorkerSettings, masked
+from schemas.errors import ConfigError
+from streams.settings import KafkaSettings, WorkerSettings, mask_secrets, masked
 
 log = logging.getLogger(__name__)
 #: librdkafka's own log lines go through logging under this name (served by poll/consume).
 RDKAFKA_LOG: Final = logging.getLogger("streams.rdkafka")
 
+C = TypeVar("C")
 ErrorCallback = Callable[[KafkaError], None]
 DeliveryCallback = Callable[[KafkaError | None, Message], None]
 
@@ -57,6 +59,38 @@ PRODUCER_TUNING: Final[dict[str, Any]] = {
 #: Largest value a worker produces; larger outputs become dead letters (librdkafka's message.max.bytes
 #: default is 1,000,000 bytes and the record also carries key and headers).
 MAX_OUTPUT_BYTES: Final = 1_000_000 - 16 * 1024
+
+
+def new_client(factory: Callable[[dict[str, Any]], C], config: dict[str, Any]) -> C:
+    """A librdkafka client (``Producer``, ``Consumer``, ``AdminClient``) made from ``config``.
+
+    An option librdkafka refuses (unknown, or a value of the wrong type) is a ConfigError with
+    librdkafka's one-line reason, secrets masked, rather than a traceback.
+    """
+    try:
+        return factory(config)
+    except KafkaException as exc:
+        error = exc.args[0] if exc.args else exc
+        reason = error.str() if isinstance(error, KafkaError) else str(error)
+    except (ValueError, TypeError) as exc:
+        reason = str(exc)
+    reason = mask_secrets(reason.rstrip("."), config.items())
+    raise ConfigError(
+        f"the Kafka client refused its options: {reason} (see -X, --kafka-config, TXSCREEN_KAFKA_CONFIG)."
+    )
+
+
+def check_options(kafka: KafkaSettings) -> None:
+    """ConfigError, at start-up, for a raw option librdkafka refuses in the consumer or the producer.
+
+    Both clients are made without ``bootstrap.servers`` (so they connect nowhere) and closed at once.
+    """
+    quiet = {"log_level": 0}
+    new_client(Producer, {**kafka.client_options.for_client("producer"), **quiet})
+    consumer = new_client(
+        Consumer, {**kafka.client_options.for_client("consumer"), "group.id": "txscreen-check", **quiet}
+    )
+    consumer.close()
 
 
 def transactional_id(group_id: str, instance_id: str | None) -> str:
