@@ -66,7 +66,7 @@ from streams.clients import admin_config, new_client
 from streams.faust_config import DEFAULT_WEB_PORT, ClientSecurity, app_options, client_security
 from streams.faust_transport import ReadCommittedTransport
 from streams.headers import own_headers, routes
-from streams.kafka_runner import describe_hits, log_dropped_headers
+from streams.kafka_runner import log_blocked, log_dropped_headers
 from streams.lists import load_automaton
 from streams.live_counts import LiveCounts, list_summary, render_html
 from streams.oversized import dead_letter_oversized
@@ -146,7 +146,7 @@ def _log_outcomes(messages: Sequence[Message], result: BatchResult) -> None:
     """One line per blocked input (INFO) and per dead letter (WARNING), naming topic[partition]@offset."""
     if result.hits and log.isEnabledFor(logging.INFO):
         for i, hits in result.hits.items():
-            log.info("blocked %s (key %r): %s", where(messages[i]), messages[i].key, describe_hits(hits))
+            log_blocked(where(messages[i]), result.values[i], hits)
     for i, error in result.errors.items():
         log.warning("dead-lettered %s (key %r): %s", where(messages[i]), messages[i].key, error)
 

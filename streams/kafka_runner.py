@@ -17,6 +17,7 @@ import logging
 from collections.abc import Sequence
 from typing import Any, Final
 
+import orjson
 from confluent_kafka import Message, Producer
 from confluent_kafka.admin import AdminClient
 
@@ -101,11 +102,32 @@ def log_dropped_headers(count: int, inputs: str) -> None:
     )
 
 
+def blocked_event_id(record: bytes) -> str | None:
+    """The ``id`` of the event a blocked record embeds (None if it cannot be read)."""
+    try:
+        event = orjson.loads(record).get("event")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    event_id = event.get("id") if isinstance(event, dict) else None
+    return event_id if isinstance(event_id, str) else None
+
+
+def log_blocked(place: str, record: bytes, hits: Sequence[Hit]) -> None:
+    """One INFO line per blocked input: where, the event id, each entity id and rule; no names or texts.
+
+    Payment data in logs is personal data: the matched texts and fields come at DEBUG only.
+    """
+    entities = ", ".join(dict.fromkeys(f"{h.entity_id} ({h.rule})" for h in hits))
+    log.info("blocked %s: event %r; %s", place, blocked_event_id(record), entities)
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("blocked %s: %s", place, describe_hits(hits))
+
+
 def _log_outcomes(messages: list[Message], result: BatchResult) -> None:
     """One line per blocked input (INFO) and per dead letter (WARNING), naming topic[partition]@offset."""
     if result.hits and log.isEnabledFor(logging.INFO):
         for i, hits in result.hits.items():
-            log.info("blocked %s (key %r): %s", where(messages[i]), messages[i].key(), describe_hits(hits))
+            log_blocked(where(messages[i]), result.values[i], hits)
     for i, error in result.errors.items():
         log.warning("dead-lettered %s (key %r): %s", where(messages[i]), messages[i].key(), error)
 

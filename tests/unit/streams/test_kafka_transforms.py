@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -179,3 +180,40 @@ def test_other_headers_are_kept_without_a_warning(
         ScreeningTransform(automaton, TOPICS)([message(1, event("p-1", "Acme"), b"p-1", kept)])(producer)  # type: ignore[arg-type]
     assert producer.records[0]["headers"][:3] == kept
     assert "txscreen-* header" not in caplog.text
+
+
+def test_blocked_events_are_logged_at_info_without_names(
+    automaton: NameAutomaton, caplog: pytest.LogCaptureFixture
+) -> None:
+    """INFO names the input, event id, entity ids and rules; party names and matched texts only at DEBUG."""
+    batch = [message(5, event("pay-77", "TikTok Pte. Ltd."), b"pay-77", None)]
+    with caplog.at_level(logging.INFO):
+        ScreeningTransform(automaton, TOPICS)(batch)(RecordingProducer())  # type: ignore[arg-type]
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("blocked")]
+    assert "in[1]@5" in line
+    assert "'pay-77'" in line
+    assert "us-eo-2020:bytedance (anywhere)" in line
+    for personal in ("TikTok", "Jane Doe", "creditor.name"):
+        assert personal not in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG):
+        ScreeningTransform(automaton, TOPICS)(batch)(RecordingProducer())  # type: ignore[arg-type]
+    debug = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    assert any("'TikTok' in creditor.name" in text for text in debug)
+
+
+def test_faust_engine_logs_blocked_events_at_info_without_names(
+    automaton: NameAutomaton, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The Faust engine's log of a blocked event holds the same: no names or texts at INFO."""
+    from types import SimpleNamespace
+
+    from matchers.screening import screen_batch
+    from streams.faust_app import _log_outcomes
+
+    consumed = [SimpleNamespace(topic="in", partition=0, offset=9, key=b"pay-78")]
+    result = screen_batch([event("pay-78", "TikTok Pte. Ltd.")], automaton)
+    with caplog.at_level(logging.INFO):
+        _log_outcomes(consumed, result)  # type: ignore[arg-type]
+    assert "in[0]@9: event 'pay-78'; us-eo-2020:bytedance (anywhere)" in caplog.text
+    assert "TikTok" not in caplog.text
