@@ -116,7 +116,9 @@ class BatchScreener:
         result = screen_batch(
             [m.value for m in messages], self.automaton, source_of=lambda i: source(messages[i])
         )
-        values = dead_letter_oversized(result, lambda i: source(messages[i]))
+        values = dead_letter_oversized(
+            result, lambda i: source(messages[i]), raw_of=lambda i: messages[i].value
+        )
         _log_outcomes(messages, result)
         return result, values
 

@@ -66,7 +66,9 @@ class ScreeningTransform:
         )
         values = result.values
         if max(map(len, values)) > MAX_OUTPUT_BYTES:
-            values = dead_letter_oversized(result, lambda i: source(messages[i]))
+            values = dead_letter_oversized(
+                result, lambda i: source(messages[i]), raw_of=lambda i: messages[i].value()
+            )
         _log_outcomes(messages, result)
         route = routes(self.topics, result.watchlist_version, result.screened_at)
         outputs: list[tuple[str, Any]] = []

@@ -93,7 +93,7 @@ def test_screening_routes_each_input_once_with_key_headers_and_verdict(automaton
 
 
 def test_an_output_too_big_to_produce_becomes_a_dead_letter(automaton: NameAutomaton) -> None:
-    """A blocked record over the producer's size limit is dead-lettered without its raw bytes."""
+    """A blocked record too big to produce is dead-lettered with the event's size and first bytes."""
     padding = "x" * MAX_OUTPUT_BYTES
     big = orjson.dumps(
         {
@@ -112,8 +112,10 @@ def test_an_output_too_big_to_produce_becomes_a_dead_letter(automaton: NameAutom
     (record,) = producer.records
     assert record["topic"] == "bad"
     letter = decode_dead_letter(record["value"])
-    assert letter.raw == ""
-    assert "limit" in letter.error
+    assert big.decode().startswith(letter.raw)
+    assert len(letter.raw) > MAX_OUTPUT_BYTES * 9 // 10
+    assert f"event is {len(big):,} bytes" in letter.error
+    assert len(record["value"]) <= MAX_OUTPUT_BYTES
     assert letter.source["offset"] == 7
 
 
