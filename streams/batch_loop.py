@@ -58,7 +58,7 @@ from typing import Any, Protocol, TypeVar
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from schemas.errors import BrokerError
-from streams.clients import consumer_config, new_client, producer_config, transactional_id
+from streams.clients import CLIENT_ERRORS, consumer_config, new_client, producer_config, transactional_id
 from streams.settings import WorkerSettings
 from streams.status import StatusLine, Totals
 
@@ -596,7 +596,9 @@ class BatchLoop:
         elif error.code() in _CONNECTION_ERRORS:
             log.debug("Kafka: %s", error.str())  # librdkafka's own log line already says it
         else:
-            log.warning("Kafka: %s", error.str())
+            show, held = CLIENT_ERRORS.allow(error.str())  # a broker that is down repeats its errors
+            if show:
+                log.warning("Kafka: %s%s", error.str(), f" ({held} more like it)" if held else "")
 
     def _on_delivery(self, error: KafkaError | None, message: Message) -> None:
         if error is not None:

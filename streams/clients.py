@@ -16,6 +16,8 @@ healthy batch costs no Python per message on the producer side.
 from __future__ import annotations
 
 import logging
+import re
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any, Final, TypeVar
@@ -28,6 +30,55 @@ from streams.settings import KafkaSettings, WorkerSettings, mask_secrets, masked
 log = logging.getLogger(__name__)
 #: librdkafka's own log lines go through logging under this name (served by poll/consume).
 RDKAFKA_LOG: Final = logging.getLogger("streams.rdkafka")
+#: Seconds between two log lines of the same client error: librdkafka's longest reconnect back-off
+#: (``reconnect.backoff.max.ms``, 10 s), so a broker that is down costs one line per reconnect interval.
+REPEAT_INTERVAL: Final = 10.0
+#: Parts of a librdkafka line that vary between repeats of one error (durations, client numbers).
+_VARYING: Final = re.compile(r"\d+ ?ms\b|rdkafka#\w+-\d+|after \d+|\d+ (?:identical|similar) error")
+
+
+class RepeatThrottle(logging.Filter):
+    """Lets through the first of a run of identical lines, then at most one per ``interval`` seconds.
+
+    Lines are identical when they differ only in durations and client numbers. A line let through
+    after others were held back says how many (``… (12 more like it in 10 s)``).
+    """
+
+    def __init__(
+        self, interval: float = REPEAT_INTERVAL, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__()
+        self.interval = interval
+        self._clock = clock
+        self._last: dict[str, tuple[float, int]] = {}  # line key → (when last shown, held back since)
+
+    def allow(self, text: str) -> tuple[bool, int]:
+        """Whether to show ``text`` now, and how many like it were held back since it was last shown."""
+        key = _VARYING.sub("#", text)
+        now = self._clock()
+        shown = self._last.get(key)
+        if shown is not None and now - shown[0] < self.interval:
+            self._last[key] = (shown[0], shown[1] + 1)
+            return False, 0
+        if len(self._last) > 1000:  # many different lines: forget the old ones
+            self._last = {k: v for k, v in self._last.items() if now - v[0] < self.interval}
+        self._last[key] = (now, 0)
+        return True, shown[1] if shown is not None else 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """logging's hook: hold back repeats; a shown repeat says how many were held back."""
+        if record.levelno < logging.WARNING:
+            return True
+        show, held = self.allow(record.getMessage())
+        if show and held:
+            record.msg = f"{record.getMessage()} ({held} more like it in the last {self.interval:.0f} s)"
+            record.args = ()
+        return show
+
+
+#: Throttles librdkafka's own lines and the clients' error callbacks alike.
+CLIENT_ERRORS: Final = RepeatThrottle()
+RDKAFKA_LOG.addFilter(CLIENT_ERRORS)
 
 C = TypeVar("C")
 ErrorCallback = Callable[[KafkaError], None]

@@ -27,6 +27,10 @@ from schemas.errors import BrokerError
 from streams.clients import new_client, reader_config
 from streams.settings import KafkaSettings
 
+#: Seconds to wait for the cluster to describe the topic (librdkafka's connection errors meanwhile are
+#: logged at most once per reconnect interval: streams.clients.REPEAT_INTERVAL).
+METADATA_TIMEOUT = 30.0
+
 
 def _text(data: bytes) -> tuple[str, str]:
     try:
@@ -77,10 +81,11 @@ def read_topic(
     consumer = new_client(Consumer, reader_config(kafka))
     try:
         try:
-            metadata = consumer.list_topics(topic, timeout=30)
+            metadata = consumer.list_topics(topic, timeout=METADATA_TIMEOUT)
         except KafkaException as exc:
             raise BrokerError(
-                f"the Kafka cluster at {kafka.bootstrap_servers} did not answer: {exc}."
+                f"the Kafka cluster at {kafka.bootstrap_servers} did not answer within "
+                f"{METADATA_TIMEOUT:.0f} s: {exc.args[0].str()}."
             ) from exc
         info = metadata.topics.get(topic)
         if info is None or info.error is not None or not info.partitions:
