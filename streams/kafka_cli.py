@@ -27,6 +27,9 @@ from streams.clients import admin_config, check_options, new_client
 from streams.faust_config import WEB_PORT
 from streams.lists import add_watchlist_arguments
 from streams.settings import (
+    KAFKA_SETTINGS,
+    WATCHLISTS,
+    WORKER_SETTINGS,
     Guarantee,
     KafkaSettings,
     Setting,
@@ -235,6 +238,10 @@ ENGINE = Setting(
     parse=_engine,
     metavar="ENGINE",
 )
+
+
+#: Every setting of ``run`` and ``copy``, in the order of the README's configuration table.
+TABLE_SETTINGS: tuple[Setting, ...] = (*KAFKA_SETTINGS, WATCHLISTS, *WORKER_SETTINGS, ENGINE, WEB_PORT)
 
 
 def _run(args: argparse.Namespace) -> int:

@@ -80,3 +80,9 @@ def test_a_cleared_event_too_big_to_pass_on_keeps_its_first_bytes(
     assert big.startswith(dead_letter_raw(letter))
     assert dead_letter_raw(letter)
     assert result.verdicts == [Verdict.DEAD_LETTER]
+
+
+def test_a_tombstone_is_named_apart_from_an_empty_message(default_automaton: NameAutomaton) -> None:
+    """A null value (a Kafka tombstone) is dead-lettered as a tombstone; an empty value as empty."""
+    result = screen_batch([None, b""], default_automaton)
+    assert result.errors == {0: "tombstone (null value)", 1: "empty message"}
