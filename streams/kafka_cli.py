@@ -40,7 +40,7 @@ from streams.settings import (
     kafka_settings,
     worker_settings,
 )
-from streams.topics import create_topics, delete_topics, require_topics
+from streams.topics import create_topics, delete_topics, partition_counts, require_topics
 
 DEFAULT_PARTITIONS = 6
 
@@ -153,11 +153,18 @@ def _topics_create(args: argparse.Namespace) -> int:
         raise ConfigError(f"--partitions must be at least 1, not {args.partitions}.")
     kafka = _kafka(args)
     names = kafka.topics.all
+    admin = _admin(args)
     created = create_topics(
-        _admin(args), names, partitions=args.partitions, replication_factor=args.replication_factor
+        admin, names, partitions=args.partitions, replication_factor=args.replication_factor
     )
+    counts = partition_counts(admin, [name for name in names if name not in created])
     for name in names:
-        print(f"{name}: {'created' if name in created else 'exists'}")
+        if name in created:
+            print(f"{name}: created ({args.partitions} partitions)")
+            continue
+        count = counts.get(name)
+        kept = f", not {args.partitions}: partitions are not changed" if count != args.partitions else ""
+        print(f"{name}: exists ({count} partitions{kept})" if count is not None else f"{name}: exists")
     return 0
 
 

@@ -223,7 +223,11 @@ def test_cli_creates_topics_produces_a_file_and_prints_records(
         assert created.stdout.count("created") == 4
         again = txscreen("topics", "create", "--partitions", "2", *flags)
         assert again.returncode == 0, again.stderr
-        assert again.stdout.count("exists") == 4
+        assert again.stdout.count("exists (2 partitions)") == 4
+        other = txscreen("topics", "create", "--partitions", "3", *flags)
+        assert other.returncode == 0, other.stderr
+        kept = f"{base}: exists (2 partitions, not 3: partitions are not changed)"
+        assert kept in other.stdout.splitlines()
 
         lines = [
             HITS[b"hit-tiktok"][0],
