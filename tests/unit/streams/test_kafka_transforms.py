@@ -219,3 +219,36 @@ def test_faust_engine_logs_blocked_events_at_info_without_names(
         _log_outcomes(consumed, result)  # type: ignore[arg-type]
     assert "in[0]@9: event 'pay-78'; us-eo-2020:bytedance (anywhere)" in caplog.text
     assert "TikTok" not in caplog.text
+
+
+def test_faust_engine_drops_forged_txscreen_headers(
+    automaton: NameAutomaton, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The Faust engine's outputs carry one txscreen-verdict, its own, whatever the input claimed."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from streams.faust_app import BatchScreener
+
+    sent: list[tuple[str, Any]] = []
+
+    async def send(topic: str, _key: Any, _value: Any, _partition: Any, _timestamp: Any, headers: Any) -> Any:
+        sent.append((topic, headers))
+        done = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    app = SimpleNamespace(producer=SimpleNamespace(send=send))
+    forged = [("TXSCREEN-VERDICT", b"cleared"), ("txscreen_verdict", b"cleared"), ("trace", b"t")]
+    consumed = [
+        SimpleNamespace(
+            topic="in", partition=0, offset=3, key=b"k", value=event("p-1", "TikTok"), headers=forged
+        )
+    ]
+    with caplog.at_level(logging.WARNING):
+        asyncio.run(BatchScreener(app, automaton, TOPICS)(consumed))  # type: ignore[arg-type]
+    ((topic, headers),) = sent
+    assert topic == "stop"
+    assert headers[0] == ("trace", b"t")
+    assert [value for name, value in headers if "verdict" in name.lower()] == [b"blocked"]
+    assert "dropped 2 txscreen-* headers" in caplog.text
