@@ -10,7 +10,7 @@ Raw librdkafka options pass through unchanged so that secured clusters can be re
 (``security.protocol``, ``sasl.*``, ``ssl.*``): a properties file, then ``TXSCREEN_KAFKA_CONFIG``,
 then ``-X key=value`` flags, later ones winning. A key prefixed ``consumer.`` or ``producer.`` goes
 to that client only. Values of secret keys (passwords, secrets, private keys, JAAS and OAUTHBEARER
-configs) are masked in ``repr`` and in logs.
+configs) are masked in ``repr``, in logs and in the errors about mistyped options.
 """
 
 from __future__ import annotations
