@@ -148,7 +148,9 @@ def command(engine: Engine, bootstrap: str, topics: Topics, group: str, events: 
             "--guarantee",
             engine.guarantee.value,
         ]
-    verb = ["run"] if engine.kind is Kind.WORKER else ["copy", "--output-topic", topics.cleared]
+    # The copier writes to the drain's own throwaway cleared topic, which copy refuses without the flag.
+    copy = ["copy", "--output-topic", topics.cleared, "--i-know-this-is-unscreened"]
+    verb = ["run"] if engine.kind is Kind.WORKER else copy
     return [
         sys.executable, "-m", "streams.cli", *verb, *common,
         "--guarantee", engine.guarantee.value, "--status-interval", "0", "--until-idle", "60",

@@ -377,7 +377,7 @@ def _decode_all(
     decode = decode_event
     for i, raw in enumerate(raws):
         if not raw:
-            errors[i] = "empty message"
+            errors[i] = "empty message" if raw is not None else "tombstone (null value)"
             extend(_EMPTY)
             continue
         if len(raw) > max_event_bytes:

@@ -58,7 +58,7 @@ from typing import Any, Protocol, TypeVar
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from schemas.errors import BrokerError
-from streams.clients import consumer_config, producer_config, transactional_id
+from streams.clients import CLIENT_ERRORS, consumer_config, new_client, producer_config, transactional_id
 from streams.settings import WorkerSettings
 from streams.status import StatusLine, Totals
 
@@ -225,13 +225,14 @@ class BatchLoop:
     def _run(self) -> None:
         settings = self.settings
         exactly_once = settings.transactional
-        producer = Producer(
+        producer = new_client(
+            Producer,
             producer_config(
                 settings,
                 transactional_id=self.transactional_id if exactly_once else None,
                 error_cb=self._on_error,
                 on_delivery=self._on_delivery,
-            )
+            ),
         )
         self._producer = producer
         if exactly_once:
@@ -240,7 +241,7 @@ class BatchLoop:
                 lambda: producer.init_transactions(CALL_TIMEOUT),
                 deadline=time.monotonic() + START_TIMEOUT,
             )
-        consumer = Consumer(consumer_config(settings, error_cb=self._on_error))
+        consumer = new_client(Consumer, consumer_config(settings, error_cb=self._on_error))
         try:
             consumer.subscribe(
                 [self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
@@ -602,7 +603,9 @@ class BatchLoop:
         elif error.code() in _CONNECTION_ERRORS:
             log.debug("Kafka: %s", error.str())  # librdkafka's own log line already says it
         else:
-            log.warning("Kafka: %s", error.str())
+            show, held = CLIENT_ERRORS.allow(error.str())  # a broker that is down repeats its errors
+            if show:
+                log.warning("Kafka: %s%s", error.str(), f" ({held} more like it)" if held else "")
 
     def _on_delivery(self, error: KafkaError | None, message: Message) -> None:
         if error is not None:

@@ -16,18 +16,71 @@ healthy batch costs no Python per message on the producer side.
 from __future__ import annotations
 
 import logging
+import re
+import time
 import uuid
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
-from confluent_kafka import KafkaError, Message
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
 
-from streams.settings import KafkaSettings, WorkerSettings, masked
+from schemas.errors import ConfigError
+from streams.settings import KafkaSettings, WorkerSettings, mask_secrets, masked
 
 log = logging.getLogger(__name__)
 #: librdkafka's own log lines go through logging under this name (served by poll/consume).
 RDKAFKA_LOG: Final = logging.getLogger("streams.rdkafka")
+#: Seconds between two log lines of the same client error: librdkafka's longest reconnect back-off
+#: (``reconnect.backoff.max.ms``, 10 s), so a broker that is down costs one line per reconnect interval.
+REPEAT_INTERVAL: Final = 10.0
+#: Parts of a librdkafka line that vary between repeats of one error (durations, client numbers).
+_VARYING: Final = re.compile(r"\d+ ?ms\b|rdkafka#\w+-\d+|after \d+|\d+ (?:identical|similar) error")
 
+
+class RepeatThrottle(logging.Filter):
+    """Lets through the first of a run of identical lines, then at most one per ``interval`` seconds.
+
+    Lines are identical when they differ only in durations and client numbers. A line let through
+    after others were held back says how many (``… (12 more like it in 10 s)``).
+    """
+
+    def __init__(
+        self, interval: float = REPEAT_INTERVAL, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__()
+        self.interval = interval
+        self._clock = clock
+        self._last: dict[str, tuple[float, int]] = {}  # line key → (when last shown, held back since)
+
+    def allow(self, text: str) -> tuple[bool, int]:
+        """Whether to show ``text`` now, and how many like it were held back since it was last shown."""
+        key = _VARYING.sub("#", text)
+        now = self._clock()
+        shown = self._last.get(key)
+        if shown is not None and now - shown[0] < self.interval:
+            self._last[key] = (shown[0], shown[1] + 1)
+            return False, 0
+        if len(self._last) > 1000:  # many different lines: forget the old ones
+            self._last = {k: v for k, v in self._last.items() if now - v[0] < self.interval}
+        self._last[key] = (now, 0)
+        return True, shown[1] if shown is not None else 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """logging's hook: hold back repeats; a shown repeat says how many were held back."""
+        if record.levelno < logging.WARNING:
+            return True
+        show, held = self.allow(record.getMessage())
+        if show and held:
+            record.msg = f"{record.getMessage()} ({held} more like it in the last {self.interval:.0f} s)"
+            record.args = ()
+        return show
+
+
+#: Throttles librdkafka's own lines and the clients' error callbacks alike.
+CLIENT_ERRORS: Final = RepeatThrottle()
+RDKAFKA_LOG.addFilter(CLIENT_ERRORS)
+
+C = TypeVar("C")
 ErrorCallback = Callable[[KafkaError], None]
 DeliveryCallback = Callable[[KafkaError | None, Message], None]
 
@@ -51,12 +104,46 @@ PRODUCER_TUNING: Final[dict[str, Any]] = {
     # Same key, same partition as the Java clients (librdkafka's own default hashes differently).
     "partitioner": "murmur2_random",
     # An open transaction of a crashed worker without --instance-id blocks read_committed readers
-    # until the broker aborts it: 30 s rather than librdkafka's 60 s.
-    "transaction.timeout.ms": 30_000,
+    # until the broker aborts it (checked every 10 s by default): 10 s, as Kafka Streams' exactly-once,
+    # rather than librdkafka's 60 s. A healthy transaction lasts one batch (--batch-timeout, 0.2 s,
+    # plus its commit); one held up past 10 s by a broker restart is aborted and its batch consumed again.
+    "transaction.timeout.ms": 10_000,
 }
 #: Largest value a worker produces; larger outputs become dead letters (librdkafka's message.max.bytes
 #: default is 1,000,000 bytes and the record also carries key and headers).
 MAX_OUTPUT_BYTES: Final = 1_000_000 - 16 * 1024
+
+
+def new_client(factory: Callable[[dict[str, Any]], C], config: dict[str, Any]) -> C:
+    """A librdkafka client (``Producer``, ``Consumer``, ``AdminClient``) made from ``config``.
+
+    An option librdkafka refuses (unknown, or a value of the wrong type) is a ConfigError with
+    librdkafka's one-line reason, secrets masked, rather than a traceback.
+    """
+    try:
+        return factory(config)
+    except KafkaException as exc:
+        error = exc.args[0] if exc.args else exc
+        reason = error.str() if isinstance(error, KafkaError) else str(error)
+    except (ValueError, TypeError) as exc:
+        reason = str(exc)
+    reason = mask_secrets(reason.rstrip("."), config.items())
+    raise ConfigError(
+        f"the Kafka client refused its options: {reason} (see -X, --kafka-config, TXSCREEN_KAFKA_CONFIG)."
+    )
+
+
+def check_options(kafka: KafkaSettings) -> None:
+    """ConfigError, at start-up, for a raw option librdkafka refuses in the consumer or the producer.
+
+    Both clients are made without ``bootstrap.servers`` (so they connect nowhere) and closed at once.
+    """
+    quiet = {"log_level": 0}
+    new_client(Producer, {**kafka.client_options.for_client("producer"), **quiet})
+    consumer = new_client(
+        Consumer, {**kafka.client_options.for_client("consumer"), "group.id": "txscreen-check", **quiet}
+    )
+    consumer.close()
 
 
 def transactional_id(group_id: str, instance_id: str | None) -> str:

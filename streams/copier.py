@@ -1,5 +1,9 @@
 """The pass-through copier (``txscreen copy``): the worker's loop with a transform that screens nothing.
 
+Its copies are **unscreened**: the command requires ``--output-topic`` and refuses the cleared,
+blocked and dead-letter topics (:func:`streams.kafka_cli.copy_destination`), and its start-up line
+says "unscreened".
+
 Each input is produced as it is (value, key, headers) to one output topic, with the same
 consumer and producer settings, batches and transactions as ``txscreen run``. The benchmarks
 compare the screening worker against it on the same broker: the difference is the cost of
@@ -8,16 +12,19 @@ screening.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 from confluent_kafka import Message, Producer
 from confluent_kafka.admin import AdminClient
 
 from streams.batch_loop import BatchLoop, Emit
-from streams.clients import admin_config
+from streams.clients import admin_config, new_client
 from streams.settings import WorkerSettings
 from streams.status import Totals
 from streams.topics import require_topics
+
+log = logging.getLogger(__name__)
 
 COPIED = "copied"
 
@@ -49,5 +56,12 @@ class CopyTransform:
 
 def run_copier(settings: WorkerSettings, output_topic: str) -> Totals:
     """Copy the input topic to ``output_topic`` until stopped (BrokerError when a topic is missing)."""
-    require_topics(AdminClient(admin_config(settings.kafka)), [settings.kafka.topics.input, output_topic])
-    return BatchLoop(settings, CopyTransform(output_topic), name="copier").run()
+    require_topics(
+        new_client(AdminClient, admin_config(settings.kafka)), [settings.kafka.topics.input, output_topic]
+    )
+    log.info(
+        "txscreen copy: UNSCREENED copies of %s go to %s (a benchmark baseline; nothing is screened)",
+        settings.kafka.topics.input,
+        output_topic,
+    )
+    return BatchLoop(settings, CopyTransform(output_topic), name="unscreened copier").run()

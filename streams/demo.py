@@ -127,7 +127,17 @@ def ensure_broker(environ: Mapping[str, str]) -> tuple[str, str]:
     address = broker.start()
     if was_running:
         return address, f"the local broker at {address} was already running; it stays up"
-    return address, f"started the local broker at {address}; it stays up: stop it with `make kafka-down`"
+    return address, f"started the local broker at {address}; it stays up: stop it with `{stop_hint(environ)}`"
+
+
+def stop_hint(environ: Mapping[str, str]) -> str:
+    """``make kafka-down``, with the TXSCREEN_KAFKA_* variables that chose the broker this demo started."""
+    chosen = [
+        f"{name}={environ[name].strip()}"
+        for name in ("TXSCREEN_KAFKA_PORT", "TXSCREEN_KAFKA_STATE")
+        if environ.get(name, "").strip()
+    ]
+    return " ".join([*chosen, "make kafka-down"])
 
 
 def run_worker(bootstrap: str, group: str) -> int:

@@ -75,6 +75,9 @@ REPLAY_ACTOR = Setting(
     metavar="NAME",
 )
 
+#: The replay's own settings, as the README's table under *Replaying dead letters* lists them.
+REPLAY_TABLE_SETTINGS: Final = (REPLAY_GROUP, REPLAY_INSTANCE, REPLAY_IDLE, REPLAY_ACTOR)
+
 
 def _count(raw: str) -> int:
     try:
@@ -143,10 +146,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="print what would be replayed (JSON lines); produce and commit nothing",
     )
     for setting in (
-        REPLAY_GROUP,
-        REPLAY_INSTANCE,
-        REPLAY_IDLE,
-        REPLAY_ACTOR,
+        *REPLAY_TABLE_SETTINGS,
         MAX_BATCH,
         BATCH_TIMEOUT,
         STATUS_INTERVAL,

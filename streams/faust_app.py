@@ -5,7 +5,8 @@ The agent reads the input topic as raw bytes, takes the events in batches
 :func:`matchers.screening.screen_batch` call and produces each input once, to the topic of its
 verdict, exactly as the confluent-kafka worker does: cleared → the original bytes, blocked → the
 blocked record, malformed → a dead letter whose ``source`` is ``{"topic", "partition", "offset"}``;
-each with the input's key, the input's headers and the txscreen headers (:mod:`streams.headers`).
+each with the input's key, the input's headers (its own ``txscreen-*`` ones dropped, counted and
+logged once per batch) and the txscreen headers (:mod:`streams.headers`).
 
 Delivery is **at-least-once**, and offsets follow outputs:
 
@@ -62,7 +63,7 @@ from faust.web import Request, Response, View
 from matchers.automaton import NameAutomaton
 from matchers.screening import BatchResult, screen_batch
 from schemas.errors import BrokerError, ConfigError
-from streams.clients import admin_config
+from streams.clients import admin_config, new_client
 from streams.faust_config import (
     DEFAULT_WEB_HOST,
     DEFAULT_WEB_PORT,
@@ -71,8 +72,8 @@ from streams.faust_config import (
     client_security,
 )
 from streams.faust_transport import ReadCommittedTransport
-from streams.headers import routes
-from streams.kafka_runner import describe_hits
+from streams.headers import own_headers, routes
+from streams.kafka_runner import log_blocked, log_dropped_headers
 from streams.lists import load_automaton
 from streams.live_counts import LiveCounts, list_summary, render_html
 from streams.oversized import dead_letter_oversized
@@ -125,7 +126,9 @@ class BatchScreener:
             datetime.now(UTC),  # rule f: the screening time
             source_of=lambda i: source(messages[i]),
         )
-        values = dead_letter_oversized(result, lambda i: source(messages[i]))
+        values = dead_letter_oversized(
+            result, lambda i: source(messages[i]), raw_of=lambda i: messages[i].value
+        )
         _log_outcomes(messages, result)
         return result, values
 
@@ -134,10 +137,14 @@ class BatchScreener:
         route = routes(self.topics, result.watchlist_version, result.screened_at)
         send = self.app.producer.send
         pending: list[Any] = []
+        dropped = 0
         for message, verdict, value in zip(messages, result.verdicts, values, strict=True):
             topic, extra = route[verdict]
-            headers: Any = [*message.headers, *extra] if message.headers else extra
-            pending.append(await send(topic, message.key, value, None, None, headers))
+            headers, forged = own_headers(message.headers, extra)
+            dropped += forged
+            pending.append(await send(topic, message.key, value, None, None, cast(Any, headers)))
+        if dropped:
+            log_dropped_headers(dropped, span(messages))
         await asyncio.gather(*pending)
 
     async def __call__(self, messages: Sequence[Message]) -> BatchResult:
@@ -151,7 +158,7 @@ def _log_outcomes(messages: Sequence[Message], result: BatchResult) -> None:
     """One line per blocked input (INFO) and per dead letter (WARNING), naming topic[partition]@offset."""
     if result.hits and log.isEnabledFor(logging.INFO):
         for i, hits in result.hits.items():
-            log.info("blocked %s (key %r): %s", where(messages[i]), messages[i].key, describe_hits(hits))
+            log_blocked(where(messages[i]), result.values[i], hits)
     for i, error in result.errors.items():
         log.warning("dead-lettered %s (key %r): %s", where(messages[i]), messages[i].key, error)
 
@@ -278,7 +285,7 @@ class ScreeningApp(faust.App):
 
 def input_partitions(kafka: KafkaSettings) -> int:
     """Check that the four topics exist (BrokerError naming the missing one); the input's partitions."""
-    admin = AdminClient(admin_config(kafka))
+    admin = new_client(AdminClient, admin_config(kafka))
     require_topics(admin, kafka.topics.all)
     name = kafka.topics.input
     try:

@@ -10,14 +10,16 @@ header                          value (UTF-8)                                   
 ``txscreen-screened-at``        when the batch was screened: RFC 3339 UTC, ms     ``2026-01-05T10:00:00.123Z``
 ==============================  ================================================  ==========================
 
-When an input already carries one of these names (it was screened before), the new header is
-appended after it: readers take the last value of a name (:func:`last_header`).
+Only txscreen sets these: an input's own ``txscreen-*`` headers are dropped (:func:`own_headers`),
+whatever their case, spacing or separators, so that a producer cannot forge a verdict and every
+output carries exactly one of each. The engines count the drops and log them once per batch.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Final
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Final
 
 from schemas.records import Verdict
 from streams.settings import Topics
@@ -26,8 +28,46 @@ VERDICT: Final = "txscreen-verdict"
 WATCHLIST_VERSION: Final = "txscreen-watchlist-version"
 SCREENED_AT: Final = "txscreen-screened-at"
 
+#: What an input header name is folded to before it is compared with :data:`RESERVED_PREFIX`.
+RESERVED_PREFIX: Final = "txscreen"
+#: Characters removed from a header name before the comparison: separators an evader might vary.
+_SEPARATORS: Final = frozenset("-_.:/ ")
+
 Headers = list[tuple[str, str | bytes | None]]
 Route = tuple[str, Headers]
+
+
+def is_reserved(name: str | bytes) -> bool:
+    """Whether an input header name is txscreen's own (``txscreen-*``), however it is disguised.
+
+    The name is folded as a lenient reader might read it: NFKC (full-width letters), case folded,
+    without control, format (zero-width) or space characters and without separators; a name that
+    then starts with ``txscreen`` is reserved (``TXSCREEN-VERDICT``, `` txscreen_verdict``,
+    ``ｔｘｓｃｒｅｅｎ-verdict``, ``txscreen\u200b-verdict``).
+    """
+    if isinstance(name, bytes):
+        name = name.decode("utf-8", "replace")
+    if name.startswith(RESERVED_PREFIX):  # the common case, and the cheapest
+        return True
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    kept = "".join(
+        c for c in folded if c not in _SEPARATORS and not c.isspace() and unicodedata.category(c)[0] != "C"
+    )
+    return kept.startswith(RESERVED_PREFIX)
+
+
+def own_headers(
+    original: Iterable[tuple[Any, Any]] | Mapping[Any, Any] | None, extra: Headers
+) -> tuple[Headers, int]:
+    """An output's headers: the input's, without any ``txscreen-*`` one, then ``extra``; and how many went.
+
+    ``original`` is a consumed message's headers (a list of pairs, a mapping for Faust, or None).
+    """
+    if not original:
+        return extra, 0
+    pairs = list(original.items() if isinstance(original, Mapping) else original)
+    kept: Headers = [(name, value) for name, value in pairs if not is_reserved(name)]
+    return kept + extra, len(pairs) - len(kept)
 
 
 def verdict_headers(verdict: Verdict, watchlist_version: str, screened_at: str) -> Headers:

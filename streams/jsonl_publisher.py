@@ -15,7 +15,7 @@ import orjson
 from confluent_kafka import KafkaError, Message, Producer
 
 from schemas.errors import BrokerError
-from streams.clients import plain_producer_config
+from streams.clients import new_client, plain_producer_config
 from streams.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def publish(lines: Iterable[bytes], topic: str, kafka: KafkaSettings) -> Publish
             outcome.failed += 1
             outcome.first_error = outcome.first_error or error.str()
 
-    producer = Producer(plain_producer_config(kafka))
+    producer = new_client(Producer, plain_producer_config(kafka))
     for raw in lines:
         line = raw.rstrip(b"\r\n")
         if not line.strip():

@@ -23,19 +23,25 @@ from typing import BinaryIO
 from confluent_kafka.admin import AdminClient
 
 from schemas.errors import BrokerError, ConfigError
-from streams.clients import admin_config
+from streams.clients import admin_config, check_options, new_client
 from streams.faust_config import WEB_HOST, WEB_PORT
 from streams.lists import add_watchlist_arguments
 from streams.settings import (
+    KAFKA_SETTINGS,
     REPLAYED_TOPIC,
+    WATCHLISTS,
+    WORKER_SETTINGS,
     Guarantee,
+    KafkaSettings,
     Setting,
+    Topics,
+    WorkerSettings,
     add_kafka_arguments,
     add_worker_arguments,
     kafka_settings,
     worker_settings,
 )
-from streams.topics import create_topics, delete_topics, require_topics
+from streams.topics import create_topics, delete_topics, partition_counts, require_topics
 
 DEFAULT_PARTITIONS = 6
 
@@ -113,35 +119,66 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     copy = subparsers.add_parser(
         "copy",
-        help="copy the input topic to another topic with the worker's loop and no screening (baseline)",
+        help="copy the input topic, UNSCREENED, to another topic with the worker's loop (benchmark baseline)",
+        description="Copy the input topic to --output-topic with the worker's loop and no screening. The "
+        "copies are unscreened: the cleared, blocked and dead-letter topics are refused.",
     )
     copy.add_argument(
-        "--output-topic", default=None, help="where copies go (default: the cleared topic)", metavar="TOPIC"
+        "--output-topic",
+        required=True,
+        help="where the unscreened copies go (required; not the cleared, blocked or dead-letter topic)",
+        metavar="TOPIC",
+    )
+    copy.add_argument(
+        UNSCREENED_FLAG,
+        action="store_true",
+        help="allow --output-topic to be the cleared, blocked or dead-letter topic (throwaway topics only)",
     )
     add_kafka_arguments(copy)
     add_worker_arguments(copy)
     copy.set_defaults(handler=_copy)
 
 
+def _kafka(args: argparse.Namespace) -> KafkaSettings:
+    """The Kafka settings, their raw librdkafka options checked before any client connects."""
+    kafka = kafka_settings(args, os.environ)
+    check_options(kafka)
+    return kafka
+
+
+def _worker(args: argparse.Namespace) -> WorkerSettings:
+    """The worker settings, their raw librdkafka options checked before any client connects."""
+    settings = worker_settings(args, os.environ)
+    check_options(settings.kafka)
+    return settings
+
+
 def _admin(args: argparse.Namespace) -> AdminClient:
-    return AdminClient(admin_config(kafka_settings(args, os.environ)))
+    return new_client(AdminClient, admin_config(_kafka(args)))
 
 
 def _topics_create(args: argparse.Namespace) -> int:
     if args.partitions < 1:
         raise ConfigError(f"--partitions must be at least 1, not {args.partitions}.")
-    kafka = kafka_settings(args, os.environ)
+    kafka = _kafka(args)
     names = kafka.topics.managed
+    admin = _admin(args)
     created = create_topics(
-        _admin(args), names, partitions=args.partitions, replication_factor=args.replication_factor
+        admin, names, partitions=args.partitions, replication_factor=args.replication_factor
     )
+    counts = partition_counts(admin, [name for name in names if name not in created])
     for name in names:
-        print(f"{name}: {'created' if name in created else 'exists'}")
+        if name in created:
+            print(f"{name}: created ({args.partitions} partitions)")
+            continue
+        count = counts.get(name)
+        kept = f", not {args.partitions}: partitions are not changed" if count != args.partitions else ""
+        print(f"{name}: exists ({count} partitions{kept})" if count is not None else f"{name}: exists")
     return 0
 
 
 def _topics_delete(args: argparse.Namespace) -> int:
-    kafka = kafka_settings(args, os.environ)
+    kafka = _kafka(args)
     deleted = delete_topics(_admin(args), kafka.topics.managed)
     for name in kafka.topics.managed:
         print(f"{name}: {'deleted' if name in deleted else 'absent'}")
@@ -160,7 +197,7 @@ def _open_input(name: str) -> BinaryIO:
 def _produce(args: argparse.Namespace) -> int:
     from streams.jsonl_publisher import publish
 
-    kafka = kafka_settings(args, os.environ)
+    kafka = _kafka(args)
     require_topics(_admin(args), [kafka.topics.input])
     stream = _open_input(args.file)
     try:
@@ -181,7 +218,7 @@ def _consume(args: argparse.Namespace) -> int:
 
     if args.max is not None and args.max < 1:
         raise ConfigError(f"--max must be at least 1, not {args.max}.")
-    kafka = kafka_settings(args, os.environ)
+    kafka = _kafka(args)
     count = 0
     for message in read_topic(kafka, args.topic, max_records=args.max, timeout=args.timeout):
         print(format_record(message), flush=False)
@@ -219,10 +256,22 @@ ENGINE = Setting(
 )
 
 
+#: Every setting of ``run`` and ``copy``, in the order of the README's configuration table.
+TABLE_SETTINGS: tuple[Setting, ...] = (
+    *KAFKA_SETTINGS,
+    REPLAYED_TOPIC,
+    WATCHLISTS,
+    *WORKER_SETTINGS,
+    ENGINE,
+    WEB_PORT,
+    WEB_HOST,
+)
+
+
 def _run(args: argparse.Namespace) -> int:
     from streams.kafka_runner import run_worker
 
-    settings = worker_settings(args, os.environ)
+    settings = _worker(args)
     if ENGINE.value(args, os.environ) == "faust":
         explicit = args.guarantee is not None or os.environ.get("TXSCREEN_GUARANTEE", "").strip()
         if explicit and settings.guarantee is Guarantee.EXACTLY_ONCE:
@@ -242,12 +291,33 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+#: The flag that lets ``copy`` write to an output topic of the screener (a benchmark's throwaway topics).
+UNSCREENED_FLAG = "--i-know-this-is-unscreened"
+
+
+def copy_destination(args: argparse.Namespace, topics: Topics) -> str:
+    """``--output-topic``, unless it is the input or a screener output (ConfigError, unless the flag)."""
+    output = args.output_topic.strip()
+    if not output:
+        raise ConfigError("--output-topic must not be empty.")
+    if output == topics.input:
+        raise ConfigError(f"--output-topic {output} is the input topic; copy to another topic.")
+    kinds = {topics.cleared: "cleared", topics.blocked: "blocked", topics.dlq: "dead-letter"}
+    if output in kinds and not args.i_know_this_is_unscreened:
+        raise ConfigError(
+            f"txscreen copy writes unscreened events, so it refuses the {kinds[output]} topic {output} "
+            f"(give {UNSCREENED_FLAG} only for throwaway benchmark topics)."
+        )
+    return output
+
+
 def _copy(args: argparse.Namespace) -> int:
     from streams.copier import run_copier
 
-    settings = worker_settings(args, os.environ)
+    settings = _worker(args)
+    output = copy_destination(args, settings.kafka.topics)
     try:
-        run_copier(settings, args.output_topic or settings.kafka.topics.cleared)
+        run_copier(settings, output)
     except BrokerError as exc:
         _exit_if_client_stuck(exc)
         raise

@@ -3,7 +3,8 @@
 Per batch: the values go through :func:`matchers.screening.screen_batch` in one call, then each
 input is produced once to the topic of its verdict (cleared → original bytes, blocked → blocked
 record, malformed → dead letter whose ``source`` is ``{"topic", "partition", "offset"}``), with its
-key, its headers and the three txscreen headers (:mod:`streams.headers`). The loop
+key, its headers (without any ``txscreen-*`` header of its own: those are dropped, counted and
+logged once per batch) and the three txscreen headers (:mod:`streams.headers`). The loop
 (:mod:`streams.batch_loop`) commits the batch's offsets with that output.
 
 Fail closed: the watchlists are loaded, and the four topics checked, before any Kafka consumer
@@ -17,15 +18,16 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Final
 
+import orjson
 from confluent_kafka import Message, Producer
 from confluent_kafka.admin import AdminClient
 
 from matchers.automaton import NameAutomaton
 from matchers.screening import BatchResult, screen_batch
 from schemas.records import Hit
-from streams.batch_loop import BatchLoop, Emit, where
-from streams.clients import MAX_OUTPUT_BYTES, admin_config
-from streams.headers import routes
+from streams.batch_loop import BatchLoop, Emit, span, where
+from streams.clients import MAX_OUTPUT_BYTES, admin_config, new_client
+from streams.headers import own_headers, routes
 from streams.lists import load_automaton
 from streams.oversized import dead_letter_oversized
 from streams.settings import Topics, WorkerSettings
@@ -68,16 +70,24 @@ class ScreeningTransform:
         )
         values = result.values
         if max(map(len, values)) > MAX_OUTPUT_BYTES:
-            values = dead_letter_oversized(result, lambda i: source(messages[i]))
+            values = dead_letter_oversized(
+                result, lambda i: source(messages[i]), raw_of=lambda i: messages[i].value()
+            )
         _log_outcomes(messages, result)
+        route = routes(self.topics, result.watchlist_version, result.screened_at)
+        outputs: list[tuple[str, Any]] = []
+        dropped = 0
+        for message, verdict in zip(messages, result.verdicts, strict=True):
+            topic, extra = route[verdict]
+            headers, forged = own_headers(message.headers(), extra)
+            dropped += forged
+            outputs.append((topic, headers))
+        if dropped:
+            log_dropped_headers(dropped, span(messages))
 
         def emit(producer: Producer) -> dict[str, int]:
-            route = routes(self.topics, result.watchlist_version, result.screened_at)
             produce = producer.produce
-            for message, verdict, value in zip(messages, result.verdicts, values, strict=True):
-                topic, extra = route[verdict]
-                original: Any = message.headers()  # a list of (name, bytes) on a consumed message, or None
-                headers = extra if original is None else original + extra
+            for message, (topic, headers), value in zip(messages, outputs, values, strict=True):
                 try:
                     produce(topic, value, message.key(), headers=headers)
                 except BufferError:  # the producer queue is full: wait for deliveries, then go on
@@ -88,11 +98,42 @@ class ScreeningTransform:
         return emit
 
 
+def log_dropped_headers(count: int, inputs: str) -> None:
+    """The one WARNING of a batch whose inputs carried ``txscreen-*`` headers (names and values not shown)."""
+    log.warning(
+        "dropped %d txscreen-* header%s carried by the inputs %s: only txscreen sets them",
+        count,
+        "" if count == 1 else "s",
+        inputs,
+    )
+
+
+def blocked_event_id(record: bytes) -> str | None:
+    """The ``id`` of the event a blocked record embeds (None if it cannot be read)."""
+    try:
+        event = orjson.loads(record).get("event")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    event_id = event.get("id") if isinstance(event, dict) else None
+    return event_id if isinstance(event_id, str) else None
+
+
+def log_blocked(place: str, record: bytes, hits: Sequence[Hit]) -> None:
+    """One INFO line per blocked input: where, the event id, each entity id and rule; no names or texts.
+
+    Payment data in logs is personal data: the matched texts and fields come at DEBUG only.
+    """
+    entities = ", ".join(dict.fromkeys(f"{h.entity_id} ({h.rule})" for h in hits))
+    log.info("blocked %s: event %r; %s", place, blocked_event_id(record), entities)
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("blocked %s: %s", place, describe_hits(hits))
+
+
 def _log_outcomes(messages: list[Message], result: BatchResult) -> None:
     """One line per blocked input (INFO) and per dead letter (WARNING), naming topic[partition]@offset."""
     if result.hits and log.isEnabledFor(logging.INFO):
         for i, hits in result.hits.items():
-            log.info("blocked %s (key %r): %s", where(messages[i]), messages[i].key(), describe_hits(hits))
+            log_blocked(where(messages[i]), result.values[i], hits)
     for i, error in result.errors.items():
         log.warning("dead-lettered %s (key %r): %s", where(messages[i]), messages[i].key(), error)
 
@@ -101,6 +142,6 @@ def run_worker(settings: WorkerSettings) -> Totals:
     """Load the watchlists, check the topics, then screen until stopped (WatchlistError, BrokerError)."""
     automaton = load_automaton(settings.watchlists or None)  # fail closed: before any consumer exists
     topics = settings.kafka.topics
-    require_topics(AdminClient(admin_config(settings.kafka)), topics.all)
+    require_topics(new_client(AdminClient, admin_config(settings.kafka)), topics.all)
     loop = BatchLoop(settings, ScreeningTransform(automaton, topics), name="screener")
     return loop.run()

@@ -169,11 +169,15 @@ class KafkaSink:
     def __init__(self, config: dict[str, Any], topic: str, *, produced_at_header: bool = False) -> None:
         from confluent_kafka import Producer
 
+        from streams.clients import new_client
+
         self.topic = topic
         self.produced_at_header = produced_at_header
         self.failed = 0
         self.first_error = ""
-        self.producer = Producer({**config, "delivery.report.only.error": True, "on_delivery": self._report})
+        self.producer = new_client(
+            Producer, {**config, "delivery.report.only.error": True, "on_delivery": self._report}
+        )
 
     def _report(self, error: Any, _message: Any) -> None:
         if error is not None:
@@ -428,13 +432,13 @@ def _open_sink(args: argparse.Namespace) -> Iterator[tuple[Sink, str]]:
         return
     from confluent_kafka.admin import AdminClient
 
-    from streams.clients import admin_config, plain_producer_config
+    from streams.clients import admin_config, new_client, plain_producer_config
     from streams.settings import kafka_settings
     from streams.topics import require_topics
 
     kafka = kafka_settings(args, os.environ)
     topic = kafka.topics.input
-    require_topics(AdminClient(admin_config(kafka)), [topic])
+    require_topics(new_client(AdminClient, admin_config(kafka)), [topic])
     yield KafkaSink(plain_producer_config(kafka), topic, produced_at_header=args.produced_at_header), topic
 
 

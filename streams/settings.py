@@ -10,7 +10,7 @@ Raw librdkafka options pass through unchanged so that secured clusters can be re
 (``security.protocol``, ``sasl.*``, ``ssl.*``): a properties file, then ``TXSCREEN_KAFKA_CONFIG``,
 then ``-X key=value`` flags, later ones winning. A key prefixed ``consumer.`` or ``producer.`` goes
 to that client only. Values of secret keys (passwords, secrets, private keys, JAAS and OAUTHBEARER
-configs) are masked in ``repr`` and in logs.
+configs) are masked in ``repr``, in logs and in the errors about mistyped options.
 """
 
 from __future__ import annotations
@@ -28,9 +28,25 @@ from schemas.errors import ConfigError
 ClientKind = Literal["consumer", "producer", "admin"]
 
 MASK: Final = "*****"
-#: Keys whose values are never shown: anything with "password" or "secret" in its name, and these.
+#: Keys whose values are never shown: any key holding one of the words below (so also a misspelt or
+#: unknown one, ``sasl.pasword``, ``ssl.keystore.password``, ``oauth.token``), and these.
 _SECRET_KEYS: Final = frozenset({"sasl.jaas.config", "sasl.oauthbearer.config", "ssl.key.pem", "ssl_key"})
-_SECRET_WORDS: Final = ("password", "secret")
+_SECRET_WORDS: Final = (
+    "pass",  # password, passwd, passphrase, and the misspelt pasword below
+    "pasw",
+    "pwd",
+    "secret",
+    "key",
+    "token",
+    "credential",
+    "cred",
+    "jaas",
+    "oauth",
+    "private",
+    "auth",
+)
+#: Where the key of a malformed entry ends: the first space, '=', ':' or tab.
+_KEY_END: Final = re.compile(r"[\s=:]")
 #: Prefixes that send an option to one client only (stripped before it reaches librdkafka).
 CLIENT_PREFIXES: Final[tuple[ClientKind, ...]] = ("consumer", "producer")
 #: Options txscreen sets itself: giving them would break a guarantee or hide a flag.
@@ -52,6 +68,28 @@ def is_secret(key: str) -> bool:
     for prefix in CLIENT_PREFIXES:
         key = key.removeprefix(f"{prefix}.")
     return key in _SECRET_KEYS or any(word in key for word in _SECRET_WORDS)
+
+
+def shown_entry(entry: str) -> str:
+    """A ``key=value`` entry as an error may quote it: the value masked whenever the entry looks secret.
+
+    The entry may be malformed (``sasl.password hunter2``, ``sasl.password: hunter2``), so the key
+    is taken up to the first space, '=' or ':', and the whole entry is searched for the secret words.
+    """
+    text = entry.strip()
+    key = _KEY_END.split(text, maxsplit=1)[0]
+    lowered = text.lower()
+    if is_secret(key) or any(word in lowered for word in _SECRET_WORDS):
+        return f"{key} {MASK}" if key and key != text else MASK
+    return text
+
+
+def mask_secrets(text: str, options: Iterable[tuple[str, Any]]) -> str:
+    """``text`` (an error message) with the value of every secret option in ``options`` masked."""
+    for key, value in options:
+        if is_secret(key) and isinstance(value, str) and value.strip():
+            text = text.replace(value, MASK)
+    return text
 
 
 def masked(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -483,7 +521,7 @@ def parse_option(entry: str, where: str) -> tuple[str, str]:
     key, eq, value = entry.partition("=")
     key = key.strip()
     if not eq or not key or any(c.isspace() for c in key):
-        raise ConfigError(f"{where} expects key=value (a librdkafka option), not {entry.strip()!r}.")
+        raise ConfigError(f"{where} expects key=value (a librdkafka option), not {shown_entry(entry)!r}.")
     bare = key
     for prefix in CLIENT_PREFIXES:
         bare = bare.removeprefix(f"{prefix}.")

@@ -5,10 +5,12 @@ each partition is at its end (the last committed offset), ``--max`` records were
 record came for ``--timeout`` seconds. Each record prints as one JSON object::
 
     {"topic": "payments.blocked", "partition": 0, "offset": 12, "key": "pay-7",
-     "headers": {"txscreen-verdict": "blocked", ...}, "value": {...}}
+     "headers": [["txscreen-verdict", "blocked"], ...], "value": {...}}
 
-``value`` is the parsed JSON when the value is JSON, else the text (or base64 of non-UTF-8 bytes,
-with ``"value_encoding": "base64"``).
+``headers`` is the list of ``[name, value]`` pairs in record order, so a repeated name shows as
+often as it was sent. ``value`` is the parsed JSON when the value is JSON, else the text; a key,
+a header value or a value that is not UTF-8 is shown as base64 and marked (``"key_encoding":
+"base64"``, ``"value_encoding": "base64"``, or ``[name, value, "base64"]`` for a header).
 """
 
 from __future__ import annotations
@@ -22,8 +24,12 @@ import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, Message, TopicPartition
 
 from schemas.errors import BrokerError
-from streams.clients import reader_config
+from streams.clients import new_client, reader_config
 from streams.settings import KafkaSettings
+
+#: Seconds to wait for the cluster to describe the topic (librdkafka's connection errors meanwhile are
+#: logged at most once per reconnect interval: streams.clients.REPEAT_INTERVAL).
+METADATA_TIMEOUT = 30.0
 
 
 def _text(data: bytes) -> tuple[str, str]:
@@ -34,17 +40,27 @@ def _text(data: bytes) -> tuple[str, str]:
 
 
 def record_json(message: Message) -> dict[str, Any]:
-    """A consumed record as a JSON-ready dict: where, key, headers (last value wins) and value."""
+    """A consumed record as a JSON-ready dict: where, key, headers (every pair, in order) and value."""
     key: Any = message.key()
     pairs: Any = message.headers() or ()  # a list of (name, bytes) on a consumed message
-    headers = {name: (_text(value)[0] if value is not None else None) for name, value in pairs}
+    headers: list[list[str | None]] = []
+    for name, data in pairs:
+        if data is None:
+            headers.append([name, None])
+            continue
+        text, encoding = _text(data)
+        headers.append([name, text] if encoding == "utf-8" else [name, text, encoding])
     record: dict[str, Any] = {
         "topic": message.topic(),
         "partition": message.partition(),
         "offset": message.offset(),
-        "key": _text(key)[0] if key is not None else None,
+        "key": None,
         "headers": headers,
     }
+    if key is not None:
+        record["key"], key_encoding = _text(key)
+        if key_encoding != "utf-8":
+            record["key_encoding"] = key_encoding
     value: Any = message.value()
     if value is None:
         record["value"] = None
@@ -62,13 +78,14 @@ def read_topic(
     kafka: KafkaSettings, topic: str, *, max_records: int | None = None, timeout: float = 10.0
 ) -> Iterator[Message]:
     """The records of ``topic`` from the start until the end of every partition, ``max_records``, or idle."""
-    consumer = Consumer(reader_config(kafka))
+    consumer = new_client(Consumer, reader_config(kafka))
     try:
         try:
-            metadata = consumer.list_topics(topic, timeout=30)
+            metadata = consumer.list_topics(topic, timeout=METADATA_TIMEOUT)
         except KafkaException as exc:
             raise BrokerError(
-                f"the Kafka cluster at {kafka.bootstrap_servers} did not answer: {exc}."
+                f"the Kafka cluster at {kafka.bootstrap_servers} did not answer within "
+                f"{METADATA_TIMEOUT:.0f} s: {exc.args[0].str()}."
             ) from exc
         info = metadata.topics.get(topic)
         if info is None or info.error is not None or not info.partitions:

@@ -30,6 +30,19 @@ def existing_topics(admin: AdminClient, timeout: float = ADMIN_TIMEOUT) -> set[s
         ) from exc
 
 
+def partition_counts(
+    admin: AdminClient, names: Sequence[str], timeout: float = ADMIN_TIMEOUT
+) -> dict[str, int]:
+    """How many partitions each existing topic of ``names`` has (BrokerError if the cluster is silent)."""
+    try:
+        topics = admin.list_topics(timeout=timeout).topics
+    except KafkaException as exc:
+        raise BrokerError(
+            f"the Kafka cluster did not answer a metadata request: {exc.args[0].str()}."
+        ) from exc
+    return {name: len(topics[name].partitions) for name in names if name in topics}
+
+
 def require_topics(admin: AdminClient, names: Sequence[str], timeout: float = ADMIN_TIMEOUT) -> None:
     """BrokerError unless every topic exists (checked before a worker consumes anything)."""
     missing = [name for name in names if name not in existing_topics(admin, timeout)]

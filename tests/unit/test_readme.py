@@ -2,17 +2,40 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from pathlib import Path
 
+import streams
 from streams.cli import build_parser
-from streams.settings import settings_table
+from streams.dlq_cli import REPLAY_TABLE_SETTINGS
+from streams.kafka_cli import TABLE_SETTINGS
+from streams.settings import Setting, settings_table
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 
 
 def test_configuration_table_is_the_generated_one() -> None:
-    """The README's configuration table is exactly what streams/settings.py declares."""
-    assert settings_table().strip() in README
+    """The README's configuration table is exactly what the declared settings of run and copy say."""
+    assert settings_table(TABLE_SETTINGS).strip() in README
+
+
+def test_replay_settings_table_is_the_generated_one() -> None:
+    """The README's table of `txscreen dlq replay` settings is exactly what its declared settings say."""
+    assert settings_table(REPLAY_TABLE_SETTINGS).strip() in README
+
+
+def test_every_declared_setting_is_in_the_configuration_table() -> None:
+    """Each Setting declared in a streams module (TXSCREEN_ENGINE, …) is in a README table."""
+    declared: set[str] = set()
+    for module in pkgutil.iter_modules(streams.__path__):
+        if module.name in {"faust_main", "demo"}:  # these start things on import or need the broker
+            continue
+        loaded = importlib.import_module(f"streams.{module.name}")
+        declared |= {value.env for value in vars(loaded).values() if isinstance(value, Setting) and value.env}
+    table = settings_table(TABLE_SETTINGS) + settings_table(REPLAY_TABLE_SETTINGS)
+    assert {"TXSCREEN_ENGINE", "TXSCREEN_WEB_PORT"} <= declared
+    assert [env for env in sorted(declared) if f"`{env}`" not in table] == []
 
 
 def test_quickstart_is_the_two_make_commands() -> None:

@@ -286,3 +286,13 @@ def test_cli_status_of_a_stopped_broker_exits_1(tmp_path: Path, capsys: pytest.C
     assert code == 1
     assert out.startswith(f"stopped (127.0.0.1:{port})")
     assert str(tmp_path) in out
+
+
+def test_demo_stop_hint_names_the_port_it_used() -> None:
+    """The demo's `make kafka-down` hint carries TXSCREEN_KAFKA_PORT (and the state dir) when set."""
+    from streams.demo import stop_hint
+
+    assert stop_hint({}) == "make kafka-down"
+    assert stop_hint({"TXSCREEN_KAFKA_PORT": "9192"}) == "TXSCREEN_KAFKA_PORT=9192 make kafka-down"
+    both = {"TXSCREEN_KAFKA_PORT": "9192", "TXSCREEN_KAFKA_STATE": "/tmp/k"}
+    assert stop_hint(both) == "TXSCREEN_KAFKA_PORT=9192 TXSCREEN_KAFKA_STATE=/tmp/k make kafka-down"

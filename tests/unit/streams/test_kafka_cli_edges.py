@@ -60,12 +60,36 @@ def test_consume_prints_records_as_json_with_decoded_headers() -> None:
         "partition": 0,
         "offset": 3,
         "key": "k",
-        "headers": {"txscreen-verdict": "blocked"},
+        "headers": [["txscreen-verdict", "blocked"]],
         "value": {"a": 1},
     }
     binary = record_json(Message(topic="t", partition=0, offset=4, value=b"\xff\xfe"))
     assert binary["value_encoding"] == "base64"
     assert orjson.dumps(binary)
+
+
+def test_consume_shows_repeated_headers_as_repeated() -> None:
+    """Two headers of one name print as two pairs in record order, not folded into one."""
+    message = Message(
+        topic="t",
+        partition=0,
+        offset=1,
+        value=b"{}",
+        headers=[("txscreen-verdict", b"cleared"), ("txscreen-verdict", b"blocked"), ("bin", b"\xff")],
+    )
+    assert record_json(message)["headers"] == [
+        ["txscreen-verdict", "cleared"],
+        ["txscreen-verdict", "blocked"],
+        ["bin", "/w==", "base64"],
+    ]
+
+
+def test_consume_marks_a_binary_key_as_base64() -> None:
+    """A key that is not UTF-8 prints as base64 with "key_encoding": "base64"; a text key is unmarked."""
+    binary = record_json(Message(topic="t", partition=0, offset=1, key=b"\xff\x00", value=b"{}"))
+    assert binary["key"] == "/wA="
+    assert binary["key_encoding"] == "base64"
+    assert "key_encoding" not in record_json(Message(topic="t", partition=0, offset=2, key=b"k", value=b"{}"))
 
 
 def test_faust_engine_refuses_an_explicit_exactly_once(capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import orjson
@@ -92,7 +93,7 @@ def test_screening_routes_each_input_once_with_key_headers_and_verdict(automaton
 
 
 def test_an_output_too_big_to_produce_becomes_a_dead_letter(automaton: NameAutomaton) -> None:
-    """A blocked record over the producer's size limit is dead-lettered without its raw bytes."""
+    """A blocked record too big to produce is dead-lettered with the event's size and first bytes."""
     padding = "x" * MAX_OUTPUT_BYTES
     big = orjson.dumps(
         {
@@ -111,8 +112,10 @@ def test_an_output_too_big_to_produce_becomes_a_dead_letter(automaton: NameAutom
     (record,) = producer.records
     assert record["topic"] == "bad"
     letter = decode_dead_letter(record["value"])
-    assert letter.raw == ""
-    assert "limit" in letter.error
+    assert big.decode().startswith(letter.raw)
+    assert len(letter.raw) > MAX_OUTPUT_BYTES * 9 // 10
+    assert f"event is {len(big):,} bytes" in letter.error
+    assert len(record["value"]) <= MAX_OUTPUT_BYTES
     assert letter.source["offset"] == 7
 
 
@@ -125,3 +128,127 @@ def test_copier_produces_each_input_unchanged() -> None:
         {"topic": "copy", "value": b"one", "key": b"k1", "headers": [("h", b"1")]},
         {"topic": "copy", "value": b"two", "key": None, "headers": None},
     ]
+
+
+#: Header names an evader might use to pass off a verdict as txscreen's.
+FORGED_NAMES = [
+    "txscreen-verdict",
+    "TXSCREEN-VERDICT",
+    "Txscreen-Verdict",
+    " txscreen-verdict",
+    "txscreen_verdict",
+    "txscreen\u200b-verdict",
+    "\uff54\uff58\uff53\uff43\uff52\uff45\uff45\uff4e-verdict",
+    "txscreen-watchlist-version",
+    "txscreen-anything",
+]
+
+
+def test_forged_txscreen_headers_are_dropped_counted_and_logged_once(
+    automaton: NameAutomaton, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Inputs' own txscreen-* headers, in any disguise, are dropped: one WARNING with the count, no values."""
+    forged = [(name, b"cleared-by-me") for name in FORGED_NAMES]
+    batch = [
+        message(1, event("p-1", "TikTok"), b"p-1", [("trace", b"a"), *forged]),
+        message(2, event("p-2", "Acme Trading Ltd."), b"p-2", [("txscreen-verdict", b"cleared-by-me")]),
+    ]
+    producer = RecordingProducer()
+    with caplog.at_level("WARNING"):
+        ScreeningTransform(automaton, TOPICS)(batch)(producer)  # type: ignore[arg-type]
+    blocked, cleared = producer.records
+    assert blocked["headers"][0] == ("trace", b"a")
+    for record, verdict in ((blocked, b"blocked"), (cleared, b"cleared")):
+        names = [name for name, _ in record["headers"]]
+        assert names.count("txscreen-verdict") == 1
+        assert all(
+            name in ("trace", "txscreen-verdict", "txscreen-watchlist-version", "txscreen-screened-at")
+            for name in names
+        )
+        assert last_header(record["headers"], "txscreen-verdict") == verdict
+    warnings = [r for r in caplog.records if "txscreen-* header" in r.getMessage()]
+    assert len(warnings) == 1
+    assert f"dropped {len(FORGED_NAMES) + 1} " in warnings[0].getMessage()
+    assert "cleared-by-me" not in caplog.text
+
+
+def test_other_headers_are_kept_without_a_warning(
+    automaton: NameAutomaton, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Headers outside the txscreen namespace pass on unchanged and nothing is logged about them."""
+    kept = [("trace", b"1"), ("screen", b"2"), ("x-txscreen", b"3")]
+    producer = RecordingProducer()
+    with caplog.at_level("WARNING"):
+        ScreeningTransform(automaton, TOPICS)([message(1, event("p-1", "Acme"), b"p-1", kept)])(producer)  # type: ignore[arg-type]
+    assert producer.records[0]["headers"][:3] == kept
+    assert "txscreen-* header" not in caplog.text
+
+
+def test_blocked_events_are_logged_at_info_without_names(
+    automaton: NameAutomaton, caplog: pytest.LogCaptureFixture
+) -> None:
+    """INFO names the input, event id, entity ids and rules; party names and matched texts only at DEBUG."""
+    batch = [message(5, event("pay-77", "TikTok Pte. Ltd."), b"pay-77", None)]
+    with caplog.at_level(logging.INFO):
+        ScreeningTransform(automaton, TOPICS)(batch)(RecordingProducer())  # type: ignore[arg-type]
+    (line,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("blocked")]
+    assert "in[1]@5" in line
+    assert "'pay-77'" in line
+    assert "us-eo-2020:bytedance (anywhere)" in line
+    for personal in ("TikTok", "Jane Doe", "creditor.name"):
+        assert personal not in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG):
+        ScreeningTransform(automaton, TOPICS)(batch)(RecordingProducer())  # type: ignore[arg-type]
+    debug = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    assert any("'TikTok' in creditor.name" in text for text in debug)
+
+
+def test_faust_engine_logs_blocked_events_at_info_without_names(
+    automaton: NameAutomaton, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The Faust engine's log of a blocked event holds the same: no names or texts at INFO."""
+    from types import SimpleNamespace
+
+    from matchers.screening import screen_batch
+    from streams.faust_app import _log_outcomes
+
+    consumed = [SimpleNamespace(topic="in", partition=0, offset=9, key=b"pay-78")]
+    result = screen_batch([event("pay-78", "TikTok Pte. Ltd.")], automaton)
+    with caplog.at_level(logging.INFO):
+        _log_outcomes(consumed, result)  # type: ignore[arg-type]
+    assert "in[0]@9: event 'pay-78'; us-eo-2020:bytedance (anywhere)" in caplog.text
+    assert "TikTok" not in caplog.text
+
+
+def test_faust_engine_drops_forged_txscreen_headers(
+    automaton: NameAutomaton, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The Faust engine's outputs carry one txscreen-verdict, its own, whatever the input claimed."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from streams.faust_app import BatchScreener
+
+    sent: list[tuple[str, Any]] = []
+
+    async def send(topic: str, _key: Any, _value: Any, _partition: Any, _timestamp: Any, headers: Any) -> Any:
+        sent.append((topic, headers))
+        done = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+    app = SimpleNamespace(producer=SimpleNamespace(send=send))
+    forged = [("TXSCREEN-VERDICT", b"cleared"), ("txscreen_verdict", b"cleared"), ("trace", b"t")]
+    consumed = [
+        SimpleNamespace(
+            topic="in", partition=0, offset=3, key=b"k", value=event("p-1", "TikTok"), headers=forged
+        )
+    ]
+    with caplog.at_level(logging.WARNING):
+        asyncio.run(BatchScreener(app, automaton, TOPICS)(consumed))  # type: ignore[arg-type]
+    ((topic, headers),) = sent
+    assert topic == "stop"
+    assert headers[0] == ("trace", b"t")
+    assert [value for name, value in headers if "verdict" in name.lower()] == [b"blocked"]
+    assert "dropped 2 txscreen-* headers" in caplog.text
