@@ -41,20 +41,17 @@ from schemas.records import timestamp
 from streams.batch_loop import BatchLoop, Emit
 from streams.clients import RDKAFKA_LOG, admin_config
 from streams.dlq_select import Decision, Fixer, Gate, Kind, Selection, decide, event_id, original_bytes
+from streams.headers import REPLAY_OF, Headers, is_reserved
 from streams.settings import KafkaSettings, WorkerSettings
 from streams.status import StatusLine, Totals
 from streams.topics import require_topics
 
 log = logging.getLogger(__name__)
 
-REPLAY_OF: Final = "txscreen-replay-of"
 """Header of a replayed event: the dead letter it came from, ``payments.dlq[0]@17``."""
-TXSCREEN_PREFIX: Final = "txscreen-"
 REPLAYED: Final = "replayed"
 SKIPPED: Final = "skipped"
 _REASON: Final = "reason:"
-
-Headers = list[tuple[str, str | bytes | None]]
 
 
 def position(topic: str, partition: int, offset: int) -> str:
@@ -65,7 +62,7 @@ def position(topic: str, partition: int, offset: int) -> str:
 def replay_headers(headers: Any, replay_of: str) -> Headers:
     """The dead letter record's headers without ``txscreen-*`` ones, then ``txscreen-replay-of``."""
     pairs: Sequence[tuple[str, Any]] = headers or ()  # a list of (name, bytes) on a consumed message
-    kept: Headers = [(k, v) for k, v in pairs if not k.lower().startswith(TXSCREEN_PREFIX)]
+    kept: Headers = [(k, v) for k, v in pairs if not is_reserved(k)]
     kept.append((REPLAY_OF, replay_of.encode()))
     return kept
 

@@ -12,7 +12,9 @@ header                          value (UTF-8)                                   
 
 Only txscreen sets these: an input's own ``txscreen-*`` headers are dropped (:func:`own_headers`),
 whatever their case, spacing or separators, so that a producer cannot forge a verdict and every
-output carries exactly one of each. The engines count the drops and log them once per batch.
+output carries exactly one of each. The engines count the drops and log them once per batch. The
+one exception is :data:`REPLAY_OF`, which ``txscreen dlq replay`` puts on the input: its first copy,
+spelled exactly, is passed on.
 """
 
 from __future__ import annotations
@@ -27,11 +29,17 @@ from streams.settings import Topics
 VERDICT: Final = "txscreen-verdict"
 WATCHLIST_VERSION: Final = "txscreen-watchlist-version"
 SCREENED_AT: Final = "txscreen-screened-at"
+#: Set on the input topic by ``txscreen dlq replay``: the dead letter an event was replayed from. The one
+#: ``txscreen-*`` input header the engines pass on (its first exact copy only); check it against the
+#: replay audit topic, which is keyed by the same ``topic[partition]@offset``.
+REPLAY_OF: Final = "txscreen-replay-of"
 
 #: What an input header name is folded to before it is compared with :data:`RESERVED_PREFIX`.
 RESERVED_PREFIX: Final = "txscreen"
 #: Characters removed from a header name before the comparison: separators an evader might vary.
 _SEPARATORS: Final = frozenset("-_.:/ ")
+
+_REPLAY_OF_BYTES: Final = REPLAY_OF.encode()
 
 Headers = list[tuple[str, str | bytes | None]]
 Route = tuple[str, Headers]
@@ -66,7 +74,14 @@ def own_headers(
     if not original:
         return extra, 0
     pairs = list(original.items() if isinstance(original, Mapping) else original)
-    kept: Headers = [(name, value) for name, value in pairs if not is_reserved(name)]
+    kept: Headers = []
+    replay_seen = False
+    for name, value in pairs:
+        if not is_reserved(name):
+            kept.append((name, value))
+        elif not replay_seen and name in (REPLAY_OF, _REPLAY_OF_BYTES):
+            replay_seen = True
+            kept.append((name, value))
     return kept + extra, len(pairs) - len(kept)
 
 

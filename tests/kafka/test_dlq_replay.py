@@ -13,8 +13,7 @@ import pytest
 from confluent_kafka import Producer
 
 from schemas.records import encode_dead_letter
-from streams.dlq_replay import REPLAY_OF
-from streams.headers import VERDICT, last_header
+from streams.headers import REPLAY_OF, VERDICT, last_header
 from tests.cli_runner import run_txscreen
 from tests.kafka.test_kafka_worker import event, read_all, topic_flags
 from tests.kafka.test_worker_faults import PARTITIONS, Worker, committed_total, output_keys

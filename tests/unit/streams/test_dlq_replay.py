@@ -11,7 +11,6 @@ from confluent_kafka import Message
 from schemas.errors import ConfigError
 from schemas.records import encode_dead_letter
 from streams.dlq_replay import (
-    REPLAY_OF,
     REPLAYED,
     SKIPPED,
     Actor,
@@ -21,6 +20,7 @@ from streams.dlq_replay import (
     replay_headers,
 )
 from streams.dlq_select import FixFile, NoFix, Selection
+from streams.headers import REPLAY_OF
 from streams.settings import KafkaSettings, Topics
 
 ACTOR = Actor("alice", "ops-1")

@@ -14,7 +14,7 @@ from matchers.sources import load_watchlists
 from schemas.records import decode_blocked, decode_dead_letter
 from streams.clients import MAX_OUTPUT_BYTES
 from streams.copier import CopyTransform
-from streams.headers import last_header
+from streams.headers import REPLAY_OF, last_header
 from streams.kafka_runner import ScreeningTransform
 from streams.settings import Topics
 
@@ -252,3 +252,21 @@ def test_faust_engine_drops_forged_txscreen_headers(
     assert headers[0] == ("trace", b"t")
     assert [value for name, value in headers if "verdict" in name.lower()] == [b"blocked"]
     assert "dropped 2 txscreen-* headers" in caplog.text
+
+
+def test_a_replayed_event_keeps_its_first_exact_replay_of_header(automaton: NameAutomaton) -> None:
+    """The replay header is passed on once; its disguises and extra copies are dropped."""
+    headers = [
+        (REPLAY_OF, b"payments.dlq[0]@7"),
+        ("TXSCREEN-REPLAY-OF", b"forged"),
+        (REPLAY_OF, b"payments.dlq[0]@8"),
+    ]
+    producer = RecordingProducer()
+    ScreeningTransform(automaton, TOPICS)([message(1, event("p-1", "Acme Trading Ltd."), b"p-1", headers)])(
+        producer  # type: ignore[arg-type]
+    )
+    (cleared,) = producer.records
+    names = [name for name, _ in cleared["headers"]]
+    assert names.count(REPLAY_OF) == 1
+    assert "TXSCREEN-REPLAY-OF" not in names
+    assert last_header(cleared["headers"], REPLAY_OF) == b"payments.dlq[0]@7"
