@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from functools import cache
 
 from matchers._native import fold_ascii
+from matchers.unicode_tables import IGNORABLE_RANGES, LATIN_CONFUSABLES
 
 #: Combining marks removed as diacritics (other marks, such as Kana voicing or Indic vowel
 #: signs, are part of the letter and are kept).
@@ -91,9 +92,9 @@ ARABIC_VARIANTS: dict[str, str] = {
 #: Spacing modifier letters that work as apostrophes or primes (ʼ ʻ ʹ ʾ ʿ ˈ …) separate words.
 _APOSTROPHE_LIKE = (0x02B9, 0x02FF)
 
-#: Latin twins of look-alike letters from other scripts, applied before case folding so that
-#: capital shapes (Greek Η reads H, lower-case η does not) keep their reading.
-CONFUSABLES: dict[str, str] = {
+#: Look-alikes chosen by hand before the generated table; they win where the data differs (``ӏ``
+#: reads l, ``κ`` k) or add what it lacks (``Ԛ``, ``Һ``, ``χ``).
+_HAND_CONFUSABLES: dict[str, str] = {
     # Cyrillic capitals and small letters
     "А": "A",
     "В": "B",
@@ -157,12 +158,17 @@ CONFUSABLES: dict[str, str] = {
     "ϲ": "c",
     "ϳ": "j",
 }
+#: Latin twins of look-alike characters from any script: every character that Unicode's confusables
+#: data (UTS #39) maps to Latin letters (generated, :mod:`matchers.unicode_tables`), plus the hand
+#: picks above. Applied after NFKD and before case folding, so that capital shapes (Greek Η reads H,
+#: lower-case η does not) keep their reading. A few read as two or more letters (``ʤ`` reads dʒ).
+CONFUSABLES: dict[str, str] = {chr(cp): latin for cp, latin in LATIN_CONFUSABLES.items()} | _HAND_CONFUSABLES
 _CONFUSABLE_TABLE = str.maketrans(CONFUSABLES)
 
 _MARK_CLASS = "".join(f"{chr(a)}-{chr(b)}" for a, b in _DIACRITIC_RANGES)
 _FORMAT_CLASS = "\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
-_CONFUSABLE_RE = re.compile("[" + "".join(CONFUSABLES) + "]")
-_CONF = "".join(CONFUSABLES)
+_CONF = "".join(re.escape(c) for c in sorted(CONFUSABLES))
+_CONFUSABLE_RE = re.compile(f"[{_CONF}]")
 # A word for the look-alike rule: letters and digits, with marks and invisible characters inside.
 _WORD_CHAR = f"(?:[^\\W_]|[{_MARK_CLASS}{_FORMAT_CLASS}\u0640])"
 # Word characters an "otherwise Latin" word may hold: Latin letters, look-alikes, ASCII digits, marks.
@@ -292,7 +298,12 @@ def simple_folds() -> dict[str, bytes]:
     table: dict[str, bytes] = {}
     for cp in range(0x80, 0x10000):
         ch = chr(cp)
-        if 0xD800 <= cp <= 0xDFFF or unicodedata.category(ch) == "Cf" or ch in CONFUSABLES:
+        if (
+            0xD800 <= cp <= 0xDFFF
+            or unicodedata.category(ch) == "Cf"
+            or ch in CONFUSABLES
+            or is_ignorable(ch)
+        ):
             continue
         folded = unicodedata.normalize("NFKD", ch).casefold()
         if all(ord(c) < 0x80 or 0x300 <= ord(c) <= 0x36F for c in folded):
@@ -374,6 +385,127 @@ def fold_batch(texts: Sequence[str]) -> str:
 
 
 # ---------------------------------------------------------------------------------------------
+# Readings (policy a): the other ways a writer, or an evader, may mean a text. Each is the text
+# with some characters removed or replaced by a space, so each of its characters has a place in
+# the original text (its position), and a hit in any reading maps back to original offsets.
+#
+# * ignorables (characters that render as nothing): read as nothing and, apart, as a space;
+# * punctuation inside a word (HA-MAS, HA.MAS): read with the breaks closed (``HAMAS``);
+# * three or more single letters apart (H A M A S, H.A.M.A.S.): read joined (``HAMAS.``).
+#
+# Words are letters, digits and marks (``[^\W_]`` and Unicode category M); punctuation is any other
+# character that is not whitespace (``\s``); a letter is ``[^\W\d_]``. The native triage reads ASCII
+# and simple texts the same way (``native/src/lib.rs``, from :func:`simple_kinds`).
+
+_IGNORABLE_CLASS = "".join(
+    re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "") for a, b in IGNORABLE_RANGES
+)
+_IGNORABLE_RE = re.compile(f"[{_IGNORABLE_CLASS}]")
+_IGNORABLE_RUN_RE = re.compile(f"[{_IGNORABLE_CLASS}]+")
+_IGNORABLE_STARTS = [a for a, _ in IGNORABLE_RANGES]
+
+
+def is_ignorable(char: str) -> bool:
+    """True for a character that renders as nothing (the generated table of policy a)."""
+    k = bisect_right(_IGNORABLE_STARTS, ord(char)) - 1
+    return k >= 0 and ord(char) <= IGNORABLE_RANGES[k][1]
+
+
+@cache
+def _marks() -> str:
+    """The inside of a regex class holding every combining mark (Unicode category M)."""
+    return _class_body([cp for cp in range(sys.maxunicode + 1) if unicodedata.category(chr(cp))[0] == "M"])
+
+
+@cache
+def _reading_res() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """(punctuation inside a word, a run of single letters, a run of non-word characters, a letter)."""
+    marks = _marks()
+    word = f"(?:[^\\W_]|[{marks}])"
+    letter = f"[^\\W\\d_][{marks}]*"
+    punct = f"(?:(?![{marks}])[^\\w\\s]|_)"
+    return (
+        re.compile(f"(?<={word}){punct}+(?={word})"),
+        re.compile(f"(?<!{word}){letter}(?:(?:(?!{word}).)+{letter}){{2,}}(?!{word})", re.DOTALL),
+        re.compile(f"(?:(?!{word}).)+", re.DOTALL),
+        re.compile(letter),
+    )
+
+
+def _cut(text: str, positions: list[int] | None, cuts: Sequence[Span]) -> tuple[str, list[int] | None]:
+    """``text`` without the ``cuts`` (sorted, disjoint); positions follow when given."""
+    keep = list(zip([0, *(b for _, b in cuts)], [*(a for a, _ in cuts), len(text)], strict=True))
+    kept = "".join(text[a:b] for a, b in keep)
+    if positions is None:
+        return kept, None
+    out: list[int] = []
+    for a, b in keep:
+        out += positions[a:b]
+    return "".join(kept), out
+
+
+def _joins(text: str) -> tuple[list[Span], list[Span]]:
+    """Where a text's punctuation inside words is, and the gaps in its runs of single letters."""
+    inside, run, gap, _ = _reading_res()
+    breaks = [m.span() for m in inside.finditer(text)]
+    gaps = [g.span() for m in run.finditer(text) for g in gap.finditer(text, m.start(), m.end())]
+    return breaks, gaps
+
+
+def readings(text: str, *, positions: bool = False) -> list[tuple[str, list[int] | None]]:
+    """The other readings of ``text`` (not ``text`` itself), each with the original position of each
+    of its characters when ``positions`` (else ``None``). Most texts have none.
+
+    With ignorables: the text with them read as nothing, and with them read as a space. Then each of
+    these (or the text itself) also reads with punctuation inside words closed, and each of those with
+    runs of single letters joined.
+    """
+    ident = list(range(len(text))) if positions else None
+    bases: list[tuple[str, list[int] | None]] = [(text, ident)]
+    if _IGNORABLE_RE.search(text) is not None:
+        bases = [
+            _cut(text, ident, [m.span() for m in _IGNORABLE_RUN_RE.finditer(text)]),
+            (_IGNORABLE_RE.sub(" ", text), ident),
+        ]
+    out: dict[str, list[int] | None] = {}
+    for base, where in bases:
+        found = [(base, where)]
+        breaks, gaps = _joins(base)
+        if breaks:
+            found.append(_cut(base, where, breaks))
+            closed = found[-1][0]
+            _, closed_gaps = _joins(closed)
+            if closed_gaps:
+                found.append(_cut(closed, found[-1][1], closed_gaps))
+        if gaps:
+            found.append(_cut(base, where, gaps))
+        for reading, at in found:
+            if reading != text and reading not in out:
+                out[reading] = at
+    return list(out.items())
+
+
+@cache
+def simple_kinds() -> dict[str, int]:
+    """How the readings see each character of :func:`simple_folds`: 1 letter, 2 digit, 3 punctuation,
+    4 whitespace, 0 other (a mark: the native triage hands such a text back)."""
+    marks = re.compile(f"[{_marks()}]")
+    kinds: dict[str, int] = {}
+    for ch in simple_folds():
+        if marks.fullmatch(ch):
+            kinds[ch] = 0
+        elif re.fullmatch(r"[^\W\d_]", ch):
+            kinds[ch] = 1
+        elif re.fullmatch(r"\d", ch):
+            kinds[ch] = 2
+        elif ch.isspace():
+            kinds[ch] = 4
+        else:
+            kinds[ch] = 3
+    return kinds
+
+
+# ---------------------------------------------------------------------------------------------
 # The slow twin with offsets.
 
 Span = tuple[int, int]
@@ -414,7 +546,7 @@ def fold_with_spans(text: str) -> tuple[str, list[Span]]:
     """:func:`fold` of ``text`` plus, for each output character, its ``(start, end)`` in ``text``."""
     table = _fold_tables()[0]
     chars, spans = _nfkd_with_spans(text)
-    chars = list(latinize("".join(chars)))  # one character for one: spans stay aligned
+    chars, spans = _latinize_with_spans(chars, spans)
     out: list[str] = []
     out_spans: list[Span] = []
     for ch, span in zip(chars, spans, strict=True):
@@ -434,6 +566,28 @@ def fold_with_spans(text: str) -> tuple[str, list[Span]]:
         out.pop()
         out_spans.pop()
     return _cjk_spacing_with_spans(out, out_spans)
+
+
+def _latinize_with_spans(chars: list[str], spans: list[Span]) -> tuple[list[str], list[Span]]:
+    """:func:`latinize` of single characters, each tagged with a span; a look-alike read as several
+    Latin letters gives each of them its span."""
+    joined = "".join(chars)
+    if _CONFUSABLE_RE.search(joined) is None:
+        return chars, spans
+    out: list[str] = []
+    out_spans: list[Span] = []
+    done = 0
+    for match in _LATINIZABLE_RE.finditer(joined):
+        out += chars[done : match.start()]
+        out_spans += spans[done : match.start()]
+        for i in range(match.start(), match.end()):
+            for c in CONFUSABLES.get(chars[i], chars[i]):
+                out.append(c)
+                out_spans.append(spans[i])
+        done = match.end()
+    out += chars[done:]
+    out_spans += spans[done:]
+    return out, out_spans
 
 
 def _cjk_spacing_with_spans(chars: list[str], spans: list[Span]) -> tuple[str, list[Span]]:
@@ -466,11 +620,15 @@ _ASCII_WORD_RE = re.compile(r"[A-Za-z0-9]+")
 
 
 class FoldMap:
-    """A text's fold and the way back: :meth:`span` turns a folded range into an original one."""
+    """A text's fold and the way back: :meth:`span` turns a folded range into an original one.
 
-    __slots__ = ("_orig", "_spans", "_starts", "folded")
+    For a reading (:func:`readings`), ``positions`` maps each of its characters to the original text.
+    """
 
-    def __init__(self, text: str) -> None:
+    __slots__ = ("_orig", "_positions", "_spans", "_starts", "folded")
+
+    def __init__(self, text: str, positions: list[int] | None = None) -> None:
+        self._positions = positions
         if text.isascii():  # words map one to one: no per-character work
             words = [(m.start(), m.end()) for m in _ASCII_WORD_RE.finditer(text)]
             self.folded = " ".join(text[a:b] for a, b in words).lower()
@@ -488,6 +646,12 @@ class FoldMap:
 
     def span(self, start: int, end: int) -> Span:
         """The original ``(start, end)`` of the folded characters ``[start, end)`` (``end > start``)."""
+        if self._positions is not None:
+            a, b = self._text_span(start, end)
+            return self._positions[a], self._positions[b - 1] + 1
+        return self._text_span(start, end)
+
+    def _text_span(self, start: int, end: int) -> Span:
         if self._starts is None:
             return self._spans[start][0], self._spans[end - 1][1]
         k = bisect_right(self._starts, start) - 1

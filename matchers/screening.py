@@ -35,6 +35,7 @@ from matchers.normalize import (
     fold_batch,
     fold_simple_batch,
     not_simple_search,
+    readings,
 )
 from matchers.policy import MatchRule
 from schemas.events import (
@@ -103,8 +104,12 @@ class _HitCollector:
         texts: Sequence[str],
         slots: Sequence[int] | None,
         events: Sequence[PaymentEvent | None],
+        origins: Sequence[tuple[str, list[int] | None]] | None = None,
     ) -> None:
-        """Hits from one folded batch (UTF-8) of ``texts``; ``slots[k]`` is text k's event*5+field."""
+        """Hits from one folded batch (UTF-8) of ``texts``; ``slots[k]`` is text k's event*5+field.
+
+        When ``texts`` are readings, ``origins[k]`` is text k's original field text and positions there.
+        """
         finds = sorted(self._automaton.find(batch), key=lambda f: f.start)
         if not finds:
             return
@@ -121,7 +126,10 @@ class _HitCollector:
             event = events[event_index]
             if event is None:
                 continue
-            text = texts[index]
+            text = target_text = texts[index]
+            positions = None
+            if origins is not None:
+                target_text, positions = origins[index]
             # Offsets are in bytes; within the folded text they are needed in characters.
             local = len(batch[sep + 2 : found.start + key_core_offset(found.key)].decode("utf-8"))
             for target_index, target in enumerate(found.targets):
@@ -130,9 +138,9 @@ class _HitCollector:
                 if not target.entity.in_force(event.created_at):
                     continue
                 if index not in maps:
-                    maps[index] = FoldMap(text)
+                    maps[index] = FoldMap(text, positions)
                 hit = make_hit(
-                    target_text=text,
+                    target_text=target_text,
                     folded=maps[index],
                     local=local,
                     found=found,
@@ -252,8 +260,10 @@ def _reject_blank_names(events: list[PaymentEvent | None], errors: dict[int, str
 def _scan(texts: list[str], events: Sequence[PaymentEvent | None], collector: _HitCollector) -> None:
     """Fold and search all texts: ASCII on bytes, accented Latin without the Unicode path, the rest in full.
 
-    Texts that leave the ASCII batch are blanked in ``texts`` (their slot keeps its place).
+    Texts that leave the ASCII batch are blanked in ``texts`` (their slot keeps its place). A text's
+    other readings (ignorables, punctuation inside words, single letters apart) take the Unicode fold.
     """
+    _scan_readings(texts, events, collector)
     plain = list(map(str.isascii, texts))
     if not all(plain):
         simple_texts: list[str] = []
@@ -280,6 +290,26 @@ def _scan(texts: list[str], events: Sequence[PaymentEvent | None], collector: _H
         if uni_texts:
             collector.collect(fold_batch(uni_texts).encode("utf-8"), uni_texts, uni_slots, events)
     collector.collect(fold_ascii_batch(texts), texts, None, events)
+
+
+def _scan_readings(
+    texts: Sequence[str], events: Sequence[PaymentEvent | None], collector: _HitCollector
+) -> None:
+    """Fold and search the other readings of every text that has some (policy a)."""
+    reading_texts: list[str] = []
+    reading_slots: list[int] = []
+    origins: list[tuple[str, list[int] | None]] = []
+    for slot, text in enumerate(texts):
+        if not text:
+            continue
+        for reading, positions in readings(text, positions=True):
+            reading_texts.append(reading)
+            reading_slots.append(slot)
+            origins.append((text, positions))
+    if reading_texts:
+        collector.collect(
+            fold_batch(reading_texts).encode("utf-8"), reading_texts, reading_slots, events, origins
+        )
 
 
 def screen_batch(
@@ -335,9 +365,15 @@ def _texts_with_keys(texts: list[str], automaton: NameAutomaton) -> set[int]:
     These are the texts the triage could not fold (other scripts, invisible characters, a NUL),
     so they take the Unicode batch fold, all in one pass.
     """
-    batch = fold_batch(texts).encode("utf-8")
+    owners = list(range(len(texts)))
+    every = list(texts)
+    for k, text in enumerate(texts):  # and their other readings (policy a), owned by the same text
+        for reading, _ in readings(text):
+            every.append(reading)
+            owners.append(k)
+    batch = fold_batch(every).encode("utf-8")
     # A whole-field key starts on its text's leading NUL: count it in.
-    return {batch.count(_SEP_BYTES, 0, found.start + 1) - 1 for found in automaton.find(batch)}
+    return {owners[batch.count(_SEP_BYTES, 0, found.start + 1) - 1] for found in automaton.find(batch)}
 
 
 def screen_batch_full(

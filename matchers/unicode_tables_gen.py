@@ -1,6 +1,7 @@
-"""Generates :mod:`matchers.unicode_tables` from Unicode data files (run by hand; the output is checked in).
+"""Generates :mod:`matchers.unicode_tables` from Unicode data files (run by hand; output checked in).
 
-    python -m matchers.unicode_tables_gen DerivedCoreProperties.txt confusables.txt > matchers/unicode_tables.py
+    python -m matchers.unicode_tables_gen DerivedCoreProperties.txt confusables.txt \\
+        > matchers/unicode_tables.py
 
 The files (no network at run time; both come from package registries, see the README's policy a):
 
@@ -110,25 +111,33 @@ def latin_confusables(confusables: Iterable[str], ignorable: set[int]) -> dict[s
     """Each single character that UTS #39 maps to Latin letters, with the Latin it reads as.
 
     Target letters that are small capitals read as their plain letter (the data maps Cyrillic
-    ``н`` to ``ʜ``, and ``м`` to ``ʍ`` as it does ``ᴍ``); an upper-case source mapped to ``l`` reads ``I`` (the data's prototype of
-    every vertical stroke is ``l``: Cyrillic ``І`` and Greek ``Ι`` are capital I).
+    ``н`` to ``ʜ``, and ``м`` to ``ʍ`` as it does ``ᴍ``); an upper-case source mapped to ``l``
+    reads ``I`` (the data's prototype of every vertical stroke is ``l``: Cyrillic ``І`` and Greek
+    ``Ι`` are capital I).
     """
     caps = small_capitals()
     pairs = [
-        ("".join(chr(int(h, 16)) for h in fields[0].split()), "".join(chr(int(h, 16)) for h in fields[1].split()))
+        (
+            "".join(chr(int(h, 16)) for h in fields[0].split()),
+            "".join(chr(int(h, 16)) for h in fields[1].split()),
+        )
         for fields in _ucd_lines(confusables)
     ]
     # A prototype that a small capital maps to reads as that capital's letter (ᴍ → ʍ: ʍ reads m).
     letters = {target: caps[source] for source, target in pairs if source in caps and len(target) == 1}
     letters |= caps
     out: dict[str, str] = {}
-    for source, target in pairs:
-        if len(source) != 1 or not all(map(_is_latin_letter, target)) or not may_read_latin(source, ignorable):
+    for source, prototype in pairs:
+        if (
+            len(source) != 1
+            or not all(map(_is_latin_letter, prototype))
+            or not may_read_latin(source, ignorable)
+        ):
             continue
-        target = "".join(letters.get(c, c) for c in target)
-        if target == "l" and unicodedata.category(source) in ("Lu", "Lt"):
-            target = "I"
-        out[source] = target
+        latin = "".join(letters.get(c, c) for c in prototype)
+        if latin == "l" and unicodedata.category(source) in ("Lu", "Lt"):
+            latin = "I"
+        out[source] = latin
     for cap, letter in caps.items():
         if may_read_latin(cap, ignorable):
             out[cap] = letter

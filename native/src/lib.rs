@@ -37,12 +37,16 @@ const FOLD: [u8; 128] = {
 /// Non-ASCII characters the triage folds itself, with their ASCII fold (`matchers.normalize.simple_folds`).
 type SimpleFolds = HashMap<char, Box<[u8]>>;
 
-/// Appends `bytes` folded to `out`; `space` says whether `out` ends with a space. False on a NUL.
+/// How the readings see each non-ASCII character the triage folds (`matchers.normalize.simple_kinds`).
+type SimpleKinds = HashMap<char, u8>;
+
+/// Appends `bytes` folded to `out`; `space` says whether `out` ends with a space. False on a NUL or
+/// another control that is not whitespace: those are ignorable, and only Python reads them both ways.
 fn push_folded(bytes: &[u8], out: &mut Vec<u8>, space: &mut bool) -> bool {
     for &c in bytes {
         let folded = match c {
-            0 => return false,
-            1..=127 => FOLD[c as usize],
+            0..=8 | 14..=31 | 127 => return false,
+            9..=13 | 32..=126 => FOLD[c as usize],
             _ => b' ',
         };
         if folded != b' ' {
@@ -56,11 +60,167 @@ fn push_folded(bytes: &[u8], out: &mut Vec<u8>, space: &mut bool) -> bool {
     true
 }
 
+/// A character as the readings see it (`matchers.normalize.readings`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Letter,
+    Digit,
+    Punct,
+    Space,
+}
+
+impl Kind {
+    fn is_word(self) -> bool {
+        matches!(self, Kind::Letter | Kind::Digit)
+    }
+}
+
+/// The kind of `c`, or None for a character the triage does not read (Python does).
+fn kind_of(c: char, kinds: &SimpleKinds) -> Option<Kind> {
+    if c.is_ascii() {
+        return match c as u8 {
+            b'a'..=b'z' | b'A'..=b'Z' => Some(Kind::Letter),
+            b'0'..=b'9' => Some(Kind::Digit),
+            b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' => Some(Kind::Space),
+            0x21..=0x7e => Some(Kind::Punct),
+            _ => None,
+        };
+    }
+    match kinds.get(&c) {
+        Some(1) => Some(Kind::Letter),
+        Some(2) => Some(Kind::Digit),
+        Some(3) => Some(Kind::Punct),
+        Some(4) => Some(Kind::Space),
+        _ => None,
+    }
+}
+
+type Cuts = Vec<(usize, usize)>;
+
+/// Punctuation runs inside words (`HA-MAS`): each run of punctuation with a word character on both sides.
+fn inside_breaks(chars: &[(char, Kind)]) -> Cuts {
+    let mut cuts = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].1 != Kind::Punct {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j < chars.len() && chars[j].1 == Kind::Punct {
+            j += 1;
+        }
+        if i > 0 && chars[i - 1].1.is_word() && j < chars.len() && chars[j].1.is_word() {
+            cuts.push((i, j));
+        }
+        i = j;
+    }
+    cuts
+}
+
+/// The gaps in each run of three or more single letters apart (`H A M A S`, `H.A.M.A.S.`).
+fn single_letter_gaps(chars: &[(char, Kind)]) -> Cuts {
+    let mut cuts = Vec::new();
+    let mut run: Vec<usize> = Vec::new();
+    let flush = |run: &mut Vec<usize>, cuts: &mut Cuts| {
+        if run.len() >= 3 {
+            cuts.extend(run.windows(2).map(|w| (w[0] + 1, w[1])));
+        }
+        run.clear();
+    };
+    for (i, &(_, kind)) in chars.iter().enumerate() {
+        if !kind.is_word() {
+            continue;
+        }
+        let alone = (i == 0 || !chars[i - 1].1.is_word())
+            && (i + 1 == chars.len() || !chars[i + 1].1.is_word());
+        if kind == Kind::Letter && alone {
+            run.push(i);
+        } else {
+            flush(&mut run, &mut cuts);
+        }
+    }
+    flush(&mut run, &mut cuts);
+    cuts
+}
+
+/// `chars` without the `cuts` (sorted, disjoint).
+fn cut(chars: &[(char, Kind)], cuts: &[(usize, usize)]) -> Vec<(char, Kind)> {
+    let mut out = Vec::with_capacity(chars.len());
+    let mut done = 0;
+    for &(a, b) in cuts {
+        out.extend_from_slice(&chars[done..a]);
+        done = b;
+    }
+    out.extend_from_slice(&chars[done..]);
+    out
+}
+
+/// Appends one more text to a batch string: `chars` folded, then the closing `" \0"`.
+fn push_reading(chars: &[(char, Kind)], simple: &SimpleFolds, out: &mut Vec<u8>) {
+    out.push(b' ');
+    let mut space = true;
+    for &(c, _) in chars {
+        let mut utf8 = [0u8; 4];
+        let bytes: &[u8] = if c.is_ascii() {
+            c.encode_utf8(&mut utf8).as_bytes()
+        } else {
+            simple.get(&c).map_or(b" ", |ascii| ascii)
+        };
+        push_folded(bytes, out, &mut space);
+    }
+    if !space {
+        out.push(b' ');
+    }
+    out.push(0);
+}
+
+/// Appends the other readings of a text the triage folded (punctuation inside words closed, runs of
+/// single letters joined: `matchers.normalize.readings`), each as one more text. False when the text
+/// has a character the readings cannot classify here: then Python reads it.
+fn push_readings(
+    text: &str,
+    simple: &SimpleFolds,
+    kinds: &SimpleKinds,
+    scratch: &mut Vec<(char, Kind)>,
+    out: &mut Vec<u8>,
+) -> bool {
+    scratch.clear();
+    for c in text.chars() {
+        match kind_of(c, kinds) {
+            Some(kind) => scratch.push((c, kind)),
+            None => return false,
+        }
+    }
+    let breaks = inside_breaks(scratch);
+    if !breaks.is_empty() {
+        let closed = cut(scratch, &breaks);
+        push_reading(&closed, simple, out);
+        let gaps = single_letter_gaps(&closed);
+        if !gaps.is_empty() {
+            push_reading(&cut(&closed, &gaps), simple, out);
+        }
+    }
+    let gaps = single_letter_gaps(scratch);
+    if !gaps.is_empty() {
+        push_reading(&cut(scratch, &gaps), simple, out);
+    }
+    true
+}
+
 /// Lays out one event's texts as a batch string does (`"\0 t1 \0 t2 ... \0"`, folded, space runs
-/// collapsed) into `out`: the texts of ASCII and simple letters only. The others (other scripts,
-/// invisible characters, a NUL) go to `left`, for Python's Unicode fold. Each text is bounded by
-/// NULs, so no key can span two texts and texts may be searched apart.
-fn layout<'t>(texts: &[&'t str], simple: &SimpleFolds, out: &mut Vec<u8>, left: &mut Vec<&'t str>) {
+/// collapsed) into `out`: the texts of ASCII and simple letters only, each followed by its other
+/// readings as more texts. The others (other scripts, invisible characters, a NUL or another
+/// control) go to `left`, for Python's Unicode fold and readings. Each text is bounded by NULs, so no
+/// key can span two texts and texts may be searched apart.
+fn layout<'t>(
+    texts: &[&'t str],
+    simple: &SimpleFolds,
+    kinds: &SimpleKinds,
+    out: &mut Vec<u8>,
+    left: &mut Vec<&'t str>,
+) {
+    let mut scratch = Vec::new();
     out.clear();
     out.push(0);
     for &text in texts {
@@ -85,6 +245,10 @@ fn layout<'t>(texts: &[&'t str], simple: &SimpleFolds, out: &mut Vec<u8>, left: 
             out.push(b' ');
         }
         out.push(0);
+        if !push_readings(text, simple, kinds, &mut scratch, out) {
+            out.truncate(mark);
+            left.push(text);
+        }
     }
 }
 
@@ -173,6 +337,7 @@ pub struct Triage {
     search: Py<KeySearch>,
     countries: HashSet<String>,
     simple: SimpleFolds,
+    kinds: SimpleKinds,
 }
 
 /// `Triage.sort` codes, one per input.
@@ -187,6 +352,7 @@ impl Triage {
         search: Py<KeySearch>,
         countries: HashSet<String>,
         simple: HashMap<char, Vec<u8>>,
+        kinds: SimpleKinds,
     ) -> Self {
         let simple = simple
             .into_iter()
@@ -196,6 +362,7 @@ impl Triage {
             search,
             countries,
             simple,
+            kinds,
         }
     }
 
@@ -233,7 +400,7 @@ impl Triage {
                 event.remittance.as_ref().map_or("", |r| r.0.as_ref()),
             ];
             let mut left: Vec<&str> = Vec::new(); // allocates only for an event with such texts
-            layout(&texts, &self.simple, &mut buffer, &mut left);
+            layout(&texts, &self.simple, &self.kinds, &mut buffer, &mut left);
             if automaton.is_match(buffer.as_slice()) {
                 continue;
             }
@@ -257,7 +424,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{layout, SimpleFolds};
+    use super::{layout, SimpleFolds, SimpleKinds};
 
     #[test]
     fn layout_matches_the_python_batch_string() {
@@ -269,6 +436,7 @@ mod tests {
         .into_iter()
         .map(|(c, a)| (c, a.into()))
         .collect();
+        let kinds: SimpleKinds = [('ü', 1), ('ß', 1), ('！', 3)].into_iter().collect();
         let (mut out, mut left) = (Vec::new(), Vec::new());
         let texts = [
             "Ann  Lee",
@@ -279,12 +447,15 @@ mod tests {
             "x.",
             "a\0b",
             " HAMAS ",
+            "a\x01b",
+            "H.A.M-A S.",
         ];
-        layout(&texts, &simple, &mut out, &mut left);
+        layout(&texts, &simple, &kinds, &mut out, &mut left);
         assert_eq!(
             out,
-            b"\0 ann lee \0 \0 zurich strasse \0 a b \0 x \0 hamas \0"
+            b"\0 ann lee \0 \0 zurich strasse \0 zurichstrasse \0 a b \0 ab \0 x \0 hamas \0 \
+              h a m a s \0 hama s \0 hamas \0"
         );
-        assert_eq!(left, ["Łódź", "a\0b"]);
+        assert_eq!(left, ["Łódź", "a\0b", "a\x01b"]);
     }
 }
