@@ -172,12 +172,26 @@ _CONFUSABLE_RE = re.compile(f"[{_CONF}]")
 # A word for the look-alike rule: letters and digits, with marks and invisible characters inside.
 _WORD_CHAR = f"(?:[^\\W_]|[{_MARK_CLASS}{_FORMAT_CLASS}\u0640])"
 # Word characters an "otherwise Latin" word may hold: Latin letters, look-alikes, ASCII digits, marks.
-_LATIN_LIKE = (
-    f"A-Za-z0-9\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff{_CONF}{_MARK_CLASS}{_FORMAT_CLASS}\u0640"
+_LATIN_LETTERS = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff"
+_LATIN_LIKE = f"{_LATIN_LETTERS}0-9{_CONF}{_MARK_CLASS}{_FORMAT_CLASS}\u0640"
+#: Look-alikes that make a Latin word on their own, with no Latin letter beside them: the hand picks
+#: (exact Cyrillic and Greek twins, ``ТІКТОК``) and Latin-script ones (small capitals ``ʜᴀᴍᴀꜱ``).
+#: Other scripts' look-alikes read as Latin only beside a Latin letter, so that ordinary words of
+#: those scripts keep their script (``Москва``, made only of look-alikes of the full table).
+WHOLE_WORD_LOOKALIKES = frozenset(
+    c for c in CONFUSABLES if c in _HAND_CONFUSABLES or unicodedata.name(c, "").startswith("LATIN ")
 )
-# A whole word (nothing word-like on either side) of Latin-like characters with a look-alike in it.
-# Inside a word the lookbehind fails at once, so the engine tries each word once: linear time.
-_LATINIZABLE_RE = re.compile(f"(?<!{_WORD_CHAR})[{_LATIN_LIKE}]*[{_CONF}][{_LATIN_LIKE}]*(?!{_WORD_CHAR})")
+_WHOLE_WORD = "".join(re.escape(c) for c in sorted(WHOLE_WORD_LOOKALIKES))
+_WHOLE_LIKE = f"0-9{_WHOLE_WORD}{_MARK_CLASS}{_FORMAT_CLASS}\u0640"
+# A whole word (nothing word-like on either side) of Latin-like characters with a look-alike in it and
+# a Latin letter, or of whole-word look-alikes only. Inside a word the lookbehind fails at once, so
+# the engine tries each word once: linear time.
+_LATINIZABLE_RE = re.compile(
+    f"(?<!{_WORD_CHAR})"
+    f"(?:(?=[{_LATIN_LIKE}]*[{_LATIN_LETTERS}])[{_LATIN_LIKE}]*[{_CONF}][{_LATIN_LIKE}]*"
+    f"|[{_WHOLE_LIKE}]*[{_WHOLE_WORD}][{_WHOLE_LIKE}]*)"
+    f"(?!{_WORD_CHAR})"
+)
 
 #: Han, Kana and Hangul (after NFKD Hangul syllables are conjoining jamo, U+1100–U+11FF).
 CJK_CLASS = (
@@ -239,8 +253,9 @@ def latinize(text: str) -> str:
     """Step 2: a word of Latin letters and look-alikes (at least one look-alike) reads as Latin.
 
     A word is a run of letters and digits with marks and invisible characters inside; it is
-    rewritten when every character is Latin-like and one is a look-alike. Rewriting is one
-    character for one, so offsets do not move.
+    rewritten when every character is Latin-like, one is a look-alike and one is a Latin letter,
+    or when it is made only of whole-word look-alikes (Cyrillic/Greek twins, Latin small capitals).
+    A few look-alikes read as two letters; :func:`fold_with_spans` keeps offsets for them.
     """
     if _CONFUSABLE_RE.search(text) is None:
         return text
