@@ -270,10 +270,18 @@ def _cjk_spacing(text: str) -> str:
     return _CJK_BEFORE_RE.sub(r" \1", _CJK_AFTER_RE.sub(r"\1 ", text))
 
 
+_YPOGEGRAMMENI = "\u0345"
+
+
+def _casefold(text: str) -> str:
+    """Step 3; the Greek iota subscript, a diacritic, is dropped first (case folding makes it a letter ι)."""
+    return text.replace(_YPOGEGRAMMENI, "").casefold() if _YPOGEGRAMMENI in text else text.casefold()
+
+
 def fold(text: str) -> str:
     """The normalized form of one text."""
     s = latinize(unicodedata.normalize("NFKD", text))
-    s = " ".join(s.casefold().translate(_fold_tables()[0]).split())
+    s = " ".join(_casefold(s).translate(_fold_tables()[0]).split())
     return _cjk_spacing(s)
 
 
@@ -391,7 +399,7 @@ def fold_batch(texts: Sequence[str]) -> str:
     """Batch fold of any texts; a NUL inside a text reads as a space, as in :func:`fold`."""
     joined = batch_string(texts)
     dropped, separators, letters = _batch_fold_passes()
-    s = latinize(unicodedata.normalize("NFKD", joined)).casefold()
+    s = _casefold(latinize(unicodedata.normalize("NFKD", joined)))
     if _ASTRAL_RE.search(s):  # emoji, historic scripts: character by character
         s = s.translate(_fold_tables()[1])
     else:
@@ -565,7 +573,7 @@ def fold_with_spans(text: str) -> tuple[str, list[Span]]:
     out: list[str] = []
     out_spans: list[Span] = []
     for ch, span in zip(chars, spans, strict=True):
-        for c in ch.casefold():
+        for c in _casefold(ch):
             mapped = table.get(ord(c), c)
             if mapped is None:
                 continue
