@@ -422,9 +422,26 @@ def check_text(
     at: datetime | None = None,
 ) -> list[Hit]:
     """The hits for one string screened as ``field_name`` (for analysts: ``txscreen check``)."""
-    batch = f"{BATCH_SEPARATOR} {fold(text)} {BATCH_SEPARATOR}".encode()
     hits: list[Hit] = []
-    spans = FoldMap(text)
+    for reading, positions in [(text, None), *readings(text, positions=True)]:  # policy a
+        hits += _check_reading(text, reading, positions, automaton, field_name=field_name, at=at)
+    unique = {(h.entity_id, h.matched_name, h.start, h.end): h for h in hits}
+    return list(unique.values())
+
+
+def _check_reading(
+    text: str,
+    reading: str,
+    positions: list[int] | None,
+    automaton: NameAutomaton,
+    *,
+    field_name: str,
+    at: datetime | None,
+) -> list[Hit]:
+    """:func:`check_text` of one reading of ``text`` (offsets into ``text``)."""
+    batch = f"{BATCH_SEPARATOR} {fold(reading)} {BATCH_SEPARATOR}".encode()
+    hits: list[Hit] = []
+    spans = FoldMap(reading, positions)
     for found in sorted(automaton.find(batch), key=lambda f: f.start):
         local = len(batch[2 : found.start + key_core_offset(found.key)].decode("utf-8"))
         for index, target in enumerate(found.targets):
