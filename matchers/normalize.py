@@ -4,9 +4,12 @@ The fold, in order, each step one small function of the pipeline:
 
 1. Unicode compatibility decomposition (NFKD): full-width letters, ligatures and
    superscripts become plain letters; accented letters become base letter + mark.
-2. Look-alike letters (Cyrillic а е о р с х …, Greek ο ν …) inside a word that also has
-   Latin letters read as their Latin twins; so does a word made only of look-alikes
-   ("ТІКТОК" typed in Cyrillic), which cannot be told from a Latin word by eye.
+2. Look-alikes (every character that Unicode's confusables data, UTS #39, maps to Latin
+   letters, from any script: Cyrillic а е о р с х …, Greek ο ν …, Armenian օ, Latin small
+   capitals ʜ ᴀ ᴍ …; generated in :mod:`matchers.unicode_tables`) inside a word that also has
+   Latin letters read as their Latin twins; so does a word made only of exact twins or Latin
+   small capitals ("ТІКТОК" typed in Cyrillic, "ʜᴀᴍᴀꜱ"), which cannot be told from a Latin word
+   by eye. Other words of other scripts keep their script ("Москва").
 3. Case folding (``str.casefold``: ß → ss).
 4. One table: diacritic marks and invisible format characters (zero-width space/joiner/
    non-joiner, word joiner, soft hyphen, bidi marks) are dropped; punctuation, symbols,
@@ -15,6 +18,11 @@ The fold, in order, each step one small function of the pipeline:
 6. Han, Kana and Hangul: spaces between two such characters are dropped and a space is put
    between such a character and a letter of another script, so CJK names match as
    substrings and other names as whole words.
+
+Event text is also screened in its other *readings* (:func:`readings`): with ignorable characters
+(everything that renders as nothing: :func:`is_ignorable`) read as nothing and, apart, as a space;
+with punctuation inside a word closed (``HA-MAS`` reads ``HAMAS``); with runs of three or more
+single letters joined (``H.A.M.A.S.`` reads ``HAMAS.``). Each reading is folded as above.
 
 :func:`fold` is the fast path (a few C-level passes over the whole string; the screening
 core calls it once per batch). :func:`fold_with_spans` is the slow, obviously-correct
@@ -467,15 +475,32 @@ def _cut(text: str, positions: list[int] | None, cuts: Sequence[Span]) -> tuple[
     return "".join(kept), out
 
 
+# Cheap first looks (classes the regex engine tests in C, no mark class): each matches wherever the
+# exact pattern of :func:`_reading_res` would (marks count as anything), so most texts stop here.
+_MAY_HAVE_INSIDE = re.compile(r"\S(?:[^\w\s]|_)+\S")
+_MAY_HAVE_APART = re.compile(r"(?<![^\W_])[^\W\d_](?:[\W_]+[^\W\d_]){2,}(?![^\W_])")
+
+
 def _joins(text: str) -> tuple[list[Span], list[Span]]:
     """Where a text's punctuation inside words is, and the gaps in its runs of single letters."""
-    inside, run, gap, _ = _reading_res()
-    breaks = [m.span() for m in inside.finditer(text)]
-    gaps = [g.span() for m in run.finditer(text) for g in gap.finditer(text, m.start(), m.end())]
+    breaks: list[Span] = []
+    gaps: list[Span] = []
+    if _MAY_HAVE_INSIDE.search(text) is not None:
+        breaks = [m.span() for m in _reading_res()[0].finditer(text)]
+    if _MAY_HAVE_APART.search(text) is not None:
+        _, run, gap, _ = _reading_res()
+        gaps = [g.span() for m in run.finditer(text) for g in gap.finditer(text, m.start(), m.end())]
     return breaks, gaps
 
 
-def readings(text: str, *, positions: bool = False) -> list[tuple[str, list[int] | None]]:
+#: The kinds of reading: ignorables (as nothing, as a space), punctuation inside words closed, single
+#: letters apart joined. The core uses all; the false-positive benchmark turns them on one at a time.
+READING_KINDS = frozenset({"ignorable", "inside", "apart"})
+
+
+def readings(
+    text: str, *, positions: bool = False, kinds: frozenset[str] = READING_KINDS
+) -> list[tuple[str, list[int] | None]]:
     """The other readings of ``text`` (not ``text`` itself), each with the original position of each
     of its characters when ``positions`` (else ``None``). Most texts have none.
 
@@ -485,7 +510,7 @@ def readings(text: str, *, positions: bool = False) -> list[tuple[str, list[int]
     """
     ident = list(range(len(text))) if positions else None
     bases: list[tuple[str, list[int] | None]] = [(text, ident)]
-    if _IGNORABLE_RE.search(text) is not None:
+    if "ignorable" in kinds and _IGNORABLE_RE.search(text) is not None:
         bases = [
             _cut(text, ident, [m.span() for m in _IGNORABLE_RUN_RE.finditer(text)]),
             (_IGNORABLE_RE.sub(" ", text), ident),
@@ -494,11 +519,13 @@ def readings(text: str, *, positions: bool = False) -> list[tuple[str, list[int]
     for base, where in bases:
         found = [(base, where)]
         breaks, gaps = _joins(base)
+        breaks = breaks if "inside" in kinds else []
+        gaps = gaps if "apart" in kinds else []
         if breaks:
             found.append(_cut(base, where, breaks))
             closed = found[-1][0]
             _, closed_gaps = _joins(closed)
-            if closed_gaps:
+            if closed_gaps and "apart" in kinds:
                 found.append(_cut(closed, found[-1][1], closed_gaps))
         if gaps:
             found.append(_cut(base, where, gaps))

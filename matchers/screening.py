@@ -6,8 +6,9 @@ bytes in and out. It works in three tiers, each only for what the one before cou
 1. The native triage (``matchers._native``, one call per batch) clears every event it can
    prove clean: valid by the schema, its texts folded there (ASCII and accented Latin) and
    holding no key.
-2. Texts only Python folds (other scripts, invisible characters) come back from the triage
-   and are folded and searched in one pass per batch; their events are clean if none holds a key.
+2. Texts only Python folds (other scripts, invisible characters, controls) come back from the
+   triage and are folded and searched, with their other readings (policy a), in one pass per
+   batch; their events are clean if none holds a key.
 3. The rest (invalid or doubtful input, any key found) takes :func:`screen_batch_full`: msgspec
    decoding and validation, batch folds, one automaton pass, and the slow path that maps a hit's
    offsets back to the original field text. It decides every verdict that is not "clean".

@@ -3,7 +3,8 @@
 //! * [`KeySearch`]: the Aho-Corasick automaton over every key of the loaded lists (standard,
 //!   overlapping matches), as `matchers.automaton` uses it for batch strings.
 //! * [`Triage`]: for a batch of raw event values, says which are certainly clean: valid by the
-//!   event schema, every screened text ASCII, and no key anywhere in their folded texts. Those are
+//!   event schema, every screened text ASCII, and no key anywhere in their folded texts, nor in
+//!   their other readings (punctuation inside words closed, single letters joined). Those are
 //!   cleared without any per-event Python work; every other event (invalid, non-ASCII, any key
 //!   found) takes the full Python path, which decides. So the fast path only ever says "clean"
 //!   where the full path would say the same, and tests check exactly that.

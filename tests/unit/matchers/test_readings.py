@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from matchers.automaton import NameAutomaton
-from matchers.normalize import FoldMap, fold, readings
+from matchers.normalize import FoldMap, _joins, _reading_res, fold, readings
 from matchers.screening import check_text, screen_batch, screen_batch_full
 from schemas.records import Verdict
 
@@ -150,3 +152,18 @@ def test_triage_reads_ascii_texts_natively(
     """The native triage clears common punctuation natively and never clears a disguised name."""
     codes, _, _ = default_automaton.triage.sort([make_event(remittance=text)], 1 << 20)
     assert codes[0] == code
+
+
+_PIECES = st.sampled_from(
+    [*"aZh1 -._'!,\t", "é", "e\u0301", "\u0301", "ß", "²", "٣", "字", "ʜ", "\u00a0", "x y"]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PIECES, max_size=16).map("".join))
+def test_cheap_first_looks_miss_no_reading(text: str) -> None:
+    """The fast pre-checks find every inner break and single-letter run that the exact patterns find."""
+    inside, run, gap, _ = _reading_res()
+    exact_breaks = [m.span() for m in inside.finditer(text)]
+    exact_gaps = [g.span() for m in run.finditer(text) for g in gap.finditer(text, m.start(), m.end())]
+    assert _joins(text) == (exact_breaks, exact_gaps)
