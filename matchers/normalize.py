@@ -33,6 +33,7 @@ same string.
 
 from __future__ import annotations
 
+import itertools
 import re
 import sys
 import unicodedata
@@ -175,13 +176,23 @@ _CONFUSABLE_TABLE = str.maketrans(CONFUSABLES)
 
 _MARK_CLASS = "".join(f"{chr(a)}-{chr(b)}" for a, b in _DIACRITIC_RANGES)
 _FORMAT_CLASS = "\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
-_CONF = "".join(re.escape(c) for c in sorted(CONFUSABLES))
-_CONFUSABLE_RE = re.compile(f"[{_CONF}]")
+
+
+def _either_plane(bmp: str, beyond: str = "") -> str:
+    """A regex for one character of the class ``[bmp]`` or of the class ``[beyond]`` (outside the Basic
+    Multilingual Plane). Apart, the first compiles to a table lookup; together, to a list of ranges
+    the engine walks for every character (three times slower on ordinary text)."""
+    return f"(?:[{bmp}]|(?=[\U00010000-\U0010ffff])[{beyond}])" if beyond else f"[{bmp}]"
+
+
+_ASTRAL_CONF = "".join(re.escape(c) for c in sorted(CONFUSABLES) if ord(c) > 0xFFFF)
+_CONF = "".join(re.escape(c) for c in sorted(CONFUSABLES) if ord(c) <= 0xFFFF)
+_CONFUSABLE_RE = re.compile(_either_plane(_CONF, _ASTRAL_CONF))
 # A word for the look-alike rule: letters and digits, with marks and invisible characters inside.
 _WORD_CHAR = f"(?:[^\\W_]|[{_MARK_CLASS}{_FORMAT_CLASS}\u0640])"
 # Word characters an "otherwise Latin" word may hold: Latin letters, look-alikes, ASCII digits, marks.
 _LATIN_LETTERS = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff"
-_LATIN_LIKE = f"{_LATIN_LETTERS}0-9{_CONF}{_MARK_CLASS}{_FORMAT_CLASS}\u0640"
+_LATIN_LIKE = _either_plane(f"{_LATIN_LETTERS}0-9{_CONF}{_MARK_CLASS}{_FORMAT_CLASS}\u0640", _ASTRAL_CONF)
 #: Look-alikes that make a Latin word on their own, with no Latin letter beside them: the hand picks
 #: (exact Cyrillic and Greek twins, ``ТІКТОК``) and Latin-script ones (small capitals ``ʜᴀᴍᴀꜱ``).
 #: Other scripts' look-alikes read as Latin only beside a Latin letter, so that ordinary words of
@@ -189,15 +200,16 @@ _LATIN_LIKE = f"{_LATIN_LETTERS}0-9{_CONF}{_MARK_CLASS}{_FORMAT_CLASS}\u0640"
 WHOLE_WORD_LOOKALIKES = frozenset(
     c for c in CONFUSABLES if c in _HAND_CONFUSABLES or unicodedata.name(c, "").startswith("LATIN ")
 )
-_WHOLE_WORD = "".join(re.escape(c) for c in sorted(WHOLE_WORD_LOOKALIKES))
-_WHOLE_LIKE = f"0-9{_WHOLE_WORD}{_MARK_CLASS}{_FORMAT_CLASS}\u0640"
+_ASTRAL_WHOLE = "".join(re.escape(c) for c in sorted(WHOLE_WORD_LOOKALIKES) if ord(c) > 0xFFFF)
+_WHOLE_WORD = "".join(re.escape(c) for c in sorted(WHOLE_WORD_LOOKALIKES) if ord(c) <= 0xFFFF)
+_WHOLE_LIKE = _either_plane(f"0-9{_WHOLE_WORD}{_MARK_CLASS}{_FORMAT_CLASS}\u0640", _ASTRAL_WHOLE)
 # A whole word (nothing word-like on either side) of Latin-like characters with a look-alike in it and
 # a Latin letter, or of whole-word look-alikes only. Inside a word the lookbehind fails at once, so
 # the engine tries each word once: linear time.
 _LATINIZABLE_RE = re.compile(
     f"(?<!{_WORD_CHAR})"
-    f"(?:(?=[{_LATIN_LIKE}]*[{_LATIN_LETTERS}])[{_LATIN_LIKE}]*[{_CONF}][{_LATIN_LIKE}]*"
-    f"|[{_WHOLE_LIKE}]*[{_WHOLE_WORD}][{_WHOLE_LIKE}]*)"
+    f"(?:(?={_LATIN_LIKE}*[{_LATIN_LETTERS}]){_LATIN_LIKE}*{_either_plane(_CONF, _ASTRAL_CONF)}{_LATIN_LIKE}*"
+    f"|{_WHOLE_LIKE}*{_either_plane(_WHOLE_WORD, _ASTRAL_WHOLE)}{_WHOLE_LIKE}*)"
     f"(?!{_WORD_CHAR})"
 )
 
@@ -421,18 +433,23 @@ def fold_batch(texts: Sequence[str]) -> str:
 # the original text (its position), and a hit in any reading maps back to original offsets.
 #
 # * ignorables (characters that render as nothing): read as nothing and, apart, as a space;
-# * punctuation inside a word (HA-MAS, HA.MAS): read with the breaks closed (``HAMAS``);
+# * punctuation inside a word (HA-MAS, HA.MAS): read with the breaks closed (``HAMAS``), except
+#   between two digits (dates and amounts: 16.06.2020, 1,250.00);
 # * three or more single letters apart (H A M A S, H.A.M.A.S.): read joined (``HAMAS.``).
 #
 # Words are letters, digits and marks (``[^\W_]`` and Unicode category M); punctuation is any other
 # character that is not whitespace (``\s``); a letter is ``[^\W\d_]``. The native triage reads ASCII
 # and simple texts the same way (``native/src/lib.rs``, from :func:`simple_kinds`).
 
-_IGNORABLE_CLASS = "".join(
-    re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "") for a, b in IGNORABLE_RANGES
+_IGNORABLE_CLASS, _IGNORABLE_BEYOND = (
+    "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "") for a, b in part)
+    for part in (
+        [(a, min(b, 0xFFFF)) for a, b in IGNORABLE_RANGES if a <= 0xFFFF],
+        [(max(a, 0x10000), b) for a, b in IGNORABLE_RANGES if b > 0xFFFF],
+    )
 )
-_IGNORABLE_RE = re.compile(f"[{_IGNORABLE_CLASS}]")
-_IGNORABLE_RUN_RE = re.compile(f"[{_IGNORABLE_CLASS}]+")
+_IGNORABLE_RE = re.compile(_either_plane(_IGNORABLE_CLASS, _IGNORABLE_BEYOND))
+_IGNORABLE_RUN_RE = re.compile(f"{_either_plane(_IGNORABLE_CLASS, _IGNORABLE_BEYOND)}+")
 _IGNORABLE_STARTS = [a for a, _ in IGNORABLE_RANGES]
 
 
@@ -443,18 +460,25 @@ def is_ignorable(char: str) -> bool:
 
 
 @cache
-def _marks() -> str:
-    """The inside of a regex class holding every combining mark (Unicode category M)."""
-    return _class_body([cp for cp in range(sys.maxunicode + 1) if unicodedata.category(chr(cp))[0] == "M"])
+def _mark() -> str:
+    """A regex matching one combining mark (Unicode category M).
+
+    Two classes: the Basic Multilingual Plane's compiles to a table lookup; the rest, a list of
+    ranges tested one by one, is tried only for a character beyond that plane.
+    """
+    marks = [cp for cp in range(sys.maxunicode + 1) if unicodedata.category(chr(cp))[0] == "M"]
+    bmp = _class_body([cp for cp in marks if cp <= _BMP_LAST])
+    astral = _class_body([cp for cp in marks if cp > _BMP_LAST])
+    return f"(?:[{bmp}]|(?=[\U00010000-\U0010ffff])[{astral}])"
 
 
 @cache
 def _reading_res() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
     """(punctuation inside a word, a run of single letters, a run of non-word characters, a letter)."""
-    marks = _marks()
-    word = f"(?:[^\\W_]|[{marks}])"
-    letter = f"[^\\W\\d_][{marks}]*"
-    punct = f"(?:(?![{marks}])[^\\w\\s]|_)"
+    mark = _mark()
+    word = f"(?:[^\\W_]|{mark})"
+    letter = f"[^\\W\\d_]{mark}*"
+    punct = f"(?:[^\\w\\s](?<!{mark})|_)"  # the cheap test first: most characters are letters
     return (
         re.compile(f"(?<={word}){punct}+(?={word})"),
         re.compile(f"(?<!{word}){letter}(?:(?:(?!{word}).)+{letter}){{2,}}(?!{word})", re.DOTALL),
@@ -472,12 +496,12 @@ def _cut(text: str, positions: list[int] | None, cuts: Sequence[Span]) -> tuple[
     out: list[int] = []
     for a, b in keep:
         out += positions[a:b]
-    return "".join(kept), out
+    return kept, out
 
 
 # Cheap first looks (classes the regex engine tests in C, no mark class): each matches wherever the
 # exact pattern of :func:`_reading_res` would (marks count as anything), so most texts stop here.
-_MAY_HAVE_INSIDE = re.compile(r"\S(?:[^\w\s]|_)+\S")
+_MAY_HAVE_INSIDE = re.compile(r"[^\w\s](?<=\S.)(?:[^\w\s]|_)*\S")  # and "_" in the text
 _MAY_HAVE_APART = re.compile(r"(?<![^\W_])[^\W\d_](?:[\W_]+[^\W\d_]){2,}(?![^\W_])")
 
 
@@ -485,8 +509,12 @@ def _joins(text: str) -> tuple[list[Span], list[Span]]:
     """Where a text's punctuation inside words is, and the gaps in its runs of single letters."""
     breaks: list[Span] = []
     gaps: list[Span] = []
-    if _MAY_HAVE_INSIDE.search(text) is not None:
-        breaks = [m.span() for m in _reading_res()[0].finditer(text)]
+    if _MAY_HAVE_INSIDE.search(text) is not None or "_" in text:  # not between digits: 16.06.2020
+        breaks = [
+            m.span()
+            for m in _reading_res()[0].finditer(text)
+            if not (text[m.start() - 1].isdecimal() and text[m.end()].isdecimal())
+        ]
     if _MAY_HAVE_APART.search(text) is not None:
         _, run, gap, _ = _reading_res()
         gaps = [g.span() for m in run.finditer(text) for g in gap.finditer(text, m.start(), m.end())]
@@ -535,11 +563,27 @@ def readings(
     return list(out.items())
 
 
+def may_have_readings(texts: Sequence[str]) -> list[int]:
+    """Indices of the ``texts`` that may have other readings (all that have some, and a few more).
+
+    Three searches over the texts joined by newlines, instead of three per text: most have none.
+    """
+    joined = "\n".join(texts)
+    ends = list(itertools.accumulate(len(t) + 1 for t in texts))
+    flagged: set[int] = set()
+    for pattern in (_IGNORABLE_RE, _MAY_HAVE_INSIDE, _MAY_HAVE_APART):
+        for m in pattern.finditer(joined):
+            flagged.update(range(bisect_right(ends, m.start()), bisect_right(ends, m.end() - 1) + 1))
+    if "_" in joined:
+        flagged.update(k for k, text in enumerate(texts) if "_" in text)
+    return sorted(flagged)
+
+
 @cache
 def simple_kinds() -> dict[str, int]:
     """How the readings see each character of :func:`simple_folds`: 1 letter, 2 digit, 3 punctuation,
     4 whitespace, 0 other (a mark: the native triage hands such a text back)."""
-    marks = re.compile(f"[{_marks()}]")
+    marks = re.compile(_mark())
     kinds: dict[str, int] = {}
     for ch in simple_folds():
         if marks.fullmatch(ch):

@@ -35,6 +35,7 @@ from matchers.normalize import (
     fold_ascii_batch,
     fold_batch,
     fold_simple_batch,
+    may_have_readings,
     not_simple_search,
     readings,
 )
@@ -300,9 +301,8 @@ def _scan_readings(
     reading_texts: list[str] = []
     reading_slots: list[int] = []
     origins: list[tuple[str, list[int] | None]] = []
-    for slot, text in enumerate(texts):
-        if not text:
-            continue
+    for slot in may_have_readings(texts):
+        text = texts[slot]
         for reading, positions in readings(text, positions=True):
             reading_texts.append(reading)
             reading_slots.append(slot)
@@ -368,8 +368,8 @@ def _texts_with_keys(texts: list[str], automaton: NameAutomaton) -> set[int]:
     """
     owners = list(range(len(texts)))
     every = list(texts)
-    for k, text in enumerate(texts):  # and their other readings (policy a), owned by the same text
-        for reading, _ in readings(text):
+    for k in may_have_readings(texts):  # and their other readings (policy a), owned by the same text
+        for reading, _ in readings(texts[k]):
             every.append(reading)
             owners.append(k)
     batch = fold_batch(every).encode("utf-8")

@@ -98,20 +98,26 @@ fn kind_of(c: char, kinds: &SimpleKinds) -> Option<Kind> {
 
 type Cuts = Vec<(usize, usize)>;
 
-/// Punctuation runs inside words (`HA-MAS`): each run of punctuation with a word character on both sides.
-fn inside_breaks(chars: &[(char, Kind)]) -> Cuts {
+/// Punctuation runs inside words (`HA-MAS`): each run of punctuation with a word character on both
+/// sides, unless both are digits (dates and amounts: `16.06.2020`, `1,250.00`).
+fn inside_breaks(kinds: &[Kind]) -> Cuts {
     let mut cuts = Vec::new();
     let mut i = 0;
-    while i < chars.len() {
-        if chars[i].1 != Kind::Punct {
+    while i < kinds.len() {
+        if kinds[i] != Kind::Punct {
             i += 1;
             continue;
         }
         let mut j = i;
-        while j < chars.len() && chars[j].1 == Kind::Punct {
+        while j < kinds.len() && kinds[j] == Kind::Punct {
             j += 1;
         }
-        if i > 0 && chars[i - 1].1.is_word() && j < chars.len() && chars[j].1.is_word() {
+        if i > 0
+            && kinds[i - 1].is_word()
+            && j < kinds.len()
+            && kinds[j].is_word()
+            && !(kinds[i - 1] == Kind::Digit && kinds[j] == Kind::Digit)
+        {
             cuts.push((i, j));
         }
         i = j;
@@ -120,60 +126,118 @@ fn inside_breaks(chars: &[(char, Kind)]) -> Cuts {
 }
 
 /// The gaps in each run of three or more single letters apart (`H A M A S`, `H.A.M.A.S.`).
-fn single_letter_gaps(chars: &[(char, Kind)]) -> Cuts {
+fn single_letter_gaps(kinds: &[Kind]) -> Cuts {
     let mut cuts = Vec::new();
-    let mut run: Vec<usize> = Vec::new();
-    let flush = |run: &mut Vec<usize>, cuts: &mut Cuts| {
-        if run.len() >= 3 {
-            cuts.extend(run.windows(2).map(|w| (w[0] + 1, w[1])));
+    let (mut first, mut last, mut count) = (0, 0, 0);
+    let close = |first: usize, last: usize, count: usize, cuts: &mut Cuts| {
+        if count >= 3 {
+            // Each gap lies between two singles: non-word characters only, so the gaps of the run
+            // are its non-word stretches.
+            let mut k = first + 1;
+            while k < last {
+                let start = k;
+                while !kinds[k].is_word() {
+                    k += 1;
+                }
+                cuts.push((start, k));
+                k += 1;
+            }
         }
-        run.clear();
     };
-    for (i, &(_, kind)) in chars.iter().enumerate() {
+    for (i, &kind) in kinds.iter().enumerate() {
         if !kind.is_word() {
             continue;
         }
-        let alone = (i == 0 || !chars[i - 1].1.is_word())
-            && (i + 1 == chars.len() || !chars[i + 1].1.is_word());
+        let alone = (i == 0 || !kinds[i - 1].is_word())
+            && (i + 1 == kinds.len() || !kinds[i + 1].is_word());
         if kind == Kind::Letter && alone {
-            run.push(i);
+            if count == 0 {
+                first = i;
+            }
+            last = i;
+            count += 1;
         } else {
-            flush(&mut run, &mut cuts);
+            close(first, last, count, &mut cuts);
+            count = 0;
         }
     }
-    flush(&mut run, &mut cuts);
+    close(first, last, count, &mut cuts);
     cuts
 }
 
-/// `chars` without the `cuts` (sorted, disjoint).
-fn cut(chars: &[(char, Kind)], cuts: &[(usize, usize)]) -> Vec<(char, Kind)> {
-    let mut out = Vec::with_capacity(chars.len());
+/// `items` without the `cuts` (sorted, disjoint).
+fn cut<T: Copy>(items: &[T], cuts: &[(usize, usize)]) -> Vec<T> {
+    let mut out = Vec::with_capacity(items.len());
     let mut done = 0;
     for &(a, b) in cuts {
-        out.extend_from_slice(&chars[done..a]);
+        out.extend_from_slice(&items[done..a]);
         done = b;
     }
-    out.extend_from_slice(&chars[done..]);
+    out.extend_from_slice(&items[done..]);
     out
 }
 
 /// Appends one more text to a batch string: `chars` folded, then the closing `" \0"`.
-fn push_reading(chars: &[(char, Kind)], simple: &SimpleFolds, out: &mut Vec<u8>) {
+fn push_reading(chars: &[char], simple: &SimpleFolds, out: &mut Vec<u8>) {
     out.push(b' ');
     let mut space = true;
-    for &(c, _) in chars {
-        let mut utf8 = [0u8; 4];
-        let bytes: &[u8] = if c.is_ascii() {
-            c.encode_utf8(&mut utf8).as_bytes()
+    for &c in chars {
+        if c.is_ascii() {
+            push_folded(&[c as u8], out, &mut space);
         } else {
-            simple.get(&c).map_or(b" ", |ascii| ascii)
-        };
-        push_folded(bytes, out, &mut space);
+            push_folded(simple.get(&c).map_or(b" ", |ascii| ascii), out, &mut space);
+        }
     }
     if !space {
         out.push(b' ');
     }
     out.push(0);
+}
+
+/// Whether an ASCII text has punctuation inside a word or three single letters apart: one pass over
+/// its bytes, no allocation (the common answer is no). The same rules as [`inside_breaks`] and
+/// [`single_letter_gaps`].
+fn ascii_has_readings(bytes: &[u8]) -> bool {
+    let n = bytes.len();
+    let (mut i, mut singles) = (0, 0);
+    let mut last: Option<u8> = None; // the last byte of the previous word
+    while i < n {
+        let gap_start = i;
+        let mut only_punct = true;
+        while i < n && !bytes[i].is_ascii_alphanumeric() {
+            only_punct &= !bytes[i].is_ascii_whitespace();
+            i += 1;
+        }
+        if i == n {
+            return false;
+        }
+        let word_start = i;
+        while i < n && bytes[i].is_ascii_alphanumeric() {
+            i += 1;
+        }
+        if let Some(before) = last {
+            let digits = before.is_ascii_digit() && bytes[word_start].is_ascii_digit();
+            if word_start > gap_start && only_punct && !digits {
+                return true;
+            }
+        }
+        if i - word_start == 1 && bytes[word_start].is_ascii_alphabetic() {
+            singles += 1;
+            if singles >= 3 {
+                return true;
+            }
+        } else {
+            singles = 0;
+        }
+        last = Some(bytes[i - 1]);
+    }
+    false
+}
+
+/// Scratch space of [`push_readings`], kept across texts.
+#[derive(Default)]
+struct Scratch {
+    kinds: Vec<Kind>,
 }
 
 /// Appends the other readings of a text the triage folded (punctuation inside words closed, runs of
@@ -183,28 +247,36 @@ fn push_readings(
     text: &str,
     simple: &SimpleFolds,
     kinds: &SimpleKinds,
-    scratch: &mut Vec<(char, Kind)>,
+    scratch: &mut Scratch,
     out: &mut Vec<u8>,
 ) -> bool {
-    scratch.clear();
+    if text.is_ascii() && !ascii_has_readings(text.as_bytes()) {
+        return true; // most texts
+    }
+    let found = &mut scratch.kinds;
+    found.clear();
     for c in text.chars() {
         match kind_of(c, kinds) {
-            Some(kind) => scratch.push((c, kind)),
+            Some(kind) => found.push(kind),
             None => return false,
         }
     }
-    let breaks = inside_breaks(scratch);
+    let breaks = inside_breaks(found);
+    let gaps = single_letter_gaps(found);
+    if breaks.is_empty() && gaps.is_empty() {
+        return true; // most texts
+    }
+    let chars: Vec<char> = text.chars().collect();
     if !breaks.is_empty() {
-        let closed = cut(scratch, &breaks);
+        let closed = cut(&chars, &breaks);
         push_reading(&closed, simple, out);
-        let gaps = single_letter_gaps(&closed);
-        if !gaps.is_empty() {
-            push_reading(&cut(&closed, &gaps), simple, out);
+        let closed_gaps = single_letter_gaps(&cut(found, &breaks));
+        if !closed_gaps.is_empty() {
+            push_reading(&cut(&closed, &closed_gaps), simple, out);
         }
     }
-    let gaps = single_letter_gaps(scratch);
     if !gaps.is_empty() {
-        push_reading(&cut(scratch, &gaps), simple, out);
+        push_reading(&cut(&chars, &gaps), simple, out);
     }
     true
 }
@@ -218,10 +290,10 @@ fn layout<'t>(
     texts: &[&'t str],
     simple: &SimpleFolds,
     kinds: &SimpleKinds,
+    scratch: &mut Scratch,
     out: &mut Vec<u8>,
     left: &mut Vec<&'t str>,
 ) {
-    let mut scratch = Vec::new();
     out.clear();
     out.push(0);
     for &text in texts {
@@ -246,7 +318,7 @@ fn layout<'t>(
             out.push(b' ');
         }
         out.push(0);
-        if !push_readings(text, simple, kinds, &mut scratch, out) {
+        if !push_readings(text, simple, kinds, scratch, out) {
             out.truncate(mark);
             left.push(text);
         }
@@ -382,6 +454,7 @@ impl Triage {
         let left_texts = PyList::empty(py);
         let mut owners = Vec::new();
         let mut buffer = Vec::with_capacity(512);
+        let mut scratch = Scratch::default();
         for (index, (code, item)) in codes.iter_mut().zip(raws.iter()).enumerate() {
             let Ok(bytes) = item.downcast::<PyBytes>() else {
                 continue;
@@ -401,7 +474,14 @@ impl Triage {
                 event.remittance.as_ref().map_or("", |r| r.0.as_ref()),
             ];
             let mut left: Vec<&str> = Vec::new(); // allocates only for an event with such texts
-            layout(&texts, &self.simple, &self.kinds, &mut buffer, &mut left);
+            layout(
+                &texts,
+                &self.simple,
+                &self.kinds,
+                &mut scratch,
+                &mut buffer,
+                &mut left,
+            );
             if automaton.is_match(buffer.as_slice()) {
                 continue;
             }
@@ -425,7 +505,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{layout, SimpleFolds, SimpleKinds};
+    use super::{layout, Scratch, SimpleFolds, SimpleKinds};
 
     #[test]
     fn layout_matches_the_python_batch_string() {
@@ -451,12 +531,51 @@ mod tests {
             "a\x01b",
             "H.A.M-A S.",
         ];
-        layout(&texts, &simple, &kinds, &mut out, &mut left);
+        layout(
+            &texts,
+            &simple,
+            &kinds,
+            &mut Scratch::default(),
+            &mut out,
+            &mut left,
+        );
         assert_eq!(
             out,
             b"\0 ann lee \0 \0 zurich strasse \0 zurichstrasse \0 a b \0 ab \0 x \0 hamas \0 \
               h a m a s \0 hama s \0 hamas \0"
         );
         assert_eq!(left, ["Łódź", "a\0b", "a\x01b"]);
+    }
+
+    #[test]
+    fn the_ascii_first_look_agrees_with_the_exact_rules() {
+        use super::{ascii_has_readings, inside_breaks, kind_of, single_letter_gaps};
+        let kinds = SimpleKinds::new();
+        let samples = [
+            "HA-MAS",
+            "e-mail",
+            "16.06.2020",
+            "1,250.00",
+            "A B C",
+            "A B",
+            "a bc d e",
+            "x.",
+            "-x-",
+            "H.A.M",
+            "A1-2",
+            "1-A",
+            "a, b, c",
+            "Ann Lee",
+            "",
+            " ",
+            "a_b",
+            "5 a b c",
+            "a b c5",
+        ];
+        for text in samples {
+            let found: Vec<_> = text.chars().map(|c| kind_of(c, &kinds).unwrap()).collect();
+            let exact = !inside_breaks(&found).is_empty() || !single_letter_gaps(&found).is_empty();
+            assert_eq!(ascii_has_readings(text.as_bytes()), exact, "{text}");
+        }
     }
 }

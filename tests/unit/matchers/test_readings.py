@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matchers.automaton import NameAutomaton
-from matchers.normalize import FoldMap, _joins, _reading_res, fold, readings
+from matchers.normalize import FoldMap, _joins, _reading_res, fold, may_have_readings, readings
 from matchers.screening import check_text, screen_batch, screen_batch_full
 from schemas.records import Verdict
 
@@ -126,6 +126,7 @@ def test_readings_and_their_positions() -> None:
     assert readings("e-mail") == [("email", None)]
     assert readings("a b c d") == [("abcd", None)]
     assert readings("a bc d e") == []  # no run of three single letters
+    assert readings("16.06.2020, 1,250.00") == []  # digits on both sides: dates and amounts
 
 
 def test_fold_map_of_a_reading_maps_back_to_the_original() -> None:
@@ -162,8 +163,24 @@ _PIECES = st.sampled_from(
 @settings(max_examples=400, deadline=None)
 @given(st.lists(_PIECES, max_size=16).map("".join))
 def test_cheap_first_looks_miss_no_reading(text: str) -> None:
-    """The fast pre-checks find every inner break and single-letter run that the exact patterns find."""
+    """The fast pre-checks find every inner break (not between digits) and single-letter run there is."""
     inside, run, gap, _ = _reading_res()
-    exact_breaks = [m.span() for m in inside.finditer(text)]
+    exact_breaks = [
+        m.span()
+        for m in inside.finditer(text)
+        if not (text[m.start() - 1].isdecimal() and text[m.end()].isdecimal())  # 16.06.2020 stays apart
+    ]
     exact_gaps = [g.span() for m in run.finditer(text) for g in gap.finditer(text, m.start(), m.end())]
     assert _joins(text) == (exact_breaks, exact_gaps)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.lists(_PIECES | st.sampled_from(["\x01", "\u200b", "\n"]), max_size=8).map("".join), max_size=6
+    )
+)
+def test_batch_first_look_flags_every_text_with_readings(texts: list[str]) -> None:
+    """The one search over many texts flags each text that has another reading."""
+    flagged = set(may_have_readings(texts))
+    assert {k for k, text in enumerate(texts) if readings(text)} <= flagged
