@@ -106,11 +106,12 @@ class _HitCollector:
         texts: Sequence[str],
         slots: Sequence[int] | None,
         events: Sequence[PaymentEvent | None],
-        origins: Sequence[tuple[str, list[int] | None]] | None = None,
+        origins: Sequence[tuple[str, int]] | None = None,
     ) -> None:
         """Hits from one folded batch (UTF-8) of ``texts``; ``slots[k]`` is text k's event*5+field.
 
-        When ``texts`` are readings, ``origins[k]`` is text k's original field text and positions there.
+        When ``texts`` are readings, ``origins[k]`` is text k's original field text and which of its
+        :func:`readings` it is (positions are worked out only for a reading that hits).
         """
         finds = sorted(self._automaton.find(batch), key=lambda f: f.start)
         if not finds:
@@ -129,9 +130,8 @@ class _HitCollector:
             if event is None:
                 continue
             text = target_text = texts[index]
-            positions = None
             if origins is not None:
-                target_text, positions = origins[index]
+                target_text = origins[index][0]
             # Offsets are in bytes; within the folded text they are needed in characters.
             local = len(batch[sep + 2 : found.start + key_core_offset(found.key)].decode("utf-8"))
             for target_index, target in enumerate(found.targets):
@@ -140,6 +140,9 @@ class _HitCollector:
                 if not target.entity.in_force(event.created_at):
                     continue
                 if index not in maps:
+                    positions = None
+                    if origins is not None:
+                        positions = readings(target_text, positions=True)[origins[index][1]][1]
                     maps[index] = FoldMap(text, positions)
                 hit = make_hit(
                     target_text=target_text,
@@ -300,13 +303,13 @@ def _scan_readings(
     """Fold and search the other readings of every text that has some (policy a)."""
     reading_texts: list[str] = []
     reading_slots: list[int] = []
-    origins: list[tuple[str, list[int] | None]] = []
+    origins: list[tuple[str, int]] = []
     for slot in may_have_readings(texts):
         text = texts[slot]
-        for reading, positions in readings(text, positions=True):
+        for which, (reading, _) in enumerate(readings(text)):
             reading_texts.append(reading)
             reading_slots.append(slot)
-            origins.append((text, positions))
+            origins.append((text, which))
     if reading_texts:
         collector.collect(
             fold_batch(reading_texts).encode("utf-8"), reading_texts, reading_slots, events, origins
