@@ -53,12 +53,21 @@ def main(argv: list[str] | None = None) -> int:
     lists = load_watchlists(DEFAULT_SOURCES)
     automaton = NameAutomaton(lists)
     raws, planted = make_events(lists, args.events)
-    ids = [orjson.loads(raw)["id"] for raw in raws]
+    ids = [orjson.loads(raw)["id"] for raw in raws]  # the benchmark traffic is all well-formed
     codes: Counter[int] = Counter()
     for i in range(0, len(raws), BATCH):
         codes.update(automaton.triage.sort(raws[i : i + BATCH], 1 << 20)[0])
     print(f"{len(raws):,} events, {len(planted):,} with a planted name")
     print(f"native triage: {codes[0]:,} cleared, {codes[2]:,} texts handed back, {codes[1]:,} full path")
+    events = [orjson.loads(raw) for raw in raws]
+    texts = [
+        [e["debtor"]["name"], e["creditor"]["name"], e.get("remittance") or ""]
+        + [(p.get("agent") or {}).get("name") or "" for p in (e["debtor"], e["creditor"])]
+        for e in events
+    ]
+    for kind in sorted(READING_KINDS):
+        having = sum(1 for five in texts if any(readings(t, kinds=frozenset({kind})) for t in five))
+        print(f"events with a reading of kind {kind}: {having:,}")
     blocked_by: dict[str, set[str]] = {}
     for name, kinds in SETTINGS.items():
         blocked: set[str] = set()

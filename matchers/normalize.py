@@ -501,7 +501,9 @@ def _cut(text: str, positions: list[int] | None, cuts: Sequence[Span]) -> tuple[
 
 # Cheap first looks (classes the regex engine tests in C, no mark class): each matches wherever the
 # exact pattern of :func:`_reading_res` would (marks count as anything), so most texts stop here.
-_MAY_HAVE_INSIDE = re.compile(r"[^\w\s](?<=\S.)(?:[^\w\s]|_)*\S")  # and "_" in the text
+_MAY_HAVE_INSIDE = re.compile(  # (and "_" in the text) not between two ASCII digits
+    r"[^\w\s](?<=[^\s0-9].)(?:[^\w\s]|_)*\S|[^\w\s](?<=[0-9].)(?:[^\w\s]|_)*[^\s0-9]"
+)
 _MAY_HAVE_APART = re.compile(r"(?<![^\W_])[^\W\d_](?:[\W_]+[^\W\d_]){2,}(?![^\W_])")
 
 
@@ -644,7 +646,7 @@ def fold_with_spans(text: str) -> tuple[str, list[Span]]:
     out: list[str] = []
     out_spans: list[Span] = []
     for ch, span in zip(chars, spans, strict=True):
-        for c in _casefold(ch):
+        for c in ch.casefold() if ch != _YPOGEGRAMMENI else "":
             mapped = table.get(ord(c), c)
             if mapped is None:
                 continue

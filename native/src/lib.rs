@@ -240,6 +240,49 @@ struct Scratch {
     kinds: Vec<Kind>,
 }
 
+/// Appends `bytes` (ASCII) without the `cuts`, folded, as one more text of a batch string.
+fn push_ascii_reading(bytes: &[u8], cuts: &[(usize, usize)], out: &mut Vec<u8>) {
+    out.push(b' ');
+    let mut space = true;
+    let mut done = 0;
+    for &(a, b) in cuts {
+        push_folded(&bytes[done..a], out, &mut space);
+        done = b;
+    }
+    push_folded(&bytes[done..], out, &mut space);
+    if !space {
+        out.push(b' ');
+    }
+    out.push(0);
+}
+
+/// [`push_readings`] of an ASCII text (no control in it: those went to Python), on its bytes.
+fn push_ascii_readings(bytes: &[u8], scratch: &mut Scratch, out: &mut Vec<u8>) {
+    if !ascii_has_readings(bytes) {
+        return; // most texts
+    }
+    let found = &mut scratch.kinds;
+    found.clear();
+    found.extend(bytes.iter().map(|&b| match b {
+        b'a'..=b'z' | b'A'..=b'Z' => Kind::Letter,
+        b'0'..=b'9' => Kind::Digit,
+        0x21..=0x7e => Kind::Punct,
+        _ => Kind::Space,
+    }));
+    let breaks = inside_breaks(found);
+    if !breaks.is_empty() {
+        push_ascii_reading(bytes, &breaks, out);
+        let closed_gaps = single_letter_gaps(&cut(found, &breaks));
+        if !closed_gaps.is_empty() {
+            push_ascii_reading(&cut(bytes, &breaks), &closed_gaps, out);
+        }
+    }
+    let gaps = single_letter_gaps(found);
+    if !gaps.is_empty() {
+        push_ascii_reading(bytes, &gaps, out);
+    }
+}
+
 /// Appends the other readings of a text the triage folded (punctuation inside words closed, runs of
 /// single letters joined: `matchers.normalize.readings`), each as one more text. False when the text
 /// has a character the readings cannot classify here: then Python reads it.
@@ -250,8 +293,9 @@ fn push_readings(
     scratch: &mut Scratch,
     out: &mut Vec<u8>,
 ) -> bool {
-    if text.is_ascii() && !ascii_has_readings(text.as_bytes()) {
-        return true; // most texts
+    if text.is_ascii() {
+        push_ascii_readings(text.as_bytes(), scratch, out);
+        return true;
     }
     let found = &mut scratch.kinds;
     found.clear();
