@@ -117,6 +117,9 @@ class _HitCollector:
         if not finds:
             return
         maps: dict[int, FoldMap] = {}
+        read: dict[
+            str, list[tuple[str, list[int] | None]]
+        ] = {}  # an original text's readings, with positions
         index, counted_to = 0, 0
         for found in finds:
             sep = found.start
@@ -142,7 +145,9 @@ class _HitCollector:
                 if index not in maps:
                     positions = None
                     if origins is not None:
-                        positions = readings(target_text, positions=True)[origins[index][1]][1]
+                        if target_text not in read:
+                            read[target_text] = readings(target_text, positions=True)
+                        positions = read[target_text][origins[index][1]][1]
                     maps[index] = FoldMap(text, positions)
                 hit = make_hit(
                     target_text=target_text,
@@ -300,20 +305,24 @@ def _scan(texts: list[str], events: Sequence[PaymentEvent | None], collector: _H
 def _scan_readings(
     texts: Sequence[str], events: Sequence[PaymentEvent | None], collector: _HitCollector
 ) -> None:
-    """Fold and search the other readings of every text that has some (policy a)."""
-    reading_texts: list[str] = []
-    reading_slots: list[int] = []
-    origins: list[tuple[str, int]] = []
+    """Fold and search the other readings of every text that has some (policy a): ASCII ones on bytes."""
+    found: dict[bool, tuple[list[str], list[int], list[tuple[str, int]]]] = {
+        True: ([], [], []),
+        False: ([], [], []),
+    }
     for slot in may_have_readings(texts):
         text = texts[slot]
         for which, (reading, _) in enumerate(readings(text)):
+            reading_texts, reading_slots, origins = found[reading.isascii()]
             reading_texts.append(reading)
             reading_slots.append(slot)
             origins.append((text, which))
-    if reading_texts:
-        collector.collect(
-            fold_batch(reading_texts).encode("utf-8"), reading_texts, reading_slots, events, origins
-        )
+    for ascii_only, (reading_texts, reading_slots, origins) in found.items():
+        if reading_texts:
+            batch = (
+                fold_ascii_batch(reading_texts) if ascii_only else fold_batch(reading_texts).encode("utf-8")
+            )
+            collector.collect(batch, reading_texts, reading_slots, events, origins)
 
 
 def screen_batch(
