@@ -192,7 +192,7 @@ _CONFUSABLE_RE = re.compile(_either_plane(_CONF, _ASTRAL_CONF))
 _WORD_CHAR = f"(?:[^\\W_]|[{_MARK_CLASS}{_FORMAT_CLASS}\u0640])"
 # Word characters an "otherwise Latin" word may hold: Latin letters, look-alikes, ASCII digits, marks.
 _LATIN_LETTERS = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff"
-_LATIN_LIKE = _either_plane(f"{_LATIN_LETTERS}0-9{_CONF}{_MARK_CLASS}{_FORMAT_CLASS}\u0640", _ASTRAL_CONF)
+_LATIN_LIKE = f"{_LATIN_LETTERS}0-9{_CONF}{_MARK_CLASS}{_FORMAT_CLASS}\u0640"
 #: Look-alikes that make a Latin word on their own, with no Latin letter beside them: the hand picks
 #: (exact Cyrillic and Greek twins, ``ТІКТОК``) and Latin-script ones (small capitals ``ʜᴀᴍᴀꜱ``).
 #: Other scripts' look-alikes read as Latin only beside a Latin letter, so that ordinary words of
@@ -202,16 +202,27 @@ WHOLE_WORD_LOOKALIKES = frozenset(
 )
 _ASTRAL_WHOLE = "".join(re.escape(c) for c in sorted(WHOLE_WORD_LOOKALIKES) if ord(c) > 0xFFFF)
 _WHOLE_WORD = "".join(re.escape(c) for c in sorted(WHOLE_WORD_LOOKALIKES) if ord(c) <= 0xFFFF)
-_WHOLE_LIKE = _either_plane(f"0-9{_WHOLE_WORD}{_MARK_CLASS}{_FORMAT_CLASS}\u0640", _ASTRAL_WHOLE)
-# A whole word (nothing word-like on either side) of Latin-like characters with a look-alike in it and
-# a Latin letter, or of whole-word look-alikes only. Inside a word the lookbehind fails at once, so
-# the engine tries each word once: linear time.
-_LATINIZABLE_RE = re.compile(
-    f"(?<!{_WORD_CHAR})"
-    f"(?:(?={_LATIN_LIKE}*[{_LATIN_LETTERS}]){_LATIN_LIKE}*{_either_plane(_CONF, _ASTRAL_CONF)}{_LATIN_LIKE}*"
-    f"|{_WHOLE_LIKE}*{_either_plane(_WHOLE_WORD, _ASTRAL_WHOLE)}{_WHOLE_LIKE}*)"
-    f"(?!{_WORD_CHAR})"
-)
+_WHOLE_LIKE = f"0-9{_WHOLE_WORD}{_MARK_CLASS}{_FORMAT_CLASS}\u0640"
+
+
+def _latinizable(astral: bool) -> re.Pattern[str]:
+    """A whole word (nothing word-like on either side) of Latin-like characters with a look-alike in it
+    and a Latin letter, or of whole-word look-alikes only. Inside a word the lookbehind fails at once,
+    so the engine tries each word once: linear time. Without ``astral``, the classes hold the Basic
+    Multilingual Plane only, so that they compile to table lookups; text beyond it takes the other."""
+    conf, whole = (_ASTRAL_CONF, _ASTRAL_WHOLE) if astral else ("", "")
+    like, whole_like = f"[{_LATIN_LIKE}{conf}]", f"[{_WHOLE_LIKE}{whole}]"
+    return re.compile(
+        f"(?<!{_WORD_CHAR})"
+        f"(?:(?={like}*[{_LATIN_LETTERS}]){like}*[{_CONF}{conf}]{like}*"
+        f"|{whole_like}*[{_WHOLE_WORD}{whole}]{whole_like}*)"
+        f"(?!{_WORD_CHAR})"
+    )
+
+
+_LATINIZABLE_RE = _latinizable(astral=False)
+_LATINIZABLE_ASTRAL_RE = _latinizable(astral=True)
+_BEYOND_BMP_RE = re.compile("[\U00010000-\U0010ffff]")
 
 #: Han, Kana and Hangul (after NFKD Hangul syllables are conjoining jamo, U+1100–U+11FF).
 CJK_CLASS = (
@@ -279,7 +290,8 @@ def latinize(text: str) -> str:
     """
     if _CONFUSABLE_RE.search(text) is None:
         return text
-    return _LATINIZABLE_RE.sub(_to_latin, text)
+    pattern = _LATINIZABLE_ASTRAL_RE if _BEYOND_BMP_RE.search(text) else _LATINIZABLE_RE
+    return pattern.sub(_to_latin, text)
 
 
 def _cjk_spacing(text: str) -> str:
@@ -673,7 +685,8 @@ def _latinize_with_spans(chars: list[str], spans: list[Span]) -> tuple[list[str]
     out: list[str] = []
     out_spans: list[Span] = []
     done = 0
-    for match in _LATINIZABLE_RE.finditer(joined):
+    pattern = _LATINIZABLE_ASTRAL_RE if _BEYOND_BMP_RE.search(joined) else _LATINIZABLE_RE
+    for match in pattern.finditer(joined):
         out += chars[done : match.start()]
         out_spans += spans[done : match.start()]
         for i in range(match.start(), match.end()):
