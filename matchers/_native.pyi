@@ -13,7 +13,9 @@ class KeySearch:
 class Triage:
     """Sorts raw events: certainly clean (0), full path (1), clean unless a handed-back text has a key (2)."""
 
-    def __init__(self, search: KeySearch, countries: Iterable[str], simple: dict[str, bytes]) -> None: ...
+    def __init__(
+        self, search: KeySearch, countries: Iterable[str], simple: dict[str, bytes], kinds: dict[str, int]
+    ) -> None: ...
     def sort(self, raws: list[bytes | None], max_event_bytes: int) -> tuple[bytes, list[str], list[int]]:
         """``(codes, texts, owners)``: one code per input; ``owners[k]`` is the input of ``texts[k]``."""
 

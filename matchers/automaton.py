@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from matchers._native import KeySearch, Triage
-from matchers.normalize import BATCH_SEPARATOR, is_cjk, not_simple_search, simple_folds
+from matchers.normalize import BATCH_SEPARATOR, is_cjk, not_simple_search, simple_folds, simple_kinds
 from matchers.policy import MatchRule, name_forms
 from matchers.watchlist import Entity, ListedName, Watchlist, watchlist_version
 from schemas.countries import ISO_3166_ALPHA2
@@ -101,7 +101,7 @@ class NameAutomaton:
         # on the Python side: a find's key is the batch slice it covers.
         self._search = KeySearch(key.encode("utf-8") for key in keyed)
         #: Sorts raw events into certainly clean and "take the full path" (see matchers.screening).
-        self.triage = Triage(self._search, ISO_3166_ALPHA2, simple_folds())
+        self.triage = Triage(self._search, ISO_3166_ALPHA2, simple_folds(), simple_kinds())
         self.key_count = len(keyed)
         del keyed
         not_simple_search()  # compile the text router's class now, not in the first screened batch

@@ -4,9 +4,12 @@ The fold, in order, each step one small function of the pipeline:
 
 1. Unicode compatibility decomposition (NFKD): full-width letters, ligatures and
    superscripts become plain letters; accented letters become base letter + mark.
-2. Look-alike letters (Cyrillic а е о р с х …, Greek ο ν …) inside a word that also has
-   Latin letters read as their Latin twins; so does a word made only of look-alikes
-   ("ТІКТОК" typed in Cyrillic), which cannot be told from a Latin word by eye.
+2. Look-alikes (every character that Unicode's confusables data, UTS #39, maps to Latin
+   letters, from any script: Cyrillic а е о р с х …, Greek ο ν …, Armenian օ, Latin small
+   capitals ʜ ᴀ ᴍ …; generated in :mod:`matchers.unicode_tables`) inside a word that also has
+   Latin letters read as their Latin twins; so does a word made only of exact twins or Latin
+   small capitals ("ТІКТОК" typed in Cyrillic, "ʜᴀᴍᴀꜱ"), which cannot be told from a Latin word
+   by eye. Other words of other scripts keep their script ("Москва").
 3. Case folding (``str.casefold``: ß → ss).
 4. One table: diacritic marks and invisible format characters (zero-width space/joiner/
    non-joiner, word joiner, soft hyphen, bidi marks) are dropped; punctuation, symbols,
@@ -15,6 +18,11 @@ The fold, in order, each step one small function of the pipeline:
 6. Han, Kana and Hangul: spaces between two such characters are dropped and a space is put
    between such a character and a letter of another script, so CJK names match as
    substrings and other names as whole words.
+
+Event text is also screened in its other *readings* (:func:`readings`): with ignorable characters
+(everything that renders as nothing: :func:`is_ignorable`) read as nothing and, apart, as a space;
+with punctuation inside a word closed (``HA-MAS`` reads ``HAMAS``); with runs of three or more
+single letters joined (``H.A.M.A.S.`` reads ``HAMAS.``). Each reading is folded as above.
 
 :func:`fold` is the fast path (a few C-level passes over the whole string; the screening
 core calls it once per batch). :func:`fold_with_spans` is the slow, obviously-correct
@@ -25,6 +33,7 @@ same string.
 
 from __future__ import annotations
 
+import itertools
 import re
 import sys
 import unicodedata
@@ -33,6 +42,7 @@ from collections.abc import Callable, Sequence
 from functools import cache
 
 from matchers._native import fold_ascii
+from matchers.unicode_tables import IGNORABLE_RANGES, LATIN_CONFUSABLES
 
 #: Combining marks removed as diacritics (other marks, such as Kana voicing or Indic vowel
 #: signs, are part of the letter and are kept).
@@ -91,9 +101,9 @@ ARABIC_VARIANTS: dict[str, str] = {
 #: Spacing modifier letters that work as apostrophes or primes (ʼ ʻ ʹ ʾ ʿ ˈ …) separate words.
 _APOSTROPHE_LIKE = (0x02B9, 0x02FF)
 
-#: Latin twins of look-alike letters from other scripts, applied before case folding so that
-#: capital shapes (Greek Η reads H, lower-case η does not) keep their reading.
-CONFUSABLES: dict[str, str] = {
+#: Look-alikes chosen by hand before the generated table; they win where the data differs (``ӏ``
+#: reads l, ``κ`` k) or add what it lacks (``Ԛ``, ``Һ``, ``χ``).
+_HAND_CONFUSABLES: dict[str, str] = {
     # Cyrillic capitals and small letters
     "А": "A",
     "В": "B",
@@ -157,21 +167,62 @@ CONFUSABLES: dict[str, str] = {
     "ϲ": "c",
     "ϳ": "j",
 }
+#: Latin twins of look-alike characters from any script: every character that Unicode's confusables
+#: data (UTS #39) maps to Latin letters (generated, :mod:`matchers.unicode_tables`), plus the hand
+#: picks above. Applied after NFKD and before case folding, so that capital shapes (Greek Η reads H,
+#: lower-case η does not) keep their reading. A few read as two or more letters (``ʤ`` reads dʒ).
+CONFUSABLES: dict[str, str] = {chr(cp): latin for cp, latin in LATIN_CONFUSABLES.items()} | _HAND_CONFUSABLES
 _CONFUSABLE_TABLE = str.maketrans(CONFUSABLES)
 
 _MARK_CLASS = "".join(f"{chr(a)}-{chr(b)}" for a, b in _DIACRITIC_RANGES)
 _FORMAT_CLASS = "\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff"
-_CONFUSABLE_RE = re.compile("[" + "".join(CONFUSABLES) + "]")
-_CONF = "".join(CONFUSABLES)
+
+
+def _either_plane(bmp: str, beyond: str = "") -> str:
+    """A regex for one character of the class ``[bmp]`` or of the class ``[beyond]`` (outside the Basic
+    Multilingual Plane). Apart, the first compiles to a table lookup; together, to a list of ranges
+    the engine walks for every character (three times slower on ordinary text)."""
+    return f"(?:[{bmp}]|(?=[\U00010000-\U0010ffff])[{beyond}])" if beyond else f"[{bmp}]"
+
+
+_ASTRAL_CONF = "".join(re.escape(c) for c in sorted(CONFUSABLES) if ord(c) > 0xFFFF)
+_CONF = "".join(re.escape(c) for c in sorted(CONFUSABLES) if ord(c) <= 0xFFFF)
+_CONFUSABLE_RE = re.compile(_either_plane(_CONF, _ASTRAL_CONF))
 # A word for the look-alike rule: letters and digits, with marks and invisible characters inside.
 _WORD_CHAR = f"(?:[^\\W_]|[{_MARK_CLASS}{_FORMAT_CLASS}\u0640])"
 # Word characters an "otherwise Latin" word may hold: Latin letters, look-alikes, ASCII digits, marks.
-_LATIN_LIKE = (
-    f"A-Za-z0-9\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff{_CONF}{_MARK_CLASS}{_FORMAT_CLASS}\u0640"
+_LATIN_LETTERS = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff"
+_LATIN_LIKE = f"{_LATIN_LETTERS}0-9{_CONF}{_MARK_CLASS}{_FORMAT_CLASS}\u0640"
+#: Look-alikes that make a Latin word on their own, with no Latin letter beside them: the hand picks
+#: (exact Cyrillic and Greek twins, ``ТІКТОК``) and Latin-script ones (small capitals ``ʜᴀᴍᴀꜱ``).
+#: Other scripts' look-alikes read as Latin only beside a Latin letter, so that ordinary words of
+#: those scripts keep their script (``Москва``, made only of look-alikes of the full table).
+WHOLE_WORD_LOOKALIKES = frozenset(
+    c for c in CONFUSABLES if c in _HAND_CONFUSABLES or unicodedata.name(c, "").startswith("LATIN ")
 )
-# A whole word (nothing word-like on either side) of Latin-like characters with a look-alike in it.
-# Inside a word the lookbehind fails at once, so the engine tries each word once: linear time.
-_LATINIZABLE_RE = re.compile(f"(?<!{_WORD_CHAR})[{_LATIN_LIKE}]*[{_CONF}][{_LATIN_LIKE}]*(?!{_WORD_CHAR})")
+_ASTRAL_WHOLE = "".join(re.escape(c) for c in sorted(WHOLE_WORD_LOOKALIKES) if ord(c) > 0xFFFF)
+_WHOLE_WORD = "".join(re.escape(c) for c in sorted(WHOLE_WORD_LOOKALIKES) if ord(c) <= 0xFFFF)
+_WHOLE_LIKE = f"0-9{_WHOLE_WORD}{_MARK_CLASS}{_FORMAT_CLASS}\u0640"
+
+
+def _latinizable(astral: bool) -> re.Pattern[str]:
+    """A whole word (nothing word-like on either side) of Latin-like characters with a look-alike in it
+    and a Latin letter, or of whole-word look-alikes only. Inside a word the lookbehind fails at once,
+    so the engine tries each word once: linear time. Without ``astral``, the classes hold the Basic
+    Multilingual Plane only, so that they compile to table lookups; text beyond it takes the other."""
+    conf, whole = (_ASTRAL_CONF, _ASTRAL_WHOLE) if astral else ("", "")
+    like, whole_like = f"[{_LATIN_LIKE}{conf}]", f"[{_WHOLE_LIKE}{whole}]"
+    return re.compile(
+        f"(?<!{_WORD_CHAR})"
+        f"(?:(?={like}*[{_LATIN_LETTERS}]){like}*[{_CONF}{conf}]{like}*"
+        f"|{whole_like}*[{_WHOLE_WORD}{whole}]{whole_like}*)"
+        f"(?!{_WORD_CHAR})"
+    )
+
+
+_LATINIZABLE_RE = _latinizable(astral=False)
+_LATINIZABLE_ASTRAL_RE = _latinizable(astral=True)
+_BEYOND_BMP_RE = re.compile("[\U00010000-\U0010ffff]")
 
 #: Han, Kana and Hangul (after NFKD Hangul syllables are conjoining jamo, U+1100–U+11FF).
 CJK_CLASS = (
@@ -233,12 +284,14 @@ def latinize(text: str) -> str:
     """Step 2: a word of Latin letters and look-alikes (at least one look-alike) reads as Latin.
 
     A word is a run of letters and digits with marks and invisible characters inside; it is
-    rewritten when every character is Latin-like and one is a look-alike. Rewriting is one
-    character for one, so offsets do not move.
+    rewritten when every character is Latin-like, one is a look-alike and one is a Latin letter,
+    or when it is made only of whole-word look-alikes (Cyrillic/Greek twins, Latin small capitals).
+    A few look-alikes read as two letters; :func:`fold_with_spans` keeps offsets for them.
     """
     if _CONFUSABLE_RE.search(text) is None:
         return text
-    return _LATINIZABLE_RE.sub(_to_latin, text)
+    pattern = _LATINIZABLE_ASTRAL_RE if _BEYOND_BMP_RE.search(text) else _LATINIZABLE_RE
+    return pattern.sub(_to_latin, text)
 
 
 def _cjk_spacing(text: str) -> str:
@@ -249,10 +302,18 @@ def _cjk_spacing(text: str) -> str:
     return _CJK_BEFORE_RE.sub(r" \1", _CJK_AFTER_RE.sub(r"\1 ", text))
 
 
+_YPOGEGRAMMENI = "\u0345"
+
+
+def _casefold(text: str) -> str:
+    """Step 3; the Greek iota subscript, a diacritic, is dropped first (case folding makes it a letter ι)."""
+    return text.replace(_YPOGEGRAMMENI, "").casefold() if _YPOGEGRAMMENI in text else text.casefold()
+
+
 def fold(text: str) -> str:
     """The normalized form of one text."""
     s = latinize(unicodedata.normalize("NFKD", text))
-    s = " ".join(s.casefold().translate(_fold_tables()[0]).split())
+    s = " ".join(_casefold(s).translate(_fold_tables()[0]).split())
     return _cjk_spacing(s)
 
 
@@ -292,7 +353,12 @@ def simple_folds() -> dict[str, bytes]:
     table: dict[str, bytes] = {}
     for cp in range(0x80, 0x10000):
         ch = chr(cp)
-        if 0xD800 <= cp <= 0xDFFF or unicodedata.category(ch) == "Cf" or ch in CONFUSABLES:
+        if (
+            0xD800 <= cp <= 0xDFFF
+            or unicodedata.category(ch) == "Cf"
+            or ch in CONFUSABLES
+            or is_ignorable(ch)
+        ):
             continue
         folded = unicodedata.normalize("NFKD", ch).casefold()
         if all(ord(c) < 0x80 or 0x300 <= ord(c) <= 0x36F for c in folded):
@@ -365,12 +431,186 @@ def fold_batch(texts: Sequence[str]) -> str:
     """Batch fold of any texts; a NUL inside a text reads as a space, as in :func:`fold`."""
     joined = batch_string(texts)
     dropped, separators, letters = _batch_fold_passes()
-    s = latinize(unicodedata.normalize("NFKD", joined)).casefold()
+    s = _casefold(latinize(unicodedata.normalize("NFKD", joined)))
     if _ASTRAL_RE.search(s):  # emoji, historic scripts: character by character
         s = s.translate(_fold_tables()[1])
     else:
         s = letters.sub(_map_letter, dropped.sub("", s))  # few matches: a call each is cheap
     return _cjk_spacing(separators.sub(" ", s))
+
+
+# ---------------------------------------------------------------------------------------------
+# Readings (policy a): the other ways a writer, or an evader, may mean a text. Each is the text
+# with some characters removed or replaced by a space, so each of its characters has a place in
+# the original text (its position), and a hit in any reading maps back to original offsets.
+#
+# * ignorables (characters that render as nothing): read as nothing and, apart, as a space;
+# * punctuation inside a word (HA-MAS, HA.MAS): read with the breaks closed (``HAMAS``), except
+#   between two digits (dates and amounts: 16.06.2020, 1,250.00);
+# * three or more single letters apart (H A M A S, H.A.M.A.S.): read joined (``HAMAS.``).
+#
+# Words are letters, digits and marks (``[^\W_]`` and Unicode category M); punctuation is any other
+# character that is not whitespace (``\s``); a letter is ``[^\W\d_]``. The native triage reads ASCII
+# and simple texts the same way (``native/src/lib.rs``, from :func:`simple_kinds`).
+
+_IGNORABLE_CLASS, _IGNORABLE_BEYOND = (
+    "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "") for a, b in part)
+    for part in (
+        [(a, min(b, 0xFFFF)) for a, b in IGNORABLE_RANGES if a <= 0xFFFF],
+        [(max(a, 0x10000), b) for a, b in IGNORABLE_RANGES if b > 0xFFFF],
+    )
+)
+_IGNORABLE_RE = re.compile(_either_plane(_IGNORABLE_CLASS, _IGNORABLE_BEYOND))
+_IGNORABLE_RUN_RE = re.compile(f"{_either_plane(_IGNORABLE_CLASS, _IGNORABLE_BEYOND)}+")
+_IGNORABLE_STARTS = [a for a, _ in IGNORABLE_RANGES]
+
+
+def is_ignorable(char: str) -> bool:
+    """True for a character that renders as nothing (the generated table of policy a)."""
+    k = bisect_right(_IGNORABLE_STARTS, ord(char)) - 1
+    return k >= 0 and ord(char) <= IGNORABLE_RANGES[k][1]
+
+
+@cache
+def _mark() -> str:
+    """A regex matching one combining mark (Unicode category M).
+
+    Two classes: the Basic Multilingual Plane's compiles to a table lookup; the rest, a list of
+    ranges tested one by one, is tried only for a character beyond that plane.
+    """
+    marks = [cp for cp in range(sys.maxunicode + 1) if unicodedata.category(chr(cp))[0] == "M"]
+    bmp = _class_body([cp for cp in marks if cp <= _BMP_LAST])
+    astral = _class_body([cp for cp in marks if cp > _BMP_LAST])
+    return f"(?:[{bmp}]|(?=[\U00010000-\U0010ffff])[{astral}])"
+
+
+@cache
+def _reading_res() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """(punctuation inside a word, a run of single letters, a run of non-word characters, a letter)."""
+    mark = _mark()
+    word = f"(?:[^\\W_]|{mark})"
+    letter = f"[^\\W\\d_]{mark}*"
+    punct = f"(?:[^\\w\\s](?<!{mark})|_)"  # the cheap test first: most characters are letters
+    return (
+        re.compile(f"(?<={word}){punct}+(?={word})"),
+        re.compile(f"(?<!{word}){letter}(?:(?:(?!{word}).)+{letter}){{2,}}(?!{word})", re.DOTALL),
+        re.compile(f"(?:(?!{word}).)+", re.DOTALL),
+        re.compile(letter),
+    )
+
+
+def _cut(text: str, positions: list[int] | None, cuts: Sequence[Span]) -> tuple[str, list[int] | None]:
+    """``text`` without the ``cuts`` (sorted, disjoint); positions follow when given."""
+    keep = list(zip([0, *(b for _, b in cuts)], [*(a for a, _ in cuts), len(text)], strict=True))
+    kept = "".join(text[a:b] for a, b in keep)
+    if positions is None:
+        return kept, None
+    out: list[int] = []
+    for a, b in keep:
+        out += positions[a:b]
+    return kept, out
+
+
+# Cheap first looks (classes the regex engine tests in C, no mark class): each matches wherever the
+# exact pattern of :func:`_reading_res` would (marks count as anything), so most texts stop here.
+_MAY_HAVE_INSIDE = re.compile(  # (and "_" in the text) not between two ASCII digits
+    r"[^\w\s](?<=[^\s0-9].)(?:[^\w\s]|_)*\S|[^\w\s](?<=[0-9].)(?:[^\w\s]|_)*[^\s0-9]"
+)
+_MAY_HAVE_APART = re.compile(r"(?<![^\W_])[^\W\d_](?:[\W_]+[^\W\d_]){2,}(?![^\W_])")
+
+
+def _joins(text: str) -> tuple[list[Span], list[Span]]:
+    """Where a text's punctuation inside words is, and the gaps in its runs of single letters."""
+    breaks: list[Span] = []
+    gaps: list[Span] = []
+    if _MAY_HAVE_INSIDE.search(text) is not None or "_" in text:  # not between digits: 16.06.2020
+        breaks = [
+            m.span()
+            for m in _reading_res()[0].finditer(text)
+            if not (text[m.start() - 1].isdecimal() and text[m.end()].isdecimal())
+        ]
+    if _MAY_HAVE_APART.search(text) is not None:
+        _, run, gap, _ = _reading_res()
+        gaps = [g.span() for m in run.finditer(text) for g in gap.finditer(text, m.start(), m.end())]
+    return breaks, gaps
+
+
+#: The kinds of reading: ignorables (as nothing, as a space), punctuation inside words closed, single
+#: letters apart joined. The core uses all; the false-positive benchmark turns them on one at a time.
+READING_KINDS = frozenset({"ignorable", "inside", "apart"})
+
+
+def readings(
+    text: str, *, positions: bool = False, kinds: frozenset[str] = READING_KINDS
+) -> list[tuple[str, list[int] | None]]:
+    """The other readings of ``text`` (not ``text`` itself), each with the original position of each
+    of its characters when ``positions`` (else ``None``). Most texts have none.
+
+    With ignorables: the text with them read as nothing, and with them read as a space. Then each of
+    these (or the text itself) also reads with punctuation inside words closed, and each of those with
+    runs of single letters joined.
+    """
+    ident = list(range(len(text))) if positions else None
+    bases: list[tuple[str, list[int] | None]] = [(text, ident)]
+    if "ignorable" in kinds and _IGNORABLE_RE.search(text) is not None:
+        bases = [
+            _cut(text, ident, [m.span() for m in _IGNORABLE_RUN_RE.finditer(text)]),
+            (_IGNORABLE_RE.sub(" ", text), ident),
+        ]
+    out: dict[str, list[int] | None] = {}
+    for base, where in bases:
+        found = [(base, where)]
+        breaks, gaps = _joins(base)
+        breaks = breaks if "inside" in kinds else []
+        gaps = gaps if "apart" in kinds else []
+        if breaks:
+            found.append(_cut(base, where, breaks))
+            closed = found[-1][0]
+            _, closed_gaps = _joins(closed)
+            if closed_gaps and "apart" in kinds:
+                found.append(_cut(closed, found[-1][1], closed_gaps))
+        if gaps:
+            found.append(_cut(base, where, gaps))
+        for reading, at in found:
+            if reading != text and reading not in out:
+                out[reading] = at
+    return list(out.items())
+
+
+def may_have_readings(texts: Sequence[str]) -> list[int]:
+    """Indices of the ``texts`` that may have other readings (all that have some, and a few more).
+
+    Three searches over the texts joined by newlines, instead of three per text: most have none.
+    """
+    joined = "\n".join(texts)
+    ends = list(itertools.accumulate(len(t) + 1 for t in texts))
+    flagged: set[int] = set()
+    for pattern in (_IGNORABLE_RE, _MAY_HAVE_INSIDE, _MAY_HAVE_APART):
+        for m in pattern.finditer(joined):
+            flagged.update(range(bisect_right(ends, m.start()), bisect_right(ends, m.end() - 1) + 1))
+    if "_" in joined:
+        flagged.update(k for k, text in enumerate(texts) if "_" in text)
+    return sorted(flagged)
+
+
+@cache
+def simple_kinds() -> dict[str, int]:
+    """How the readings see each character of :func:`simple_folds`: 1 letter, 2 digit, 3 punctuation,
+    4 whitespace, 0 other (a mark: the native triage hands such a text back)."""
+    marks = re.compile(_mark())
+    kinds: dict[str, int] = {}
+    for ch in simple_folds():
+        if marks.fullmatch(ch):
+            kinds[ch] = 0
+        elif re.fullmatch(r"[^\W\d_]", ch):
+            kinds[ch] = 1
+        elif re.fullmatch(r"\d", ch):
+            kinds[ch] = 2
+        elif ch.isspace():
+            kinds[ch] = 4
+        else:
+            kinds[ch] = 3
+    return kinds
 
 
 # ---------------------------------------------------------------------------------------------
@@ -414,11 +654,11 @@ def fold_with_spans(text: str) -> tuple[str, list[Span]]:
     """:func:`fold` of ``text`` plus, for each output character, its ``(start, end)`` in ``text``."""
     table = _fold_tables()[0]
     chars, spans = _nfkd_with_spans(text)
-    chars = list(latinize("".join(chars)))  # one character for one: spans stay aligned
+    chars, spans = _latinize_with_spans(chars, spans)
     out: list[str] = []
     out_spans: list[Span] = []
     for ch, span in zip(chars, spans, strict=True):
-        for c in ch.casefold():
+        for c in ch.casefold() if ch != _YPOGEGRAMMENI else "":
             mapped = table.get(ord(c), c)
             if mapped is None:
                 continue
@@ -434,6 +674,29 @@ def fold_with_spans(text: str) -> tuple[str, list[Span]]:
         out.pop()
         out_spans.pop()
     return _cjk_spacing_with_spans(out, out_spans)
+
+
+def _latinize_with_spans(chars: list[str], spans: list[Span]) -> tuple[list[str], list[Span]]:
+    """:func:`latinize` of single characters, each tagged with a span; a look-alike read as several
+    Latin letters gives each of them its span."""
+    joined = "".join(chars)
+    if _CONFUSABLE_RE.search(joined) is None:
+        return chars, spans
+    out: list[str] = []
+    out_spans: list[Span] = []
+    done = 0
+    pattern = _LATINIZABLE_ASTRAL_RE if _BEYOND_BMP_RE.search(joined) else _LATINIZABLE_RE
+    for match in pattern.finditer(joined):
+        out += chars[done : match.start()]
+        out_spans += spans[done : match.start()]
+        for i in range(match.start(), match.end()):
+            for c in CONFUSABLES.get(chars[i], chars[i]):
+                out.append(c)
+                out_spans.append(spans[i])
+        done = match.end()
+    out += chars[done:]
+    out_spans += spans[done:]
+    return out, out_spans
 
 
 def _cjk_spacing_with_spans(chars: list[str], spans: list[Span]) -> tuple[str, list[Span]]:
@@ -466,11 +729,15 @@ _ASCII_WORD_RE = re.compile(r"[A-Za-z0-9]+")
 
 
 class FoldMap:
-    """A text's fold and the way back: :meth:`span` turns a folded range into an original one."""
+    """A text's fold and the way back: :meth:`span` turns a folded range into an original one.
 
-    __slots__ = ("_orig", "_spans", "_starts", "folded")
+    For a reading (:func:`readings`), ``positions`` maps each of its characters to the original text.
+    """
 
-    def __init__(self, text: str) -> None:
+    __slots__ = ("_orig", "_positions", "_spans", "_starts", "folded")
+
+    def __init__(self, text: str, positions: list[int] | None = None) -> None:
+        self._positions = positions
         if text.isascii():  # words map one to one: no per-character work
             words = [(m.start(), m.end()) for m in _ASCII_WORD_RE.finditer(text)]
             self.folded = " ".join(text[a:b] for a, b in words).lower()
@@ -488,6 +755,12 @@ class FoldMap:
 
     def span(self, start: int, end: int) -> Span:
         """The original ``(start, end)`` of the folded characters ``[start, end)`` (``end > start``)."""
+        if self._positions is not None:
+            a, b = self._text_span(start, end)
+            return self._positions[a], self._positions[b - 1] + 1
+        return self._text_span(start, end)
+
+    def _text_span(self, start: int, end: int) -> Span:
         if self._starts is None:
             return self._spans[start][0], self._spans[end - 1][1]
         k = bisect_right(self._starts, start) - 1

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from matchers.normalize import fold_with_spans, is_cjk
+from matchers.normalize import fold_with_spans, is_cjk, readings
 from matchers.policy import HitRank, MatchRule, hit_rank, name_forms
 from matchers.watchlist import Watchlist
 from schemas.events import PARTY_NAME_FIELDS
@@ -34,6 +34,20 @@ def _occurrences(form: str, folded: str) -> list[int]:
     return found
 
 
+def _readings_with_spans(fields: Mapping[str, str]) -> list[tuple[str, str, list[tuple[int, int]]]]:
+    """Each field's readings (the text itself and its others, policy a): field, fold, and each folded
+    character's span in the original text."""
+    out = []
+    for field_name, text in fields.items():
+        folded, spans = fold_with_spans(text)
+        out.append((field_name, folded, spans))
+        for reading, positions in readings(text, positions=True):
+            assert positions is not None
+            folded, spans = fold_with_spans(reading)
+            out.append((field_name, folded, [(positions[a], positions[b - 1] + 1) for a, b in spans]))
+    return out
+
+
 def reference_hits(
     fields: Mapping[str, str],
     watchlists: Sequence[Watchlist],
@@ -47,8 +61,7 @@ def reference_hits(
     """
     screened = at if screened_at is None else screened_at
     best: dict[tuple[str, str, int, int], tuple[HitRank, str]] = {}
-    for field_name, text in fields.items():
-        folded, spans = fold_with_spans(text)
+    for field_name, folded, spans in _readings_with_spans(fields):
         for wl in watchlists:
             for entity in wl.entities:
                 if not (entity.in_force(at) or entity.in_force(screened)):

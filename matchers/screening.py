@@ -6,8 +6,9 @@ bytes in and out. It works in three tiers, each only for what the one before cou
 1. The native triage (``matchers._native``, one call per batch) clears every event it can
    prove clean: valid by the schema and :mod:`schemas.json_shape` (no repeated key, at most 64
    levels), its texts folded there (ASCII and accented Latin) and holding no key.
-2. Texts only Python folds (other scripts, invisible characters) come back from the triage
-   and are folded and searched in one pass per batch; their events are clean if none holds a key.
+2. Texts only Python folds (other scripts, invisible characters, controls) come back from the
+   triage and are folded and searched, with their other readings (policy a), in one pass per
+   batch; their events are clean if none holds a key.
 3. The rest (invalid or doubtful input, any key found) takes :func:`screen_batch_full`: the
    depth check, msgspec decoding and validation, the repeated-key check, batch folds, one
    automaton pass, and the slow path that maps a hit's offsets back to the original field
@@ -36,7 +37,9 @@ from matchers.normalize import (
     fold_ascii_batch,
     fold_batch,
     fold_simple_batch,
+    may_have_readings,
     not_simple_search,
+    readings,
 )
 from matchers.policy import HitRank, MatchRule, hit_rank
 from schemas.events import (
@@ -145,10 +148,12 @@ class _HitCollector:
         self._now = now
         self._cap = cap
         # event -> (field, folded start, folded end, entity id) -> the strongest find there
-        self._pending: dict[int, dict[tuple[int, int, int, str], _Pending]] = {}
+        # (a reading's folded positions are its own: ``variant`` tells the readings of a text apart)
+        self._pending: dict[int, dict[tuple[int, int, int, int, str], _Pending]] = {}
         self._counted: dict[int, int] = {}  # event -> hits found beyond the kept candidates
-        # slot -> its original text, and the batch and offset of its folded text (slots with a find)
-        self._texts: dict[int, tuple[str, bytes, int]] = {}
+        # (slot, reading) -> the text searched, the batch and offset of its fold, and for a reading
+        # (policy a; reading 0 is the text itself) the original field text (texts with a find only)
+        self._texts: dict[tuple[int, int], tuple[str, bytes, int, str | None]] = {}
         self._keys: dict[int, _KeyInfo] = {}
         self._ranks: dict[int, HitRank] = {}  # id(target) -> rank (targets live as long as the automaton)
 
@@ -158,8 +163,13 @@ class _HitCollector:
         texts: Sequence[str],
         slots: Sequence[int] | None,
         events: Sequence[_Dated | None],
+        origins: Sequence[tuple[str, int]] | None = None,
     ) -> None:
-        """Finds in one folded batch (UTF-8) of ``texts``; ``slots[k]`` is text k's event*5+field."""
+        """Finds in one folded batch (UTF-8) of ``texts``; ``slots[k]`` is text k's event*5+field.
+
+        When ``texts`` are readings, ``origins[k]`` is text k's original field text and which of its
+        :func:`readings` it is (positions are worked out only for a reading that hits).
+        """
         finds = self._automaton.find_keys(batch)
         if not finds:
             return
@@ -170,7 +180,7 @@ class _HitCollector:
         index, counted_to, next_sep = 0, 0, -1
         base = byte_at = char_at = kept = last = 0
         event: _Dated | None = None
-        slot = 0
+        slot = variant = 0
         passing: dict[int, int] = {}
         for key_index, start, end in finds:
             if start >= next_sep:  # a later text (a whole-field key starts on its text's opening NUL)
@@ -184,8 +194,10 @@ class _HitCollector:
                 char_at = kept = 0
                 last = -1
                 passing = {}
+                origin = None if origins is None else origins[index]
+                variant = 0 if origin is None else origin[1] + 1
                 if event is not None:
-                    self._texts[slot] = (texts[index], batch, base)
+                    self._texts[slot, variant] = (texts[index], batch, base, origin and origin[0])
             if event is None:
                 continue
             info = keys.get(key_index)
@@ -212,7 +224,7 @@ class _HitCollector:
                 if count:
                     self._counted[slot // _FIELDS] = self._counted.get(slot // _FIELDS, 0) + count
                 continue
-            kept += self._note(slot, event.created_at, local, info)
+            kept += self._note(slot, variant, event.created_at, local, info)
             last = local
 
     def _passing(self, slot: int, created: datetime, targets: Sequence[Target]) -> int:
@@ -228,7 +240,7 @@ class _HitCollector:
             }
         )
 
-    def _note(self, slot: int, created: datetime, local: int, info: _KeyInfo) -> int:
+    def _note(self, slot: int, variant: int, created: datetime, local: int, info: _KeyInfo) -> int:
         """Keep, per entity, the strongest target rules e and f let hit; how many new candidates."""
         event_index, field_index = divmod(slot, _FIELDS)
         party = field_index in _PARTY_SLOTS
@@ -249,7 +261,7 @@ class _HitCollector:
                 rank = ranks[id(target)] = hit_rank(target.name, target.rule, entity.names)
             if pending is None:
                 pending = self._pending[event_index] = {}
-            span = (field_index, local, end, entity.id)
+            span = (field_index, variant, local, end, entity.id)
             held = pending.get(span)
             if held is None:
                 added += 1
@@ -260,7 +272,7 @@ class _HitCollector:
     def finish(self) -> None:
         """Map the first hits of each event back to its original texts; count the rest."""
         cap = self._cap
-        maps: dict[int, tuple[FoldMap, int]] = {}
+        maps: dict[tuple[int, int], tuple[FoldMap, int]] = {}
         for event_index, pending in self._pending.items():
             spans = sorted(pending)  # field, then folded position: the hit order (offsets map monotonically)
             kept: dict[tuple[str, str, int, int], tuple[HitRank, Hit]] = {}
@@ -270,13 +282,14 @@ class _HitCollector:
                     break
                 mapped += 1
                 rank, target, when, form = pending[span]
-                field_index, local, end, _ = span
-                slot = event_index * _FIELDS + field_index
-                folded, covered = maps.get(slot, (None, 0))
+                field_index, variant, local, end, _ = span
+                text_key = (event_index * _FIELDS + field_index, variant)
+                folded, covered = maps.get(text_key, (None, 0))
                 if folded is None or end > covered:
-                    folded, covered = maps[slot] = self._fold_map(slot, max(end, 2 * covered))
+                    folded, covered = maps[text_key] = self._fold_map(text_key, max(end, 2 * covered))
+                text, _, _, origin = self._texts[text_key]
                 hit = make_hit(
-                    target_text=self._texts[slot][0],
+                    target_text=text if origin is None else origin,
                     folded=folded,
                     local=local,
                     form=form,
@@ -293,13 +306,18 @@ class _HitCollector:
             self.totals[event_index] = len(kept) + len(spans) - mapped + self._counted.get(event_index, 0)
         self._pending.clear()
 
-    def _fold_map(self, slot: int, upto: int) -> tuple[FoldMap, int]:
-        """A :class:`FoldMap` of text ``slot`` right for folded offsets up to ``upto``, and up to where.
+    def _fold_map(self, text_key: tuple[int, int], upto: int) -> tuple[FoldMap, int]:
+        """A :class:`FoldMap` of a text right for folded offsets up to ``upto``, and up to where.
 
         A long text whose hits are all near its start is mapped by a prefix, cut at whitespace, when the
         prefix folds to the start of the text's fold (checked against the batch, last word left out).
+        A reading is mapped whole, through its positions in the original text.
         """
-        text, batch, start = self._texts[slot]
+        text, batch, start, origin = self._texts[text_key]
+        if origin is not None:
+            positions = readings(origin, positions=True)[text_key[1] - 1][1]
+            reading = FoldMap(text, positions)
+            return reading, len(reading.folded)
         cut = 2 * upto + 64
         while cut < len(text):
             space = _SPACE.search(text, cut)
@@ -434,8 +452,10 @@ def _reject_blank_names(events: list[PaymentEvent | None], errors: dict[int, str
 def _scan(texts: list[str], events: Sequence[PaymentEvent | None], collector: _HitCollector) -> None:
     """Fold and search all texts: ASCII on bytes, accented Latin without the Unicode path, the rest in full.
 
-    Texts that leave the ASCII batch are blanked in ``texts`` (their slot keeps its place).
+    Texts that leave the ASCII batch are blanked in ``texts`` (their slot keeps its place). A text's
+    other readings (ignorables, punctuation inside words, single letters apart) are searched too.
     """
+    _scan_readings(texts, events, collector)
     plain = list(map(str.isascii, texts))
     if not all(plain):
         simple_texts: list[str] = []
@@ -462,6 +482,27 @@ def _scan(texts: list[str], events: Sequence[PaymentEvent | None], collector: _H
         if uni_texts:
             collector.collect(fold_batch(uni_texts).encode("utf-8"), uni_texts, uni_slots, events)
     collector.collect(fold_ascii_batch(texts), texts, None, events)
+
+
+def _scan_readings(texts: Sequence[str], events: Sequence[_Dated | None], collector: _HitCollector) -> None:
+    """Fold and search the other readings of every text that has some (policy a): ASCII ones on bytes."""
+    found: dict[bool, tuple[list[str], list[int], list[tuple[str, int]]]] = {
+        True: ([], [], []),
+        False: ([], [], []),
+    }
+    for slot in may_have_readings(texts):
+        text = texts[slot]
+        for which, (reading, _) in enumerate(readings(text)):
+            reading_texts, reading_slots, origins = found[reading.isascii()]
+            reading_texts.append(reading)
+            reading_slots.append(slot)
+            origins.append((text, which))
+    for ascii_only, (reading_texts, reading_slots, origins) in found.items():
+        if reading_texts:
+            batch = (
+                fold_ascii_batch(reading_texts) if ascii_only else fold_batch(reading_texts).encode("utf-8")
+            )
+            collector.collect(batch, reading_texts, reading_slots, events, origins)
 
 
 def screen_batch(
@@ -519,9 +560,15 @@ def _texts_with_keys(texts: list[str], automaton: NameAutomaton) -> set[int]:
     """Which of ``texts`` hold a key once folded (any key: the full path then applies the rules).
 
     These are the texts the triage could not fold (other scripts, invisible characters, a NUL),
-    so they take the Unicode batch fold, all in one pass.
+    so they take the Unicode batch fold, all in one pass, with their other readings (policy a).
     """
-    batch = fold_batch(texts).encode("utf-8")
+    owners = list(range(len(texts)))
+    every = list(texts)
+    for k in may_have_readings(texts):  # a reading is owned by its text
+        for reading, _ in readings(texts[k]):
+            every.append(reading)
+            owners.append(k)
+    batch = fold_batch(every).encode("utf-8")
     # A whole-field key starts on its text's leading NUL: count it in. Separators are counted once
     # over the batch, in order of the finds (a text that repeats a name is not rescanned per find).
     holders: set[int] = set()
@@ -529,7 +576,7 @@ def _texts_with_keys(texts: list[str], automaton: NameAutomaton) -> set[int]:
     for start in sorted(start for _, start, _ in automaton.find_keys(batch)):
         index += batch.count(_SEP_BYTES, counted_to, start + 1)
         counted_to = start + 1
-        holders.add(index)
+        holders.add(owners[index])
     return holders
 
 
@@ -597,6 +644,11 @@ def check_text(
     batch = f"{BATCH_SEPARATOR} {fold(text)} {BATCH_SEPARATOR}".encode()
     collector = _HitCollector(automaton, screened_at or at, cap=None)
     event = _CheckedText(created or datetime.min)
-    collector.collect(batch, [text], [_FIELD_ORDER[field_name]], [event])
+    slot = _FIELD_ORDER[field_name]
+    collector.collect(batch, [text], [slot], [event])
+    others = [reading for reading, _ in readings(text)]  # policy a
+    if others:
+        origins = [(text, which) for which in range(len(others))]
+        collector.collect(fold_batch(others).encode("utf-8"), others, [slot] * len(others), [event], origins)
     collector.finish()
     return collector.hits.get(0, [])

@@ -3,7 +3,8 @@
 //! * [`KeySearch`]: the Aho-Corasick automaton over every key of the loaded lists (standard,
 //!   overlapping matches), as `matchers.automaton` uses it for batch strings.
 //! * [`Triage`]: for a batch of raw event values, says which are certainly clean: valid by the
-//!   event schema, every screened text ASCII, and no key anywhere in their folded texts. Those are
+//!   event schema, every screened text ASCII, and no key anywhere in their folded texts, nor in
+//!   their other readings (punctuation inside words closed, single letters joined). Those are
 //!   cleared without any per-event Python work; every other event (invalid, non-ASCII, any key
 //!   found) takes the full Python path, which decides. So the fast path only ever says "clean"
 //!   where the full path would say the same, and tests check exactly that.
@@ -37,12 +38,16 @@ const FOLD: [u8; 128] = {
 /// Non-ASCII characters the triage folds itself, with their ASCII fold (`matchers.normalize.simple_folds`).
 type SimpleFolds = HashMap<char, Box<[u8]>>;
 
-/// Appends `bytes` folded to `out`; `space` says whether `out` ends with a space. False on a NUL.
+/// How the readings see each non-ASCII character the triage folds (`matchers.normalize.simple_kinds`).
+type SimpleKinds = HashMap<char, u8>;
+
+/// Appends `bytes` folded to `out`; `space` says whether `out` ends with a space. False on a NUL or
+/// another control that is not whitespace: those are ignorable, and only Python reads them both ways.
 fn push_folded(bytes: &[u8], out: &mut Vec<u8>, space: &mut bool) -> bool {
     for &c in bytes {
         let folded = match c {
-            0 => return false,
-            1..=127 => FOLD[c as usize],
+            0..=8 | 14..=31 | 127 => return false,
+            9..=13 | 32..=126 => FOLD[c as usize],
             _ => b' ',
         };
         if folded != b' ' {
@@ -56,11 +61,283 @@ fn push_folded(bytes: &[u8], out: &mut Vec<u8>, space: &mut bool) -> bool {
     true
 }
 
+/// A character as the readings see it (`matchers.normalize.readings`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Kind {
+    Letter,
+    Digit,
+    Punct,
+    Space,
+}
+
+impl Kind {
+    fn is_word(self) -> bool {
+        matches!(self, Kind::Letter | Kind::Digit)
+    }
+}
+
+/// The kind of `c`, or None for a character the triage does not read (Python does).
+fn kind_of(c: char, kinds: &SimpleKinds) -> Option<Kind> {
+    if c.is_ascii() {
+        return match c as u8 {
+            b'a'..=b'z' | b'A'..=b'Z' => Some(Kind::Letter),
+            b'0'..=b'9' => Some(Kind::Digit),
+            b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r' => Some(Kind::Space),
+            0x21..=0x7e => Some(Kind::Punct),
+            _ => None,
+        };
+    }
+    match kinds.get(&c) {
+        Some(1) => Some(Kind::Letter),
+        Some(2) => Some(Kind::Digit),
+        Some(3) => Some(Kind::Punct),
+        Some(4) => Some(Kind::Space),
+        _ => None,
+    }
+}
+
+type Cuts = Vec<(usize, usize)>;
+
+/// Punctuation runs inside words (`HA-MAS`): each run of punctuation with a word character on both
+/// sides, unless both are digits (dates and amounts: `16.06.2020`, `1,250.00`).
+fn inside_breaks(kinds: &[Kind]) -> Cuts {
+    let mut cuts = Vec::new();
+    let mut i = 0;
+    while i < kinds.len() {
+        if kinds[i] != Kind::Punct {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j < kinds.len() && kinds[j] == Kind::Punct {
+            j += 1;
+        }
+        if i > 0
+            && kinds[i - 1].is_word()
+            && j < kinds.len()
+            && kinds[j].is_word()
+            && !(kinds[i - 1] == Kind::Digit && kinds[j] == Kind::Digit)
+        {
+            cuts.push((i, j));
+        }
+        i = j;
+    }
+    cuts
+}
+
+/// The gaps in each run of three or more single letters apart (`H A M A S`, `H.A.M.A.S.`).
+fn single_letter_gaps(kinds: &[Kind]) -> Cuts {
+    let mut cuts = Vec::new();
+    let (mut first, mut last, mut count) = (0, 0, 0);
+    let close = |first: usize, last: usize, count: usize, cuts: &mut Cuts| {
+        if count >= 3 {
+            // Each gap lies between two singles: non-word characters only, so the gaps of the run
+            // are its non-word stretches.
+            let mut k = first + 1;
+            while k < last {
+                let start = k;
+                while !kinds[k].is_word() {
+                    k += 1;
+                }
+                cuts.push((start, k));
+                k += 1;
+            }
+        }
+    };
+    for (i, &kind) in kinds.iter().enumerate() {
+        if !kind.is_word() {
+            continue;
+        }
+        let alone = (i == 0 || !kinds[i - 1].is_word())
+            && (i + 1 == kinds.len() || !kinds[i + 1].is_word());
+        if kind == Kind::Letter && alone {
+            if count == 0 {
+                first = i;
+            }
+            last = i;
+            count += 1;
+        } else {
+            close(first, last, count, &mut cuts);
+            count = 0;
+        }
+    }
+    close(first, last, count, &mut cuts);
+    cuts
+}
+
+/// `items` without the `cuts` (sorted, disjoint).
+fn cut<T: Copy>(items: &[T], cuts: &[(usize, usize)]) -> Vec<T> {
+    let mut out = Vec::with_capacity(items.len());
+    let mut done = 0;
+    for &(a, b) in cuts {
+        out.extend_from_slice(&items[done..a]);
+        done = b;
+    }
+    out.extend_from_slice(&items[done..]);
+    out
+}
+
+/// Appends one more text to a batch string: `chars` folded, then the closing `" \0"`.
+fn push_reading(chars: &[char], simple: &SimpleFolds, out: &mut Vec<u8>) {
+    out.push(b' ');
+    let mut space = true;
+    for &c in chars {
+        if c.is_ascii() {
+            push_folded(&[c as u8], out, &mut space);
+        } else {
+            push_folded(simple.get(&c).map_or(b" ", |ascii| ascii), out, &mut space);
+        }
+    }
+    if !space {
+        out.push(b' ');
+    }
+    out.push(0);
+}
+
+/// Whether an ASCII text has punctuation inside a word or three single letters apart: one pass over
+/// its bytes, no allocation (the common answer is no). The same rules as [`inside_breaks`] and
+/// [`single_letter_gaps`].
+fn ascii_has_readings(bytes: &[u8]) -> bool {
+    let n = bytes.len();
+    let (mut i, mut singles) = (0, 0);
+    let mut last: Option<u8> = None; // the last byte of the previous word
+    while i < n {
+        let gap_start = i;
+        let mut only_punct = true;
+        while i < n && !bytes[i].is_ascii_alphanumeric() {
+            only_punct &= !bytes[i].is_ascii_whitespace();
+            i += 1;
+        }
+        if i == n {
+            return false;
+        }
+        let word_start = i;
+        while i < n && bytes[i].is_ascii_alphanumeric() {
+            i += 1;
+        }
+        if let Some(before) = last {
+            let digits = before.is_ascii_digit() && bytes[word_start].is_ascii_digit();
+            if word_start > gap_start && only_punct && !digits {
+                return true;
+            }
+        }
+        if i - word_start == 1 && bytes[word_start].is_ascii_alphabetic() {
+            singles += 1;
+            if singles >= 3 {
+                return true;
+            }
+        } else {
+            singles = 0;
+        }
+        last = Some(bytes[i - 1]);
+    }
+    false
+}
+
+/// Scratch space of [`push_readings`], kept across texts.
+#[derive(Default)]
+struct Scratch {
+    kinds: Vec<Kind>,
+}
+
+/// Appends `bytes` (ASCII) without the `cuts`, folded, as one more text of a batch string.
+fn push_ascii_reading(bytes: &[u8], cuts: &[(usize, usize)], out: &mut Vec<u8>) {
+    out.push(b' ');
+    let mut space = true;
+    let mut done = 0;
+    for &(a, b) in cuts {
+        push_folded(&bytes[done..a], out, &mut space);
+        done = b;
+    }
+    push_folded(&bytes[done..], out, &mut space);
+    if !space {
+        out.push(b' ');
+    }
+    out.push(0);
+}
+
+/// [`push_readings`] of an ASCII text (no control in it: those went to Python), on its bytes.
+fn push_ascii_readings(bytes: &[u8], scratch: &mut Scratch, out: &mut Vec<u8>) {
+    if !ascii_has_readings(bytes) {
+        return; // most texts
+    }
+    let found = &mut scratch.kinds;
+    found.clear();
+    found.extend(bytes.iter().map(|&b| match b {
+        b'a'..=b'z' | b'A'..=b'Z' => Kind::Letter,
+        b'0'..=b'9' => Kind::Digit,
+        0x21..=0x7e => Kind::Punct,
+        _ => Kind::Space,
+    }));
+    let breaks = inside_breaks(found);
+    if !breaks.is_empty() {
+        push_ascii_reading(bytes, &breaks, out);
+        let closed_gaps = single_letter_gaps(&cut(found, &breaks));
+        if !closed_gaps.is_empty() {
+            push_ascii_reading(&cut(bytes, &breaks), &closed_gaps, out);
+        }
+    }
+    let gaps = single_letter_gaps(found);
+    if !gaps.is_empty() {
+        push_ascii_reading(bytes, &gaps, out);
+    }
+}
+
+/// Appends the other readings of a text the triage folded (punctuation inside words closed, runs of
+/// single letters joined: `matchers.normalize.readings`), each as one more text. False when the text
+/// has a character the readings cannot classify here: then Python reads it.
+fn push_readings(
+    text: &str,
+    simple: &SimpleFolds,
+    kinds: &SimpleKinds,
+    scratch: &mut Scratch,
+    out: &mut Vec<u8>,
+) -> bool {
+    if text.is_ascii() {
+        push_ascii_readings(text.as_bytes(), scratch, out);
+        return true;
+    }
+    let found = &mut scratch.kinds;
+    found.clear();
+    for c in text.chars() {
+        match kind_of(c, kinds) {
+            Some(kind) => found.push(kind),
+            None => return false,
+        }
+    }
+    let breaks = inside_breaks(found);
+    let gaps = single_letter_gaps(found);
+    if breaks.is_empty() && gaps.is_empty() {
+        return true; // most texts
+    }
+    let chars: Vec<char> = text.chars().collect();
+    if !breaks.is_empty() {
+        let closed = cut(&chars, &breaks);
+        push_reading(&closed, simple, out);
+        let closed_gaps = single_letter_gaps(&cut(found, &breaks));
+        if !closed_gaps.is_empty() {
+            push_reading(&cut(&closed, &closed_gaps), simple, out);
+        }
+    }
+    if !gaps.is_empty() {
+        push_reading(&cut(&chars, &gaps), simple, out);
+    }
+    true
+}
+
 /// Lays out one event's texts as a batch string does (`"\0 t1 \0 t2 ... \0"`, folded, space runs
-/// collapsed) into `out`: the texts of ASCII and simple letters only. The others (other scripts,
-/// invisible characters, a NUL) go to `left`, for Python's Unicode fold. Each text is bounded by
-/// NULs, so no key can span two texts and texts may be searched apart.
-fn layout<'t>(texts: &[&'t str], simple: &SimpleFolds, out: &mut Vec<u8>, left: &mut Vec<&'t str>) {
+/// collapsed) into `out`: the texts of ASCII and simple letters only, each followed by its other
+/// readings as more texts. The others (other scripts, invisible characters, a NUL or another
+/// control) go to `left`, for Python's Unicode fold and readings. Each text is bounded by NULs, so no
+/// key can span two texts and texts may be searched apart.
+fn layout<'t>(
+    texts: &[&'t str],
+    simple: &SimpleFolds,
+    kinds: &SimpleKinds,
+    scratch: &mut Scratch,
+    out: &mut Vec<u8>,
+    left: &mut Vec<&'t str>,
+) {
     out.clear();
     out.push(0);
     for &text in texts {
@@ -85,6 +362,10 @@ fn layout<'t>(texts: &[&'t str], simple: &SimpleFolds, out: &mut Vec<u8>, left: 
             out.push(b' ');
         }
         out.push(0);
+        if !push_readings(text, simple, kinds, scratch, out) {
+            out.truncate(mark);
+            left.push(text);
+        }
     }
 }
 
@@ -173,6 +454,7 @@ pub struct Triage {
     search: Py<KeySearch>,
     countries: HashSet<String>,
     simple: SimpleFolds,
+    kinds: SimpleKinds,
 }
 
 /// `Triage.sort` codes, one per input.
@@ -187,6 +469,7 @@ impl Triage {
         search: Py<KeySearch>,
         countries: HashSet<String>,
         simple: HashMap<char, Vec<u8>>,
+        kinds: SimpleKinds,
     ) -> Self {
         let simple = simple
             .into_iter()
@@ -196,6 +479,7 @@ impl Triage {
             search,
             countries,
             simple,
+            kinds,
         }
     }
 
@@ -214,6 +498,7 @@ impl Triage {
         let left_texts = PyList::empty(py);
         let mut owners = Vec::new();
         let mut buffer = Vec::with_capacity(512);
+        let mut scratch = Scratch::default();
         for (index, (code, item)) in codes.iter_mut().zip(raws.iter()).enumerate() {
             let Ok(bytes) = item.downcast::<PyBytes>() else {
                 continue;
@@ -233,7 +518,14 @@ impl Triage {
                 event.remittance.as_ref().map_or("", |r| r.0.as_ref()),
             ];
             let mut left: Vec<&str> = Vec::new(); // allocates only for an event with such texts
-            layout(&texts, &self.simple, &mut buffer, &mut left);
+            layout(
+                &texts,
+                &self.simple,
+                &self.kinds,
+                &mut scratch,
+                &mut buffer,
+                &mut left,
+            );
             if automaton.is_match(buffer.as_slice()) {
                 continue;
             }
@@ -257,7 +549,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::{layout, SimpleFolds};
+    use super::{layout, Scratch, SimpleFolds, SimpleKinds};
 
     #[test]
     fn layout_matches_the_python_batch_string() {
@@ -269,6 +561,7 @@ mod tests {
         .into_iter()
         .map(|(c, a)| (c, a.into()))
         .collect();
+        let kinds: SimpleKinds = [('ü', 1), ('ß', 1), ('！', 3)].into_iter().collect();
         let (mut out, mut left) = (Vec::new(), Vec::new());
         let texts = [
             "Ann  Lee",
@@ -279,12 +572,54 @@ mod tests {
             "x.",
             "a\0b",
             " HAMAS ",
+            "a\x01b",
+            "H.A.M-A S.",
         ];
-        layout(&texts, &simple, &mut out, &mut left);
+        layout(
+            &texts,
+            &simple,
+            &kinds,
+            &mut Scratch::default(),
+            &mut out,
+            &mut left,
+        );
         assert_eq!(
             out,
-            b"\0 ann lee \0 \0 zurich strasse \0 a b \0 x \0 hamas \0"
+            b"\0 ann lee \0 \0 zurich strasse \0 zurichstrasse \0 a b \0 ab \0 x \0 hamas \0 \
+              h a m a s \0 hama s \0 hamas \0"
         );
-        assert_eq!(left, ["Łódź", "a\0b"]);
+        assert_eq!(left, ["Łódź", "a\0b", "a\x01b"]);
+    }
+
+    #[test]
+    fn the_ascii_first_look_agrees_with_the_exact_rules() {
+        use super::{ascii_has_readings, inside_breaks, kind_of, single_letter_gaps};
+        let kinds = SimpleKinds::new();
+        let samples = [
+            "HA-MAS",
+            "e-mail",
+            "16.06.2020",
+            "1,250.00",
+            "A B C",
+            "A B",
+            "a bc d e",
+            "x.",
+            "-x-",
+            "H.A.M",
+            "A1-2",
+            "1-A",
+            "a, b, c",
+            "Ann Lee",
+            "",
+            " ",
+            "a_b",
+            "5 a b c",
+            "a b c5",
+        ];
+        for text in samples {
+            let found: Vec<_> = text.chars().map(|c| kind_of(c, &kinds).unwrap()).collect();
+            let exact = !inside_breaks(&found).is_empty() || !single_letter_gaps(&found).is_empty();
+            assert_eq!(ascii_has_readings(text.as_bytes()), exact, "{text}");
+        }
     }
 }

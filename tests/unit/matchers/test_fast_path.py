@@ -60,6 +60,18 @@ TEXTS = [
     "ﬁnance",
     "Hamaś",
     "KAHANE",
+    "payment to HA\x01MAS",
+    "HA\x7fMAS",
+    "HA\u3164MAS",
+    "BANCO\u2800NACIONAL DE CUBA",
+    "H A M A S",
+    "H.A.M.A.S.",
+    "HA-MAS",
+    "ʜᴀᴍᴀꜱ",
+    "BANC\u0585 NACIONAL DE CUBA",
+    "e-mail U.S. A B C",
+    "T-I-K-T-O-K",
+    "Zürich-Straße A B C",
 ]
 TIMESTAMPS = [
     "2020-10-01T12:00:00Z",
@@ -234,6 +246,8 @@ _TRICKY = st.sampled_from(
         *"aZh -.'0",
         *["hamas", "tiktok", "ltd", "é", "ü", "ß", "ﬁ", "Ａ", "①", "½", "\u0301", "\u200b", "ł", "ǅ"],
         *["İ", "ı", "\u212a", "\u212b", "ŉ", "ǰ", "ﬀ", "Ⅻ", "㎏", "ª", "\u00a0", "\u2002", "е", "字"],
+        *["\x01", "\x7f", "\x1f", "\u3164", "\u2800", "\ufe0f", "ʜ", "ᴀ", "ꜱ", "օ", "！", "_", "™", "²"],
+        *["m", "s", "a ", "h.", "-", "t", "i", "k", "o", "T-I", "K.T.O"],
     ]
 )
 

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from matchers.normalize import (
     CONFUSABLES,
+    WHOLE_WORD_LOOKALIKES,
     fold,
     fold_ascii_batch,
     fold_batch,
@@ -171,7 +172,8 @@ def test_simple_texts_are_latin_with_accents_only() -> None:
 
 
 def _latinize_word_by_word(text: str) -> str:
-    """The rule read literally: split into words, rewrite each word whose letters are all Latin-like."""
+    """The rule read literally: split into words, rewrite each Latin-like word with a look-alike and a
+    Latin letter, and each word of whole-word look-alikes (and digits, marks)."""
     out, word = [], ""
     for ch in [*text, " "]:
         if ch.isalnum() or unicodedata.category(ch) in ("Mn", "Me", "Cf") or ch == "\u0640":
@@ -186,14 +188,29 @@ def _latinize_word_by_word(text: str) -> str:
             or "\u1e00" <= c <= "\u1eff"
             for c in word
         )
-        if latin_like and any(c in CONFUSABLES for c in word):
+        has_latin = any(
+            (c.isascii() and c.isalpha())
+            or ("\u00c0" <= c <= "\u024f" and c not in "\u00d7\u00f7")
+            or "\u1e00" <= c <= "\u1eff"
+            for c in word
+        )
+        whole = all(
+            c in WHOLE_WORD_LOOKALIKES
+            or (c.isascii() and c.isdigit())
+            or unicodedata.category(c) in ("Mn", "Me", "Cf")
+            or c == "\u0640"
+            for c in word
+        )
+        if any(c in CONFUSABLES for c in word) and ((latin_like and has_latin) or whole):
             word = "".join(CONFUSABLES.get(c, c) for c in word)
         out.append(word + ch)
         word = ""
     return "".join(out)[:-1]
 
 
-_LOOKALIKE_ALPHABET = st.sampled_from([*"aZx1 -.'_ÀéłæСсаеорхАЕОРНКМТіјνοΑΗиыяЖ中", "\u0301", "\u200b"])
+_LOOKALIKE_ALPHABET = st.sampled_from(
+    [*"aZx1 -.'_ÀéłæСсаеорхАЕОРНКМТіјνοΑΗиыяЖ中ʜᴀꜱօкв٥ʤ", "\u0301", "\u200b", "\U00010282", "😀"]
+)
 
 
 @settings(max_examples=400, deadline=None)

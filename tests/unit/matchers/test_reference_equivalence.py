@@ -50,8 +50,22 @@ _WORDS = [
     "łódź",
     "lodz",
     "김정은",
+    # Disguises (issue 7): small capitals, a look-alike of another script, letters apart, inner marks.
+    "ʜᴀᴍᴀꜱ",
+    "bancօ",
+    "h",
+    "a",
+    "m",
+    "s",
+    "h.a.m.a.s",
+    "ha-mas",
+    "e-mail",
 ]
-_SEPARATORS = [" ", "  ", "-", ", ", ".", "\u200b", "\t", "/", "'", ""]
+# Ignorables (controls, fillers, selectors, tags) stand between words as well as separators do.
+_SEPARATORS = [
+    *[" ", "  ", "-", ", ", ".", "\u200b", "\t", "/", "'", ""],
+    *["\x01", "\x7f", "\u3164", "\u2800", "\ufe0f", "\U000e0020", " . "],
+]
 
 _word = st.sampled_from(_WORDS)
 _text = st.lists(st.tuples(_word, st.sampled_from(_SEPARATORS)), max_size=6).map(
