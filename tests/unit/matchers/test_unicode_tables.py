@@ -35,7 +35,7 @@ def _package_file(package: str, *parts: str) -> Path | None:
 
 
 def _data_file(env: str, package: str, *parts: str) -> Path:
-    """The Unicode data file named by ``env`` or shipped by ``package`` (a dev dependency): fail without it."""
+    """The Unicode data file named by ``env`` or shipped by ``package`` (dev dependencies): fail without."""
     path = Path(os.environ[env]) if env in os.environ else _package_file(package, *parts)
     if path is None or not path.is_file():
         pytest.fail(f"{'/'.join(parts)} not at hand (pip install {package}, or set {env})")
