@@ -1,7 +1,7 @@
 """The Kafka broker a benchmark runs on: an existing cluster when given, else a local one it starts and stops.
 
-The local one is the project's own single-node broker (:class:`streams.broker.LocalBroker`) on free
-ports with a temporary state dir, removed afterwards; it runs with the same settings as ``txscreen
+The local one is the project's own single-node broker (:class:`streams.localbroker.broker.LocalBroker`)
+on free ports with a temporary state dir, removed afterwards; it runs with the same settings as ``txscreen
 kafka up``, so every engine measured here talks to the same broker, one at a time.
 """
 
@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from streams.broker import BrokerConfig, LocalBroker, free_ports, wait_until_answers
+from streams.localbroker.broker import BrokerConfig, LocalBroker, free_ports, wait_until_answers
 
 START_TIMEOUT = 300.0  # a fresh machine also fetches the jars
 

@@ -31,7 +31,7 @@ from matchers.automaton import NameAutomaton
 from matchers.screening import screen_batch
 from matchers.sources import DEFAULT_SOURCES, load_watchlists
 from matchers.watchlist import Watchlist
-from streams.synthetic import EventFactory
+from streams.loadgen.synthetic import EventFactory
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BATCH = 2000

@@ -27,11 +27,11 @@ from pathlib import Path
 from confluent_kafka.admin import AdminClient
 
 from matchers.sources import DEFAULT_SOURCES, load_watchlists
-from streams.clients import plain_producer_config
-from streams.loadgen import EventSource, Generated, KafkaSink, LoadPlan, generate
+from streams.kafka.clients import plain_producer_config
+from streams.kafka.topics import create_topics, delete_topics
+from streams.loadgen.generator import EventSource, Generated, KafkaSink, LoadPlan, generate
+from streams.loadgen.synthetic import EventFactory
 from streams.settings import Guarantee, KafkaSettings, Topics
-from streams.synthetic import EventFactory
-from streams.topics import create_topics, delete_topics
 
 REPO = Path(__file__).resolve().parent.parent
 #: The quixstreams peer's interpreter (``make bench`` builds this virtualenv from benchmarks/peer-quix.txt).

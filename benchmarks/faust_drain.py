@@ -1,4 +1,4 @@
-"""Run txscreen's Faust engine (:func:`streams.faust_app.run_faust`) over an input topic, for the benchmark.
+"""Run txscreen's Faust engine (:func:`streams.faust.app.run_faust`) over an input topic, for the benchmark.
 
 The Faust runner is at-least-once only; it stops after ``--max-events`` (as ``txscreen run --engine
 faust --max-events N`` would) and logs the same summary line as the worker ("processed N events in
@@ -16,14 +16,14 @@ import sys
 from collections.abc import Sequence
 
 from benchmarks.drain_args import drain_parser
-from streams.broker import free_ports
+from streams.localbroker.broker import free_ports
 from streams.settings import Guarantee, KafkaSettings, Topics, WorkerSettings
 
 
 def faust_available() -> bool:
-    """Whether the Faust engine (streams/faust_app.py and faust-streaming) can be imported here."""
+    """Whether the Faust engine (streams/faust/app.py and faust-streaming) can be imported here."""
     try:
-        from streams.faust_app import run_faust  # noqa: F401
+        from streams.faust.app import run_faust  # noqa: F401
     except ImportError:
         return False
     return True
@@ -36,7 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
-    from streams.faust_app import run_faust
+    from streams.faust.app import run_faust
 
     settings = WorkerSettings(
         kafka=KafkaSettings(

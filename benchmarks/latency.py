@@ -37,9 +37,9 @@ from benchmarks.drains import (
     stop_group,
     tail,
 )
+from streams.kafka.reader import read_topic
+from streams.kafka.topics import create_topics, delete_topics
 from streams.settings import Guarantee, KafkaSettings
-from streams.topic_reader import read_topic
-from streams.topics import create_topics, delete_topics
 
 JOIN_TIMEOUT = 120.0
 _LOADGEN_LINE = "loadgen: "

@@ -44,10 +44,10 @@ from benchmarks.drains import COPIER, COPIER_ALOS, FAUST, QUIX, WORKER, WORKER_A
 from benchmarks.faust_drain import faust_available
 from benchmarks.latency import latency_run
 from matchers.sources import DEFAULT_SOURCES, load_watchlists
-from streams.clients import plain_producer_config
-from streams.loadgen import EventSource, FileSink, KafkaSink, LoadPlan, generate
+from streams.kafka.clients import plain_producer_config
+from streams.loadgen.generator import EventSource, FileSink, KafkaSink, LoadPlan, generate
+from streams.loadgen.synthetic import EventFactory
 from streams.settings import Guarantee, KafkaSettings
-from streams.synthetic import EventFactory
 
 LOADS = (0.25, 0.5, 0.75)
 #: Where quick runs write their results: ignored by git, so the tracked full-run results stay as they are.
@@ -117,7 +117,7 @@ def engines_for(plan: Plan, notes: list[str]) -> tuple[list[Engine], list[Engine
     if faust_available():
         peers.append(FAUST)
     else:
-        notes.append("TODO: the Faust engine (streams/faust_app.py) was not importable: not measured.")
+        notes.append("TODO: the Faust engine (streams/faust/app.py) was not importable: not measured.")
     if drains.QUIX_PYTHON.exists():
         peers.append(QUIX)
     else:

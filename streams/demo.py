@@ -34,14 +34,14 @@ from confluent_kafka.admin import AdminClient
 from matchers.sources import DEFAULT_SOURCES, load_watchlists
 from schemas.errors import TxscreenError
 from schemas.records import decode_blocked, decode_dead_letter
-from streams.broker import LocalBroker
-from streams.broker_cli import config_from_args
-from streams.clients import admin_config
-from streams.jsonl_publisher import publish
+from streams.cli.broker import config_from_args
+from streams.kafka.clients import admin_config
+from streams.kafka.publisher import publish
+from streams.kafka.reader import read_topic
+from streams.kafka.topics import create_topics, delete_topics
+from streams.loadgen.synthetic import EventFactory
+from streams.localbroker.broker import LocalBroker
 from streams.settings import KafkaSettings, Topics
-from streams.synthetic import EventFactory
-from streams.topic_reader import read_topic
-from streams.topics import create_topics, delete_topics
 
 TOPICS = Topics(
     input="demo.payments",

@@ -14,7 +14,7 @@ from typing import Any
 
 from matchers.screening import BatchResult
 from schemas.records import Verdict, encode_dead_letter
-from streams.clients import MAX_OUTPUT_BYTES
+from streams.kafka.clients import MAX_OUTPUT_BYTES
 
 #: Bytes kept free in a dead letter for what JSON escaping may add on a second try.
 _SLACK = 256

@@ -5,8 +5,8 @@ Which broker (decided once per session, never skipped):
 1. ``KAFKA_BOOTSTRAP_SERVERS`` when set: an existing cluster (it must answer within 60 s);
 2. else a Docker engine that answers ``ping``/``docker info``: an ``apache/kafka`` container through
    testcontainers (imported only then; a missing package fails with an install hint);
-3. else the project's own ``LocalBroker`` (streams/broker.py) on free ports with a temporary state dir,
-   jars from the usual cache (``TXSCREEN_KAFKA_CACHE`` or ``~/.cache/txscreen/kafka-<version>``).
+3. else the project's own ``LocalBroker`` (streams/localbroker/broker.py) on free ports with a temporary
+   state dir, jars from the usual cache (``TXSCREEN_KAFKA_CACHE`` or ``~/.cache/txscreen/kafka-<version>``).
 
 If none of these gives a broker, every Kafka test fails with the reason.
 """
@@ -28,7 +28,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from schemas.errors import BrokerError
-from streams.broker import (
+from streams.localbroker.broker import (
     KAFKA_VERSION,
     BrokerConfig,
     LocalBroker,

@@ -11,7 +11,7 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from streams.broker import LocalBroker, free_ports
+from streams.localbroker.broker import LocalBroker, free_ports
 from tests.cli_runner import run_txscreen
 
 pytestmark = pytest.mark.kafka

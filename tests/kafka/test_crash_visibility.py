@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 import pytest
 from confluent_kafka import OFFSET_END, Consumer, TopicPartition
 
-from streams.clients import CONSUMER_TUNING, PRODUCER_TUNING
 from streams.headers import SCREENED_AT, last_header
+from streams.kafka.clients import CONSUMER_TUNING, PRODUCER_TUNING
 from tests.kafka import test_worker_faults
 from tests.kafka.test_worker_faults import Feeder, Worker, make_events
 

@@ -25,9 +25,9 @@ from confluent_kafka import Consumer, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 
 from schemas.records import decode_blocked, decode_dead_letter
-from streams.broker import free_ports
 from streams.headers import SCREENED_AT, WATCHLIST_VERSION, last_header
-from streams.synthetic import EventFactory
+from streams.loadgen.synthetic import EventFactory
+from streams.localbroker.broker import free_ports
 
 # The mixed input and the helpers of the confluent-kafka worker's tests: one source for both engines.
 from tests.kafka.test_kafka_worker import (
@@ -119,7 +119,7 @@ def faust_worker(tmp_path: Path) -> Iterator[Callable[..., FaustWorker]]:
     """``faust_worker(*args, name=…, cli=False, env=None)``: a Faust engine subprocess, killed at teardown.
 
     ``args`` are flags for ``txscreen run --engine faust``, or (``cli=True``) the
-    arguments after ``faust -A streams.faust_main worker`` with the settings in ``env``.
+    arguments after ``faust -A streams.faust.main worker`` with the settings in ``env``.
     """
     workers: list[FaustWorker] = []
 
@@ -128,7 +128,7 @@ def faust_worker(tmp_path: Path) -> Iterator[Callable[..., FaustWorker]]:
     ) -> FaustWorker:
         (port,) = free_ports(1)
         if cli:
-            command = [sys.executable, "-m", "faust", "-A", "streams.faust_main", "worker", "-l", "info"]
+            command = [sys.executable, "-m", "faust", "-A", "streams.faust.main", "worker", "-l", "info"]
             command += ["--web-port", str(port), *args]
         else:
             command = [
@@ -343,7 +343,7 @@ def test_faust_cli_entry_point_screens_with_settings_from_the_environment(
     group_id: str,
     faust_worker: Callable[..., FaustWorker],
 ) -> None:
-    """``faust -A streams.faust_main worker`` builds the app lazily from TXSCREEN_ variables and screens."""
+    """``faust -A streams.faust.main worker`` builds the app lazily from TXSCREEN_ variables and screens."""
     topics = make_topics("payments", "cleared", "blocked", "dlq", partitions=2)
     inputs, _origin = produce_mixed(kafka_bootstrap, topics[0])
     env = {

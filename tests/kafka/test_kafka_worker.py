@@ -13,7 +13,7 @@ from confluent_kafka.admin import AdminClient
 
 from schemas.records import decode_blocked, decode_dead_letter
 from streams.headers import SCREENED_AT, VERDICT, WATCHLIST_VERSION, last_header
-from streams.synthetic import EventFactory
+from streams.loadgen.synthetic import EventFactory
 from tests.cli_runner import run_txscreen
 
 pytestmark = pytest.mark.kafka

@@ -13,9 +13,9 @@ import orjson
 import pytest
 from confluent_kafka import TIMESTAMP_CREATE_TIME
 
-from streams.loadgen import PRODUCED_AT_HEADER
+from streams.kafka.reader import read_topic
+from streams.loadgen.generator import PRODUCED_AT_HEADER
 from streams.settings import KafkaSettings
-from streams.topic_reader import read_topic
 
 pytestmark = pytest.mark.kafka
 

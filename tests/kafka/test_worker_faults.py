@@ -30,8 +30,8 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from matchers.sources import load_watchlists
-from streams.broker import LocalBroker
-from streams.synthetic import EventFactory
+from streams.loadgen.synthetic import EventFactory
+from streams.localbroker.broker import LocalBroker
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 

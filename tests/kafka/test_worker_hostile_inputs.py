@@ -9,8 +9,8 @@ from confluent_kafka import Producer
 
 from schemas.events import MAX_EVENT_BYTES
 from schemas.records import dead_letter_raw, decode_dead_letter
-from streams.clients import MAX_OUTPUT_BYTES
 from streams.headers import VERDICT
+from streams.kafka.clients import MAX_OUTPUT_BYTES
 from tests.kafka.test_kafka_worker import event, read_all, topic_flags, txscreen
 
 pytestmark = pytest.mark.kafka

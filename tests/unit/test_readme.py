@@ -8,8 +8,8 @@ from pathlib import Path
 
 import streams
 from streams.cli import build_parser
-from streams.dlq_cli import REPLAY_TABLE_SETTINGS
-from streams.kafka_cli import TABLE_SETTINGS
+from streams.cli.dlq import REPLAY_TABLE_SETTINGS
+from streams.cli.kafka import TABLE_SETTINGS
 from streams.settings import Setting, settings_table
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
@@ -28,10 +28,11 @@ def test_replay_settings_table_is_the_generated_one() -> None:
 def test_every_declared_setting_is_in_the_configuration_table() -> None:
     """Each Setting declared in a streams module (TXSCREEN_ENGINE, …) is in a README table."""
     declared: set[str] = set()
-    for module in pkgutil.iter_modules(streams.__path__):
-        if module.name in {"faust_main", "demo"}:  # these start things on import or need the broker
+    skipped = {"streams.faust.main", "streams.demo", "streams.cli.__main__"}  # these start things on import
+    for module in pkgutil.walk_packages(streams.__path__, prefix="streams."):
+        if module.name in skipped:
             continue
-        loaded = importlib.import_module(f"streams.{module.name}")
+        loaded = importlib.import_module(module.name)
         declared |= {value.env for value in vars(loaded).values() if isinstance(value, Setting) and value.env}
     table = settings_table(TABLE_SETTINGS) + settings_table(REPLAY_TABLE_SETTINGS)
     assert {"TXSCREEN_ENGINE", "TXSCREEN_WEB_PORT"} <= declared

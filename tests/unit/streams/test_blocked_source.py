@@ -18,10 +18,10 @@ from matchers.automaton import NameAutomaton
 from matchers.screening import screen_batch
 from matchers.sources import load_watchlists
 from schemas.records import decode_blocked
-from streams.faust_app import BatchScreener
+from streams.faust.app import BatchScreener
 from streams.file_runner import FileRunSettings, Outputs, run_file
-from streams.kafka_runner import ScreeningTransform
 from streams.settings import Topics
+from streams.worker.screener import ScreeningTransform
 
 SCHEMA = Path(__file__).resolve().parents[3] / "schemas" / "blocked_record.v1.schema.json"
 TOPICS = Topics("in", "ok", "stop", "bad")

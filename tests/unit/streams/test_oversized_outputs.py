@@ -8,7 +8,7 @@ from matchers.automaton import NameAutomaton
 from matchers.screening import screen_batch
 from schemas.events import MAX_EVENT_BYTES
 from schemas.records import Verdict, dead_letter_raw, decode_dead_letter
-from streams.clients import MAX_OUTPUT_BYTES
+from streams.kafka.clients import MAX_OUTPUT_BYTES
 from streams.oversized import dead_letter_oversized
 
 

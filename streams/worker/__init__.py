@@ -1,0 +1,1 @@
+"""The Kafka worker: the transactional batch loop, the screening transform it runs, and the copier."""
