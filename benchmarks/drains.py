@@ -28,8 +28,9 @@ from confluent_kafka.admin import AdminClient
 
 from matchers.sources import DEFAULT_SOURCES, load_watchlists
 from streams.kafka.clients import plain_producer_config
+from streams.kafka.publisher import KafkaSink
 from streams.kafka.topics import create_topics, delete_topics
-from streams.loadgen.generator import EventSource, Generated, KafkaSink, LoadPlan, generate
+from streams.loadgen.generator import EventSource, Generated, LoadPlan, generate
 from streams.loadgen.synthetic import EventFactory
 from streams.settings import Guarantee, KafkaSettings, Topics
 

@@ -45,7 +45,8 @@ from benchmarks.faust_drain import faust_available
 from benchmarks.latency import latency_run
 from matchers.sources import DEFAULT_SOURCES, load_watchlists
 from streams.kafka.clients import plain_producer_config
-from streams.loadgen.generator import EventSource, FileSink, KafkaSink, LoadPlan, generate
+from streams.kafka.publisher import KafkaSink
+from streams.loadgen.generator import EventSource, FileSink, LoadPlan, generate
 from streams.loadgen.synthetic import EventFactory
 from streams.settings import Guarantee, KafkaSettings
 

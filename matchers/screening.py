@@ -21,7 +21,7 @@ verdict ``DEAD_LETTER`` with a reason; nothing raises out of the loop.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import itemgetter
@@ -41,6 +41,7 @@ from matchers.normalize import (
     not_simple_search,
     readings,
 )
+from matchers.oversized import dead_letter_oversized
 from matchers.policy import HitRank, MatchRule, hit_rank
 from schemas.events import (
     MAX_EVENT_BYTES,
@@ -512,6 +513,8 @@ def screen_batch(
     source_of: SourceOf | None = None,
     *,
     max_event_bytes: int = MAX_EVENT_BYTES,
+    max_output_bytes: int | None = None,
+    cut: Mapping[int, int] | None = None,
 ) -> BatchResult:
     """Screen a batch of raw event values at ``now``; ``source_of(i)`` says where input ``i`` came from.
 
@@ -519,12 +522,48 @@ def screen_batch(
     ``source_of`` is called only for blocked and dead-lettered inputs, for their records' ``source``.
     The native triage first clears, in one call, every event it can prove clean (valid, no key in
     its texts); the rest take :func:`screen_batch_full`, which decides (see the module docstring).
+
+    The result is final: ``errors[i]`` always says why ``values[i]`` is a dead letter.
+    ``max_output_bytes``: an output value longer than that becomes a dead letter that fits
+    (:mod:`matchers.oversized`). ``cut``: inputs a reader cut short, by index, with their true size;
+    ``raws[i]`` holds their first bytes, which the dead letter keeps.
     """
+    result = _screen(raws, automaton, now, source_of, max_event_bytes, cut=cut)
+    return _fit(result, raws, source_of, max_output_bytes)
+
+
+def _fit(
+    result: BatchResult, raws: Sequence[bytes | None], source_of: SourceOf | None, limit: int | None
+) -> BatchResult:
+    """``result`` with each output over ``limit`` bytes made a dead letter that fits (no limit: as it is)."""
+    if limit is not None and result.values and max(map(len, result.values)) > limit:
+        result.values = dead_letter_oversized(result, source_of or _nowhere, limit, raw_of=raws.__getitem__)
+    return result
+
+
+def _nowhere(_index: int) -> dict[str, Any]:
+    return {}
+
+
+def _screen(
+    raws: Sequence[bytes | None],
+    automaton: NameAutomaton,
+    now: datetime | None,
+    source_of: SourceOf | None,
+    max_event_bytes: int,
+    *,
+    cut: Mapping[int, int] | None,
+) -> BatchResult:
     now = screening_time(now)
     screened_at = timestamp(now)
     inputs: list[bytes | None] = raws if isinstance(raws, list) else list(raws)
     n = len(inputs)
-    codes, texts, owners = automaton.triage.sort(inputs, max_event_bytes)
+    triaged = inputs
+    if cut:  # a cut input is only its first bytes: the full path dead-letters it by its true size
+        triaged = list(inputs)
+        for i in cut:
+            triaged[i] = None
+    codes, texts, owners = automaton.triage.sort(triaged, max_event_bytes)
     if texts:  # texts only Python folds: their events are clean unless one of them holds a key
         marked = bytearray(codes)
         for k in _texts_with_keys(texts, automaton):
@@ -535,7 +574,8 @@ def screen_batch(
         return BatchResult([Verdict.CLEARED] * n, cleared, {}, {}, automaton.version, screened_at)
     full = [m.start() for m in _NEEDS_FULL_PATH.finditer(codes)]  # a scan in C, a step per such event
     sub_source = None if source_of is None else (lambda k: source_of(full[k]))
-    sub = _screen_full([inputs[i] for i in full], automaton, now, sub_source, max_event_bytes)
+    sub_cut = {k: cut[i] for k, i in enumerate(full) if i in cut} if cut else None
+    sub = _screen_full([inputs[i] for i in full], automaton, now, sub_source, max_event_bytes, cut=sub_cut)
     if len(full) == n:
         return sub
     verdicts = [Verdict.CLEARED] * n
@@ -587,12 +627,15 @@ def screen_batch_full(
     source_of: SourceOf | None = None,
     *,
     max_event_bytes: int = MAX_EVENT_BYTES,
+    max_output_bytes: int | None = None,
+    cut: Mapping[int, int] | None = None,
 ) -> BatchResult:
     """:func:`screen_batch` without the native triage: every event takes the full Python path.
 
     The reference the fast path is tested against; the same verdicts and outputs, only slower.
     """
-    return _screen_full(raws, automaton, screening_time(now), source_of, max_event_bytes)
+    result = _screen_full(raws, automaton, screening_time(now), source_of, max_event_bytes, cut=cut)
+    return _fit(result, raws, source_of, max_output_bytes)
 
 
 def _screen_full(
@@ -601,9 +644,15 @@ def _screen_full(
     now: datetime,
     source_of: SourceOf | None,
     max_event_bytes: int,
+    *,
+    cut: Mapping[int, int] | None = None,
 ) -> BatchResult:
     screened_at = timestamp(now)
     events, errors, texts = _decode_all(raws, max_event_bytes)
+    for i, size in (cut or {}).items():  # cut short by the reader: dead by its true size, whatever the head
+        errors[i] = f"event is {size} bytes, larger than the {max_event_bytes}-byte limit"
+        events[i] = None
+        texts[i * _FIELDS : (i + 1) * _FIELDS] = _EMPTY
     collector = _HitCollector(automaton, now)
     _scan(texts, events, collector)
     collector.finish()

@@ -25,6 +25,11 @@ class Verdict(StrEnum):
     BLOCKED = "blocked"
     DEAD_LETTER = "dead-letter"
 
+    @property
+    def count_name(self) -> str:
+        """How counts and status lines name the events that got it (``dead-lettered`` for a dead letter)."""
+        return "dead-lettered" if self is Verdict.DEAD_LETTER else self.value
+
 
 class Hit(Struct, frozen=True, kw_only=True):
     """Why an event was blocked: one listed name found in one screened field."""

@@ -33,15 +33,17 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+from operator import attrgetter
 from pathlib import Path
-from typing import Any, BinaryIO, Final, TextIO
+from typing import BinaryIO, Final, NamedTuple, TextIO
 
 from matchers.automaton import NameAutomaton
-from matchers.screening import screen_batch
 from schemas.errors import ConfigError, TxscreenError
 from schemas.events import MAX_EVENT_BYTES
-from schemas.records import encode_dead_letter
+from schemas.records import Verdict
+from streams.outputs import MessageAdapter, OutputRecord, output_records, screen_messages
+from streams.progress import ProgressBar
 
 log = logging.getLogger(__name__)
 
@@ -212,39 +214,23 @@ def _batches(chunks: Iterator[list[bytes]], size: int) -> Iterator[list[bytes]]:
         yield pending
 
 
-class _ProgressBar:
-    """A one-line bar on a terminal: bytes screened of the total, percent and events per second."""
-
-    WIDTH: Final = 28
-    EVERY: Final = 0.1  # seconds between redraws
+class _FileProgress:
+    """The shared progress bar, measuring bytes screened of the file's size and events per second."""
 
     def __init__(self, stream: TextIO, total: int) -> None:
-        self._stream = stream
+        self._bar = ProgressBar(stream, interval=0.1)
         self._total = max(total, 1)
-        self._drawn_at = -1.0
-        self._width = 0
 
     def update(self, done: int, events: int, elapsed: float, *, final: bool = False) -> None:
-        """Redraw at most every ``EVERY`` seconds (always when ``final``)."""
-        if not final and elapsed - self._drawn_at < self.EVERY:
-            return
-        self._drawn_at = elapsed
-        share = min(done / self._total, 1.0)
-        filled = round(share * self.WIDTH)
-        rate = events / elapsed if elapsed > 0 else 0.0
-        bar = "#" * filled + "-" * (self.WIDTH - filled)
-        line = (
-            f"\r[{bar}] {share:4.0%}  {_megabytes(done)} of {_megabytes(self._total)}  {rate:,.0f} events/s"
-        )
-        width, self._width = self._width, len(line)
-        self._stream.write(line.ljust(width) + ("\n" if final else ""))  # cover a longer previous line
-        self._stream.flush()
+        """Redraw at most every 0.1 s (always when ``final``)."""
+        if final or self._bar.due(elapsed):
+            rate = events / elapsed if elapsed > 0 else 0.0
+            text = f"{_megabytes(done)} of {_megabytes(self._total)}  {rate:,.0f} events/s"
+            self._bar.draw(done / self._total, text, elapsed, final=final)
 
     def abandon(self) -> None:
         """End the bar's line where it stands, so that what follows starts on a line of its own."""
-        if self._width:
-            self._stream.write("\n")
-            self._stream.flush()
+        self._bar.close()
 
 
 def _megabytes(count: int) -> str:
@@ -262,9 +248,16 @@ class _Sinks:
         except OSError as exc:
             raise ConfigError(f"cannot write to {outputs.cleared.parent}: {exc.strerror}") from exc
 
-    def write(self, cleared: list[bytes], blocked: list[bytes], dlq: list[bytes]) -> None:
-        """Append one batch's values, one a line, and flush them to the operating system."""
-        for file, values in zip(self._files, (cleared, blocked, dlq), strict=True):
+    def destinations(self) -> dict[Verdict, str]:
+        """Each verdict's output file, as the output step's record topic."""
+        return {verdict: str(path) for verdict, path in zip(Verdict, self.outputs.paths(), strict=True)}
+
+    def write(self, records: list[OutputRecord]) -> None:
+        """Append one batch's values, one a line, each to its record's file; flush them to the system."""
+        by_file: dict[str, list[bytes]] = {str(path): [] for path in self.outputs.paths()}
+        for record in records:
+            by_file[record.topic].append(record.value)
+        for file, values in zip(self._files, by_file.values(), strict=True):
             if values:
                 values.append(b"")  # the last value's "\n"
                 file.write(b"\n".join(values))
@@ -321,7 +314,7 @@ def run_file(
     with ExitStack() as stack:
         stream, total = _open_input(settings.input, stdin, stack)
         sinks = _Sinks(outputs, stack)
-        bar = _ProgressBar(progress, total) if progress is not None and total is not None else None
+        bar = _FileProgress(progress, total) if progress is not None and total is not None else None
         reader = LineReader(stream, settings.max_event_bytes)
         screener = _BatchScreener(settings, automaton, sinks, reader.over_long, clock)
         try:
@@ -358,6 +351,20 @@ def run_file(
     )
 
 
+class _Line(NamedTuple):
+    """One line of the input, as the output step reads a message: the file, its number, its bytes."""
+
+    file: str
+    line: int
+    value: bytes | None
+
+
+#: A line read by the file runner: no key, no headers; its source is ``{"file", "line"}``.
+FILE_LINE: MessageAdapter[_Line] = MessageAdapter(
+    attrgetter("value"), lambda _line: None, lambda _line: None, lambda m: {"file": m.file, "line": m.line}
+)
+
+
 class _BatchScreener:
     """Screens batches of lines, routes their values to the sinks and keeps the counts."""
 
@@ -373,6 +380,7 @@ class _BatchScreener:
         self._limit = settings.max_event_bytes
         self._automaton = automaton
         self._sinks = sinks
+        self._destinations = sinks.destinations()
         self._over_long = over_long
         self._clock = clock
         self.read = self.cleared = self.blocked = self.dead_lettered = self.skipped = 0
@@ -397,29 +405,23 @@ class _BatchScreener:
             cut = {j: cut[i] for j, i in enumerate(kept) if i in cut}
         if not raws:
             return
-        for i in cut:
-            raws[i] = None  # the core dead-letters it; the runner's own dead letter replaces that below
         file = self._file
-
-        def source_of(i: int) -> dict[str, Any]:
-            return {"file": file, "line": numbers[i] if numbers is not None else first + i}
-
-        result = screen_batch(
-            raws,
+        lines_in = [
+            _Line(file, numbers[i] if numbers is not None else first + i, raw) for i, raw in enumerate(raws)
+        ]
+        result = screen_messages(
+            lines_in,
+            FILE_LINE,
             self._automaton,
-            self._clock() if self._clock is not None else datetime.now(UTC),  # rule f: the screening time
-            source_of,
+            now=self._clock() if self._clock is not None else None,  # rule f: the screening time
             max_event_bytes=self._limit,
+            cut=cut,
         )
-        values = result.values
-        for i, size in cut.items():
-            reason = f"event is {size} bytes, larger than the {self._limit}-byte limit"
-            head = lines[numbers[i] - first] if numbers is not None else lines[i]
-            values[i] = encode_dead_letter(head, reason, source_of(i), result.screened_at)
         self.cleared += result.cleared
         self.blocked += result.blocked
         self.dead_lettered += result.dead_lettered
-        self._sinks.write(*_route(values, sorted(result.hits), sorted(result.errors)))
+        records = output_records(lines_in, FILE_LINE, result, self._destinations, log_outcomes=False)
+        self._sinks.write(records)
         log.debug("screened lines %d-%d", first, self.read)
 
     def _take_over_long(self, first: int, count: int) -> dict[int, int]:
@@ -428,16 +430,3 @@ class _BatchScreener:
             return {}
         end = first + count
         return {n - first: self._over_long.pop(n) for n in [n for n in self._over_long if n < end]}
-
-
-def _route(values: list[bytes], blocked: list[int], dead: list[int]) -> tuple[list[bytes], ...]:
-    """Cleared, blocked and dead-letter values of a batch, in input order (few are not cleared)."""
-    if not blocked and not dead:
-        return values, [], []
-    cleared: list[bytes] = []
-    start = 0
-    for i in sorted(blocked + dead):
-        cleared.extend(values[start:i])
-        start = i + 1
-    cleared.extend(values[start:])
-    return cleared, [values[i] for i in blocked], [values[i] for i in dead]

@@ -33,6 +33,8 @@ SCREENED_AT: Final = "txscreen-screened-at"
 #: ``txscreen-*`` input header the engines pass on (its first exact copy only); check it against the
 #: replay audit topic, which is keyed by the same ``topic[partition]@offset``.
 REPLAY_OF: Final = "txscreen-replay-of"
+#: Set by ``txscreen loadgen --produced-at-header``: the produce time, in ns since the epoch.
+PRODUCED_AT: Final = "txscreen-produced-at"
 
 #: What an input header name is folded to before it is compared with :data:`RESERVED_PREFIX`.
 RESERVED_PREFIX: Final = "txscreen"
@@ -96,14 +98,9 @@ def verdict_headers(verdict: Verdict, watchlist_version: str, screened_at: str) 
 
 def routes(topics: Topics, watchlist_version: str, screened_at: str) -> dict[Verdict, Route]:
     """For one screened batch: each verdict's topic and the headers appended to its records."""
-    destination = {
-        Verdict.CLEARED: topics.cleared,
-        Verdict.BLOCKED: topics.blocked,
-        Verdict.DEAD_LETTER: topics.dlq,
-    }
     return {
         verdict: (topic, verdict_headers(verdict, watchlist_version, screened_at))
-        for verdict, topic in destination.items()
+        for verdict, topic in topics.by_verdict().items()
     }
 
 

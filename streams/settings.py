@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Final, Literal
 
 from schemas.errors import ConfigError
+from schemas.records import Verdict
 
 ClientKind = Literal["consumer", "producer", "admin"]
 
@@ -136,6 +137,10 @@ class Topics:
     def all(self) -> tuple[str, str, str, str]:
         """Input then outputs."""
         return (self.input, *self.outputs)
+
+    def by_verdict(self) -> dict[Verdict, str]:
+        """Each verdict's output topic."""
+        return {Verdict.CLEARED: self.cleared, Verdict.BLOCKED: self.blocked, Verdict.DEAD_LETTER: self.dlq}
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,7 @@ from schemas.errors import BrokerError, ConfigError
 from schemas.records import timestamp
 from streams.dlq.selection import Decision, Fixer, Gate, Kind, Selection, decide, event_id, original_bytes
 from streams.headers import REPLAY_OF, Headers, is_reserved
+from streams.kafka.backpressure import produce
 from streams.kafka.clients import RDKAFKA_LOG, admin_config
 from streams.kafka.topics import require_topics
 from streams.settings import KafkaSettings, WorkerSettings
@@ -175,28 +176,18 @@ class ReplayTransform:
                     replayed_at=replayed_at,
                     actor=self.actor,
                 )
-                _produce(
+                produce(
                     producer,
                     self.output,
                     decision.value,
                     message.key(),
-                    replay_headers(message.headers(), replay_of),
+                    headers=replay_headers(message.headers(), replay_of),
                 )
-                _produce(producer, self.audit, record, replay_of.encode(), None)
+                produce(producer, self.audit, record, replay_of.encode())
                 counts[REPLAYED] += 1
             return dict(counts)
 
         return emit
-
-
-def _produce(
-    producer: Producer, topic: str, value: bytes | None, key: bytes | None, headers: Headers | None
-) -> None:
-    try:
-        producer.produce(topic, value, key, headers=headers)
-    except BufferError:  # the producer queue is full: wait for deliveries, then go on
-        producer.poll(1.0)
-        producer.produce(topic, value, key, headers=headers)
 
 
 class ReplayTotals(Totals):

@@ -48,7 +48,6 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, NoReturn, cast
 
@@ -61,8 +60,9 @@ from faust.types.enums import ProcessingGuarantee
 from faust.web import Request, Response, View
 
 from matchers.automaton import NameAutomaton
-from matchers.screening import BatchResult, screen_batch
+from matchers.screening import BatchResult
 from schemas.errors import BrokerError, ConfigError
+from streams import outputs
 from streams.faust.config import (
     DEFAULT_WEB_HOST,
     DEFAULT_WEB_PORT,
@@ -72,14 +72,12 @@ from streams.faust.config import (
 )
 from streams.faust.live_counts import LiveCounts, list_summary, render_html
 from streams.faust.transport import ReadCommittedTransport
-from streams.headers import own_headers, routes
-from streams.kafka.clients import admin_config, new_client
+from streams.kafka.clients import MAX_OUTPUT_BYTES, admin_config, new_client
 from streams.kafka.topics import ADMIN_TIMEOUT, require_topics
 from streams.lists import load_automaton
-from streams.oversized import dead_letter_oversized
+from streams.outputs import FAUST_MESSAGE, OutputRecord, faust_source, output_records, screen_messages
 from streams.settings import Guarantee, KafkaSettings, Topics, WorkerSettings
 from streams.status import StatusLine
-from streams.worker.screener import log_blocked, log_dropped_headers
 
 log = logging.getLogger(__name__)
 
@@ -91,23 +89,14 @@ EXIT_UNDELIVERED: Final = 2
 IDLE_CHECK_SECONDS: Final = 0.5
 
 
-def source(message: Message) -> dict[str, Any]:
-    """Where an input came from, as a blocked record's or dead letter's ``source``."""
-    return {"topic": message.topic, "partition": message.partition, "offset": message.offset}
-
-
 def where(message: Message) -> str:
     """``topic[partition]@offset`` of a consumed message."""
-    return f"{message.topic}[{message.partition}]@{message.offset}"
+    return outputs.where(faust_source(message))
 
 
 def span(messages: Sequence[Message]) -> str:
     """The offsets a batch covers, per partition: ``payments[0]@10..59, payments[3]@7..80``."""
-    ranges: dict[tuple[str, int], tuple[int, int]] = {}
-    for m in messages:
-        low, high = ranges.get((m.topic, m.partition), (m.offset, m.offset))
-        ranges[(m.topic, m.partition)] = (min(low, m.offset), max(high, m.offset))
-    return ", ".join(f"{t}[{p}]@{low}..{high}" for (t, p), (low, high) in sorted(ranges.items()))
+    return outputs.span(map(faust_source, messages))
 
 
 class BatchScreener:
@@ -116,51 +105,24 @@ class BatchScreener:
     def __init__(self, app: faust.App, automaton: NameAutomaton, topics: Topics) -> None:
         self.app = app
         self.automaton = automaton
-        self.topics = topics
+        self.destinations = topics.by_verdict()
 
-    def screen(self, messages: Sequence[Message]) -> tuple[BatchResult, list[bytes]]:
-        """The verdicts, and the value each input's output carries (one ``screen_batch`` call)."""
-        result = screen_batch(
-            [m.value for m in messages],
-            self.automaton,
-            datetime.now(UTC),  # rule f: the screening time
-            source_of=lambda i: source(messages[i]),
-        )
-        values = dead_letter_oversized(
-            result, lambda i: source(messages[i]), raw_of=lambda i: messages[i].value
-        )
-        _log_outcomes(messages, result)
-        return result, values
+    def screen(self, messages: Sequence[Message]) -> tuple[BatchResult, list[OutputRecord]]:
+        """The verdicts, and each input's output record (one ``screen_batch`` call)."""
+        result = screen_messages(messages, FAUST_MESSAGE, self.automaton, max_output_bytes=MAX_OUTPUT_BYTES)
+        return result, output_records(messages, FAUST_MESSAGE, result, self.destinations)
 
-    async def deliver(self, messages: Sequence[Message], result: BatchResult, values: list[bytes]) -> None:
-        """Produce each input once to its verdict's topic; returns when the broker acknowledged them all."""
-        route = routes(self.topics, result.watchlist_version, result.screened_at)
+    async def deliver(self, records: Sequence[OutputRecord]) -> None:
+        """Send each record; returns when the broker acknowledged them all (aiokafka waits for room)."""
         send = self.app.producer.send
-        pending: list[Any] = []
-        dropped = 0
-        for message, verdict, value in zip(messages, result.verdicts, values, strict=True):
-            topic, extra = route[verdict]
-            headers, forged = own_headers(message.headers, extra)
-            dropped += forged
-            pending.append(await send(topic, message.key, value, None, None, cast(Any, headers)))
-        if dropped:
-            log_dropped_headers(dropped, span(messages))
+        pending = [await send(r.topic, r.key, r.value, None, None, cast(Any, r.headers)) for r in records]
         await asyncio.gather(*pending)
 
     async def __call__(self, messages: Sequence[Message]) -> BatchResult:
         """Screen the batch and deliver its outputs."""
-        result, values = self.screen(messages)
-        await self.deliver(messages, result, values)
+        result, records = self.screen(messages)
+        await self.deliver(records)
         return result
-
-
-def _log_outcomes(messages: Sequence[Message], result: BatchResult) -> None:
-    """One line per blocked input (INFO) and per dead letter (WARNING), naming topic[partition]@offset."""
-    if result.hits and log.isEnabledFor(logging.INFO):
-        for i, hits in result.hits.items():
-            log_blocked(where(messages[i]), result.values[i], hits)
-    for i, error in result.errors.items():
-        log.warning("dead-lettered %s (key %r): %s", where(messages[i]), messages[i].key, error)
 
 
 def fail_stop(messages: Sequence[Message], exc: BaseException) -> NoReturn:

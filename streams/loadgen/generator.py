@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import os
 import sys
 import time
@@ -35,13 +34,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Final, Protocol, TextIO
 
-from schemas.errors import BrokerError, ConfigError
-from streams.headers import Headers
+from schemas.errors import ConfigError
+from streams.headers import PRODUCED_AT
+from streams.progress import ProgressBar
 
 if TYPE_CHECKING:
     from streams.loadgen.synthetic import EventFactory
 
-PRODUCED_AT_HEADER: Final = "txscreen-produced-at"
+PRODUCED_AT_HEADER: Final = PRODUCED_AT
 """Optional header: when the record was produced, nanoseconds since the epoch, as decimal text."""
 DEFAULT_POOL: Final = 20_000
 #: Events per chunk when there is no rate to follow (big enough to amortize the per-chunk work).
@@ -163,72 +163,20 @@ class FileSink:
         self.stream.flush()
 
 
-class KafkaSink:
-    """Produces each event to ``topic``, keyed by event id, timestamped at the ``produce`` call."""
-
-    def __init__(self, config: dict[str, Any], topic: str, *, produced_at_header: bool = False) -> None:
-        from confluent_kafka import Producer
-
-        from streams.kafka.clients import new_client
-
-        self.topic = topic
-        self.produced_at_header = produced_at_header
-        self.failed = 0
-        self.first_error = ""
-        self.producer = new_client(
-            Producer, {**config, "delivery.report.only.error": True, "on_delivery": self._report}
-        )
-
-    def _report(self, error: Any, _message: Any) -> None:
-        if error is not None:
-            self.failed += 1
-            self.first_error = self.first_error or error.str()
-
-    def send(self, chunk: Chunk) -> None:
-        producer, topic, header = self.producer, self.topic, self.produced_at_header
-        produce, clock = producer.produce, time.time_ns
-        for key, value in chunk:
-            now = clock()
-            headers: Headers | None = [(PRODUCED_AT_HEADER, b"%d" % now)] if header else None
-            while True:
-                try:
-                    produce(topic, value, key, timestamp=now // 1_000_000, headers=headers)
-                    break
-                except BufferError:  # the queue is full: serve deliveries, then go on
-                    producer.poll(0.05)
-        producer.poll(0)
-
-    def close(self) -> None:
-        remaining = self.producer.flush(FLUSH_TIMEOUT)
-        if remaining:
-            raise BrokerError(
-                f"{remaining:,} events were still undelivered to {self.topic} after {FLUSH_TIMEOUT:.0f} s.",
-                topic=self.topic,
-            )
-        if self.failed:
-            raise BrokerError(
-                f"{self.failed:,} events could not be delivered to {self.topic}: {self.first_error}.",
-                topic=self.topic,
-            )
-
-
-class ProgressBar:
-    """A one-line progress bar on a terminal, redrawn at most every ``interval`` seconds."""
+class LoadProgress:
+    """The shared progress bar, measuring events sent against ``--count`` or ``--duration``, and the rate."""
 
     def __init__(
         self, stream: TextIO, *, count: int | None, duration: float | None, interval: float = 0.25
     ) -> None:
-        self.stream = stream
         self.count = count
         self.duration = duration
-        self.interval = interval
-        self._drawn_at = -math.inf
+        self._bar = ProgressBar(stream, interval=interval)
 
-    def update(self, done: int, elapsed: float, *, force: bool = False) -> None:
-        """Redraw if due: share done, events, rate."""
-        if not force and elapsed - self._drawn_at < self.interval:
+    def update(self, done: int, elapsed: float, *, final: bool = False) -> None:
+        """Redraw if due: share done, events, rate (always when ``final``, which ends the line)."""
+        if not final and not self._bar.due(elapsed):
             return
-        self._drawn_at = elapsed
         shares = []
         if self.count:
             shares.append(done / self.count)
@@ -236,16 +184,11 @@ class ProgressBar:
             shares.append(elapsed / self.duration)
         rate = done / elapsed if elapsed > 0 else 0.0
         text = f"{done:,} events, {rate:,.0f}/s, {elapsed:.1f} s"
-        if shares:
-            share = min(max(shares), 1.0)
-            filled = int(share * 30)
-            text = f"[{'#' * filled}{'.' * (30 - filled)}] {share:4.0%} {text}"
-        self.stream.write(f"\r{text}\x1b[K")
-        self.stream.flush()
+        self._bar.draw(max(shares) if shares else None, text, elapsed, final=final)
 
     def close(self) -> None:
-        self.stream.write("\n")
-        self.stream.flush()
+        """End the bar's line."""
+        self._bar.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,7 +232,7 @@ def generate(
     *,
     clock: Clock = time.monotonic,
     sleep: Sleep = time.sleep,
-    progress: ProgressBar | None = None,
+    progress: LoadProgress | None = None,
 ) -> Generated:
     """Send events from ``source`` to ``sink`` following ``plan``; the time includes the final delivery."""
     chunk = plan.chunk_size()
@@ -313,8 +256,7 @@ def generate(
     sink.close()
     seconds = clock() - start
     if progress is not None:
-        progress.update(sent, seconds, force=True)
-        progress.close()
+        progress.update(sent, seconds, final=True)
     return Generated(sent, source.listed, source.malformed, seconds, interrupted)
 
 
@@ -433,6 +375,7 @@ def _open_sink(args: argparse.Namespace) -> Iterator[tuple[Sink, str]]:
     from confluent_kafka.admin import AdminClient
 
     from streams.kafka.clients import admin_config, new_client, plain_producer_config
+    from streams.kafka.publisher import KafkaSink
     from streams.kafka.topics import require_topics
     from streams.settings import kafka_settings
 
@@ -445,7 +388,7 @@ def _open_sink(args: argparse.Namespace) -> Iterator[tuple[Sink, str]]:
 def _loadgen(args: argparse.Namespace) -> int:
     plan = LoadPlan(rate=args.rate, count=args.count, duration=args.duration)
     progress = (
-        ProgressBar(sys.stderr, count=plan.count, duration=plan.duration) if sys.stderr.isatty() else None
+        LoadProgress(sys.stderr, count=plan.count, duration=plan.duration) if sys.stderr.isatty() else None
     )
     with _open_sink(args) as (sink, name):  # settings and topic checked before the lists load
         pool = min(args.pool, args.count) if args.count else args.pool

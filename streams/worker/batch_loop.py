@@ -58,6 +58,7 @@ from typing import Any, Protocol, TypeVar
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from schemas.errors import BrokerError
+from streams import outputs
 from streams.kafka.clients import (
     CLIENT_ERRORS,
     consumer_config,
@@ -65,6 +66,7 @@ from streams.kafka.clients import (
     producer_config,
     transactional_id,
 )
+from streams.outputs import kafka_source
 from streams.settings import WorkerSettings
 from streams.status import StatusLine, Totals
 
@@ -98,18 +100,12 @@ class Transform(Protocol):
 
 def where(message: Message) -> str:
     """``topic[partition]@offset`` of a consumed message."""
-    return f"{message.topic()}[{message.partition()}]@{message.offset()}"
+    return outputs.where(kafka_source(message))
 
 
 def span(messages: Sequence[Message]) -> str:
     """The offsets a batch covers, per partition: ``payments[0]@10..59, payments[3]@7..80``."""
-    ranges: dict[tuple[str, int], tuple[int, int]] = {}
-    for m in messages:
-        key = (m.topic() or "", m.partition() or 0)
-        offset = m.offset() or 0
-        low, high = ranges.get(key, (offset, offset))
-        ranges[key] = (min(low, offset), max(high, offset))
-    return ", ".join(f"{t}[{p}]@{low}..{high}" for (t, p), (low, high) in sorted(ranges.items()))
+    return outputs.span(map(kafka_source, messages))
 
 
 def offsets_after(messages: Sequence[Message]) -> list[TopicPartition]:

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from confluent_kafka import Message, Producer
 from confluent_kafka.admin import AdminClient
 
+from streams.kafka.backpressure import produce
 from streams.kafka.clients import admin_config, new_client
 from streams.kafka.topics import require_topics
 from streams.settings import WorkerSettings
@@ -42,13 +43,8 @@ class CopyTransform:
         topic = self.topic
 
         def emit(producer: Producer) -> dict[str, int]:
-            produce = producer.produce
             for message in messages:
-                try:
-                    produce(topic, message.value(), message.key(), headers=message.headers())
-                except BufferError:  # the producer queue is full: wait for deliveries, then go on
-                    producer.poll(1.0)
-                    producer.produce(topic, message.value(), message.key(), headers=message.headers())
+                produce(producer, topic, message.value(), message.key(), headers=message.headers())
             return {COPIED: len(messages)}
 
         return emit

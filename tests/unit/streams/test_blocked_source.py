@@ -71,9 +71,10 @@ def test_faust_blocked_records_name_topic_partition_offset(
     automaton: NameAutomaton, make_event: Callable[..., bytes]
 ) -> None:
     """The Faust engine's blocked record carries the input's topic, partition and offset."""
-    messages = [SimpleNamespace(topic="in", partition=0, offset=9, value=make_event(remittance="TikTok ads"))]
-    _result, values = BatchScreener(None, automaton, TOPICS).screen(messages)  # type: ignore[arg-type]
-    assert validate(values[0])["source"] == {"topic": "in", "partition": 0, "offset": 9}
+    value = make_event(remittance="TikTok ads")
+    messages = [SimpleNamespace(topic="in", partition=0, offset=9, key=None, headers=None, value=value)]
+    _result, records = BatchScreener(None, automaton, TOPICS).screen(messages)  # type: ignore[arg-type]
+    assert validate(records[0].value)["source"] == {"topic": "in", "partition": 0, "offset": 9}
 
 
 def test_source_is_asked_only_for_blocked_and_dead_lettered_inputs(

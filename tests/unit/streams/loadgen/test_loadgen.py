@@ -18,7 +18,7 @@ from streams.loadgen.generator import (
     EventSource,
     FileSink,
     LoadPlan,
-    ProgressBar,
+    LoadProgress,
     TokenBucket,
     event_key,
     generate,
@@ -213,7 +213,7 @@ def test_file_sink_writes_one_line_per_value() -> None:
 def test_progress_bar_draws_share_count_and_rate() -> None:
     """The bar shows the share done, events and rate on one redrawn line."""
     stream = io.StringIO()
-    bar = ProgressBar(stream, count=1000, duration=None)
+    bar = LoadProgress(stream, count=1000, duration=None)
     bar.update(250, 0.5)
     bar.update(260, 0.6)  # too soon: not redrawn
     bar.close()

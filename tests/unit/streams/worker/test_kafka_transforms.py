@@ -211,12 +211,12 @@ def test_faust_engine_logs_blocked_events_at_info_without_names(
     from types import SimpleNamespace
 
     from matchers.screening import screen_batch
-    from streams.faust.app import _log_outcomes
+    from streams.outputs import FAUST_MESSAGE, log_batch_outcomes
 
     consumed = [SimpleNamespace(topic="in", partition=0, offset=9, key=b"pay-78")]
     result = screen_batch([event("pay-78", "TikTok Pte. Ltd.")], automaton)
     with caplog.at_level(logging.INFO):
-        _log_outcomes(consumed, result)  # type: ignore[arg-type]
+        log_batch_outcomes(consumed, FAUST_MESSAGE, result)
     assert "in[0]@9: event 'pay-78'; us-eo-2020:bytedance (anywhere)" in caplog.text
     assert "TikTok" not in caplog.text
 

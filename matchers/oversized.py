@@ -1,7 +1,9 @@
-"""Outputs too big to produce: each becomes a dead letter that fits (any engine).
+"""Outputs too big to produce: each becomes a dead letter that fits; part of the core's result assembly.
 
-The limit keeps a record, with its key and headers, below the producers' 1,000,000-byte request
-limit. The dead letter says why with the event's own size (an event over the size limit, an event
+:func:`matchers.screening.screen_batch` applies it when given ``max_output_bytes``, so the verdict,
+the error and the record written always agree. The limit is the caller's (the Kafka engines keep a
+record, with its key and headers, below the producers' 1,000,000-byte request limit); the core knows
+nothing of Kafka. The dead letter says why with the event's own size (an event over the size limit, an event
 too big to pass on as it is, or one whose blocked record would be too big) and, as file mode does,
 keeps the event's first bytes in ``raw``: as many as fit in the limit. The whole input stays in its
 topic; the dead letter's ``source`` says where.
@@ -10,11 +12,12 @@ topic; the dead letter's ``source`` says where.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from matchers.screening import BatchResult
 from schemas.records import Verdict, encode_dead_letter
-from streams.kafka.clients import MAX_OUTPUT_BYTES
+
+if TYPE_CHECKING:  # the core imports this module while it assembles its result
+    from matchers.screening import BatchResult
 
 #: Bytes kept free in a dead letter for what JSON escaping may add on a second try.
 _SLACK = 256
@@ -23,14 +26,15 @@ _SLACK = 256
 def dead_letter_oversized(
     result: BatchResult,
     source_of: Callable[[int], dict[str, Any]],
-    limit: int = MAX_OUTPUT_BYTES,
+    limit: int,
     *,
     raw_of: Callable[[int], bytes | None] | None = None,
 ) -> list[bytes]:
     """The values to produce: ``result.values`` with each one over ``limit`` replaced by a dead letter.
 
     ``raw_of(i)`` gives input ``i``'s bytes (without it the dead letter's ``raw`` is empty).
-    ``result``'s verdicts, hits and errors are updated to match, so counts and headers agree.
+    ``result``'s verdicts, hits and errors are updated to match, so counts and headers agree (the core
+    calls this while it assembles ``result``, before anyone else sees it).
     """
     values = result.values
     if not values or max(map(len, values)) <= limit:
@@ -44,6 +48,7 @@ def dead_letter_oversized(
         values[i] = _fitting_dead_letter(raw, error, source_of(i), result.screened_at, limit)
         result.verdicts[i] = Verdict.DEAD_LETTER
         result.hits.pop(i, None)
+        result.hits_total.pop(i, None)
         result.errors[i] = error
     return values
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from matchers.automaton import NameAutomaton
+from matchers.oversized import dead_letter_oversized
 from matchers.screening import screen_batch
 from schemas.events import MAX_EVENT_BYTES
 from schemas.records import Verdict, dead_letter_raw, decode_dead_letter
 from streams.kafka.clients import MAX_OUTPUT_BYTES
-from streams.oversized import dead_letter_oversized
 
 
 def test_only_outputs_over_the_limit_are_replaced_and_the_result_agrees(
@@ -41,7 +41,7 @@ def test_a_batch_within_the_limit_is_returned_unchanged(
 ) -> None:
     """Nothing over the limit: the very same values, verdicts untouched."""
     result = screen_batch([make_event(), make_event(creditor="TikTok Pte. Ltd.")], default_automaton)
-    assert dead_letter_oversized(result, lambda i: {}) is result.values
+    assert dead_letter_oversized(result, lambda i: {}, MAX_OUTPUT_BYTES) is result.values
     assert result.verdicts == [Verdict.CLEARED, Verdict.BLOCKED]
 
 
@@ -53,7 +53,10 @@ def test_an_event_over_the_size_limit_says_its_own_size_and_keeps_its_first_byte
     assert len(big) > MAX_EVENT_BYTES
     result = screen_batch([big], default_automaton)
     values = dead_letter_oversized(
-        result, lambda i: {"topic": "payments", "partition": 0, "offset": 5}, raw_of=lambda i: big
+        result,
+        lambda i: {"topic": "payments", "partition": 0, "offset": 5},
+        MAX_OUTPUT_BYTES,
+        raw_of=lambda i: big,
     )
     (value,) = values
     assert len(value) <= MAX_OUTPUT_BYTES

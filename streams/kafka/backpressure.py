@@ -1,0 +1,55 @@
+"""Producing when the producer's queue is full: the one place every engine waits for room.
+
+librdkafka raises ``BufferError`` when its local queue is full. :func:`produce` then serves delivery
+reports (``poll``), which frees room, and tries again, until the record is queued or
+:data:`QUEUE_FULL_TIMEOUT` seconds have passed; then it raises :class:`~schemas.errors.BrokerError`
+(a queue that stays full that long means the brokers do not take what is sent). A ``BufferError``
+never escapes. Used by the worker, the copier, the publisher, the dlq replay and the load generator;
+the Faust engine sends through aiokafka, whose ``send`` waits for room itself.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, Final
+
+from confluent_kafka import Producer
+
+from schemas.errors import BrokerError
+
+#: Longest wait for room in a full producer queue before giving up.
+QUEUE_FULL_TIMEOUT: Final = 60.0
+#: How long each wait serves delivery reports before trying again.
+_POLL_SECONDS: Final = 0.05
+
+
+def produce(
+    producer: Producer,
+    topic: str,
+    value: bytes | None,
+    key: bytes | None = None,
+    *,
+    timeout: float = QUEUE_FULL_TIMEOUT,
+    **kwargs: Any,
+) -> None:
+    """Queue one record, waiting while the queue is full (``kwargs``: headers, timestamp, on_delivery)."""
+    try:
+        producer.produce(topic, value, key, **kwargs)
+    except BufferError:
+        pass
+    else:
+        return
+    deadline = time.monotonic() + timeout
+    while True:
+        producer.poll(_POLL_SECONDS)  # deliveries free room in the queue
+        try:
+            producer.produce(topic, value, key, **kwargs)
+        except BufferError as exc:
+            if time.monotonic() >= deadline:
+                raise BrokerError(
+                    f"the producer's queue stayed full for {timeout:.0f} s: the brokers do not take "
+                    f"what is sent to {topic}.",
+                    topic=topic,
+                ) from exc
+        else:
+            return

@@ -1,0 +1,204 @@
+"""The one output step of every engine: a screened batch becomes output records, which engines only send.
+
+An engine hands its consumed messages and a small :class:`MessageAdapter` (how to read a message's
+value, key, headers and source) to :func:`screen_messages`, which makes the one
+:func:`matchers.screening.screen_batch` call (with the engine's output size limit, so the core's
+result is final), then to :func:`output_records`, which turns the :class:`BatchResult` into one
+immutable :class:`OutputRecord` per input, in input order:
+
+* **topic** — the verdict's destination (a topic, or for the file runner an output file);
+* **key** — the input's key;
+* **value** — the core's value: the original bytes, the blocked record or the dead letter;
+* **headers** — the input's headers without any ``txscreen-*`` one (:func:`streams.headers.own_headers`;
+  the drops are counted and logged once per batch), then the three txscreen headers.
+
+It also logs each outcome, as every engine did: one INFO line per blocked input (where, the event id,
+each entity id and rule; the matched texts at DEBUG only: payment data in logs is personal data) and
+one WARNING per dead letter, naming ``topic[partition]@offset``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from operator import attrgetter, methodcaller
+from typing import Any, Generic, NamedTuple, TypeVar
+
+import orjson
+
+from matchers.automaton import NameAutomaton
+from matchers.screening import BatchResult, screen_batch
+from schemas.events import MAX_EVENT_BYTES
+from schemas.records import Hit, Verdict
+from streams.headers import Headers, own_headers, verdict_headers
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M")
+Source = dict[str, Any]
+
+
+class OutputRecord(NamedTuple):
+    """One record to send: where, with which key, value and headers (engines send it as it is)."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: Headers
+
+
+@dataclass(frozen=True, slots=True)
+class MessageAdapter(Generic[M]):
+    """How to read an engine's consumed message: its value, key, headers and where it came from."""
+
+    value: Callable[[M], bytes | None]
+    key: Callable[[M], bytes | None]
+    headers: Callable[[M], Any]
+    #: A blocked record's or dead letter's ``source``: ``{"topic", "partition", "offset"}`` for Kafka.
+    source: Callable[[M], Source]
+
+
+def kafka_source(message: Any) -> Source:
+    """Where a confluent-kafka message came from."""
+    return {"topic": message.topic(), "partition": message.partition(), "offset": message.offset()}
+
+
+def faust_source(message: Any) -> Source:
+    """Where a Faust (aiokafka) message came from."""
+    return {"topic": message.topic, "partition": message.partition, "offset": message.offset}
+
+
+#: A ``confluent_kafka.Message`` (the worker, the copier, the dlq replay).
+KAFKA_MESSAGE: MessageAdapter[Any] = MessageAdapter(
+    methodcaller("value"), methodcaller("key"), methodcaller("headers"), kafka_source
+)
+#: A Faust ``Message`` (the Faust engine).
+FAUST_MESSAGE: MessageAdapter[Any] = MessageAdapter(
+    attrgetter("value"), attrgetter("key"), attrgetter("headers"), faust_source
+)
+
+
+def where(source: Mapping[str, Any]) -> str:
+    """``topic[partition]@offset`` of a Kafka source (``file:line`` of a file's)."""
+    if "file" in source:
+        return f"{source['file']}:{source['line']}"
+    return f"{source['topic']}[{source['partition']}]@{source['offset']}"
+
+
+def span(sources: Iterable[Mapping[str, Any]]) -> str:
+    """The offsets a batch covers, per partition: ``payments[0]@10..59, payments[3]@7..80``."""
+    ranges: dict[tuple[str, int], tuple[int, int]] = {}
+    for source in sources:
+        key = (source["topic"] or "", source["partition"] or 0)
+        offset = source["offset"] or 0
+        low, high = ranges.get(key, (offset, offset))
+        ranges[key] = (min(low, offset), max(high, offset))
+    return ", ".join(f"{t}[{p}]@{low}..{high}" for (t, p), (low, high) in sorted(ranges.items()))
+
+
+def screen_messages(
+    messages: Sequence[M],
+    adapter: MessageAdapter[M],
+    automaton: NameAutomaton,
+    *,
+    now: datetime | None = None,
+    max_output_bytes: int | None = None,
+    max_event_bytes: int = MAX_EVENT_BYTES,
+    cut: Mapping[int, int] | None = None,
+) -> BatchResult:
+    """One ``screen_batch`` call over the messages' values, at ``now`` (rule f; default: the clock now)."""
+    source = adapter.source
+    return screen_batch(
+        [adapter.value(m) for m in messages],
+        automaton,
+        now if now is not None else datetime.now(UTC),
+        lambda i: source(messages[i]),
+        max_event_bytes=max_event_bytes,
+        max_output_bytes=max_output_bytes,
+        cut=cut,
+    )
+
+
+def output_records(
+    messages: Sequence[M],
+    adapter: MessageAdapter[M],
+    result: BatchResult,
+    destinations: Mapping[Verdict, str],
+    *,
+    log_outcomes: bool = True,
+) -> list[OutputRecord]:
+    """One output record per message, in order; logs the outcomes (unless ``log_outcomes`` is off)."""
+    if log_outcomes:
+        log_batch_outcomes(messages, adapter, result)
+    version, screened_at = result.watchlist_version, result.screened_at
+    route = {v: (destinations[v], verdict_headers(v, version, screened_at)) for v in Verdict}
+    records: list[OutputRecord] = []
+    append, key_of, headers_of = records.append, adapter.key, adapter.headers
+    dropped = 0
+    for message, verdict, value in zip(messages, result.verdicts, result.values, strict=True):
+        topic, extra = route[verdict]
+        headers, forged = own_headers(headers_of(message), extra)
+        dropped += forged
+        append(OutputRecord(topic, key_of(message), value, headers))
+    if dropped:
+        log_dropped_headers(dropped, span(map(adapter.source, messages)))
+    return records
+
+
+def counts(result: BatchResult) -> dict[str, int]:
+    """A batch's counts by outcome, as the status line names them (:attr:`Verdict.count_name`)."""
+    return {
+        Verdict.CLEARED.count_name: result.cleared,
+        Verdict.BLOCKED.count_name: result.blocked,
+        Verdict.DEAD_LETTER.count_name: result.dead_lettered,
+    }
+
+
+def log_batch_outcomes(messages: Sequence[M], adapter: MessageAdapter[M], result: BatchResult) -> None:
+    """One line per blocked input (INFO) and per dead letter (WARNING), naming topic[partition]@offset."""
+    if result.hits and log.isEnabledFor(logging.INFO):
+        for i, hits in result.hits.items():
+            log_blocked(where(adapter.source(messages[i])), result.values[i], hits)
+    for i, error in result.errors.items():
+        message = messages[i]
+        log.warning(
+            "dead-lettered %s (key %r): %s", where(adapter.source(message)), adapter.key(message), error
+        )
+
+
+def log_dropped_headers(count: int, inputs: str) -> None:
+    """The one WARNING of a batch whose inputs carried ``txscreen-*`` headers (names and values not shown)."""
+    log.warning(
+        "dropped %d txscreen-* header%s carried by the inputs %s: only txscreen sets them",
+        count,
+        "" if count == 1 else "s",
+        inputs,
+    )
+
+
+def describe_hits(hits: Sequence[Hit]) -> str:
+    """``us-eo-2020:bytedance 'TikTok' in creditor.name (anywhere)``, for each hit."""
+    return "; ".join(f"{h.entity_id} {h.matched_text!r} in {h.field} ({h.rule})" for h in hits)
+
+
+def blocked_event_id(record: bytes) -> str | None:
+    """The ``id`` of the event a blocked record embeds (None if it cannot be read)."""
+    try:
+        event = orjson.loads(record).get("event")
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    event_id = event.get("id") if isinstance(event, dict) else None
+    return event_id if isinstance(event_id, str) else None
+
+
+def log_blocked(place: str, record: bytes, hits: Sequence[Hit]) -> None:
+    """One INFO line per blocked input: where, the event id, each entity id and rule; no names or texts.
+
+    Payment data in logs is personal data: the matched texts and fields come at DEBUG only.
+    """
+    entities = ", ".join(dict.fromkeys(f"{h.entity_id} ({h.rule})" for h in hits))
+    log.info("blocked %s: event %r; %s", place, blocked_event_id(record), entities)
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("blocked %s: %s", place, describe_hits(hits))
