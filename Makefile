@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml native/Cargo.toml native/src/*.rs
 venv: $(STAMP) ## create .venv and install txscreen with its dev extras
 
 demo: $(STAMP) ## stream ~2,000 sample payments through the screener on the local broker; show what was blocked
-	$(BIN)/python -m streams.demo
+	$(BIN)/txscreen demo
 
 test: $(STAMP) ## run every test (Rust unit tests, Python unit, then Kafka on a broker the tests start and stop)
 	$(BIN)/ruff check schemas matchers streams tests benchmarks

@@ -1,4 +1,4 @@
-"""``make demo``: the whole pipeline on the local broker, in about a minute.
+"""``make demo`` (``txscreen demo``): the whole pipeline on the local broker, in about a minute.
 
 1. starts the project's own Kafka broker unless one already answers (``txscreen kafka up``);
 2. deletes and recreates the demo topics (``demo.payments`` and its three outputs), so every run
@@ -18,8 +18,6 @@ demo says whether it started it and how to stop it (``make kafka-down``). With
 from __future__ import annotations
 
 import argparse
-import logging
-import os
 import subprocess
 import sys
 import uuid
@@ -32,7 +30,6 @@ from confluent_kafka import Message
 from confluent_kafka.admin import AdminClient
 
 from matchers.sources import DEFAULT_SOURCES, load_watchlists
-from schemas.errors import TxscreenError
 from schemas.records import decode_blocked, decode_dead_letter
 from streams.cli.broker import config_from_args
 from streams.kafka.clients import admin_config
@@ -180,20 +177,9 @@ def describe_blocked(messages: Sequence[Message], limit: int = 9) -> list[str]:
     return lines
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the demo; 0 when every hand-written payment got the verdict it should."""
-    parser = argparse.ArgumentParser(prog="python -m streams.demo", description="Run the txscreen demo.")
-    parser.parse_args(argv)
-    # The demo talks; librdkafka's transient warnings (a coordinator still loading) would only distract.
-    logging.basicConfig(level=logging.ERROR, format="  %(levelname)s %(name)s: %(message)s")
-    try:
-        return _demo(os.environ)
-    except TxscreenError as exc:
-        print(f"demo: error: {exc}", file=sys.stderr)
-        return 2
-
-
-def _demo(environ: Mapping[str, str]) -> int:
+def run_demo(environ: Mapping[str, str]) -> int:
+    """Run the demo with the ``TXSCREEN_*`` variables in ``environ``; 0 when every hand-written payment
+    got the verdict it should."""
     print("1. Kafka", flush=True)
     bootstrap, broker_note = ensure_broker(environ)
     print(f"  {broker_note}")
@@ -246,7 +232,3 @@ def _demo(environ: Mapping[str, str]) -> int:
     print(f"\nLook around: .venv/bin/txscreen consume {TOPICS.blocked} --bootstrap-servers {bootstrap}")
     print(f"{broker_note[0].upper()}{broker_note[1:]}.")
     return 1 if failures else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -588,7 +588,8 @@ def kafka_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Kafk
     )
 
 
-def _watchlists(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[str, ...]:
+def watchlist_sources(args: argparse.Namespace, environ: Mapping[str, str]) -> tuple[str, ...]:
+    """The one reading of the sources: ``--watchlist`` flags, else ``TXSCREEN_WATCHLIST`` (``;`` between)."""
     given: Sequence[str] | None = getattr(args, WATCHLISTS.name, None)
     if given:
         return tuple(given)
@@ -600,7 +601,7 @@ def worker_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Wor
     """The settings of ``run``/``copy`` from parsed flags, falling back to ``environ`` and the defaults."""
     values = {setting.name: setting.value(args, environ) for setting in WORKER_SETTINGS}
     return WorkerSettings(
-        kafka=kafka_settings(args, environ), watchlists=_watchlists(args, environ), **values
+        kafka=kafka_settings(args, environ), watchlists=watchlist_sources(args, environ), **values
     )
 
 
@@ -616,3 +617,20 @@ def settings_table(settings: Iterable[Setting] = (*KAFKA_SETTINGS, WATCHLISTS, *
         env = f"`{s.env}`" if s.env else "–"
         rows.append(f"| {s.name} | {flag} | {env} | {default} | {s.meaning} |")
     return "\n".join(rows)
+
+
+def add_watchlist_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the repeatable ``--watchlist SRC`` option."""
+    parser.add_argument(
+        "--watchlist",
+        dest="watchlists",
+        metavar="SRC",
+        action="append",
+        default=None,
+        help=(
+            "a watchlist: 'builtin', a folder holding an OFAC sdn.csv ('extract:FOLDER' for a hand-made "
+            "extract without OFAC's end-of-file byte), a UN XML file or a native .yaml/.json list "
+            "(repeatable; else TXSCREEN_WATCHLIST, ';'-separated; default: builtin + the bundled OFAC SDN "
+            "and UN snapshots)"
+        ),
+    )

@@ -26,7 +26,6 @@ from schemas.errors import BrokerError, ConfigError
 from streams.faust.config import WEB_HOST, WEB_PORT
 from streams.kafka.clients import admin_config, check_options, new_client
 from streams.kafka.topics import create_topics, delete_topics, partition_counts, require_topics
-from streams.lists import add_watchlist_arguments
 from streams.settings import (
     KAFKA_SETTINGS,
     REPLAYED_TOPIC,
@@ -38,6 +37,7 @@ from streams.settings import (
     Topics,
     WorkerSettings,
     add_kafka_arguments,
+    add_watchlist_arguments,
     add_worker_arguments,
     kafka_settings,
     worker_settings,

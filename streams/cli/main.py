@@ -18,10 +18,9 @@ Handler = Callable[[argparse.Namespace], int]
 
 def _registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Modules that add sub-commands; imported lazily so ``txscreen --help`` stays fast."""
-    from streams.cli import broker, dlq, kafka, screen
-    from streams.loadgen import generator
+    from streams.cli import broker, demo, dlq, kafka, loadgen, screen
 
-    return [screen.register, kafka.register, dlq.register, broker.register, generator.register]
+    return [screen.register, kafka.register, dlq.register, broker.register, loadgen.register, demo.register]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -39,7 +39,8 @@ from schemas.errors import ConfigError
 from schemas.events import MAX_EVENT_BYTES, SCREENED_FIELDS
 from schemas.records import Hit, timestamp
 from streams.file_runner import DEFAULT_BATCH_SIZE, FileRunSettings, RunSummary, check_input, run_file
-from streams.lists import add_watchlist_arguments, load_automaton
+from streams.lists import load_automaton
+from streams.settings import add_watchlist_arguments, watchlist_sources
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -142,7 +143,7 @@ def _int_setting(flag: int | None, environ: Mapping[str, str], variable: str, de
 def _screen(args: argparse.Namespace) -> int:
     settings = settings_from_args(args, os.environ)
     check_input(settings.input)
-    automaton = load_automaton(args.watchlists, environ=os.environ)
+    automaton = load_automaton(watchlist_sources(args, os.environ))
     progress = sys.stderr if not args.no_progress and sys.stderr.isatty() else None
     summary = run_file(settings, automaton, progress=progress)
     print(format_summary(summary))
@@ -182,7 +183,7 @@ def _check(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     at = parse_at(args.at) if args.at else now
     screened_at = parse_at(args.screened_at, "--screened-at") if args.screened_at else now
-    automaton = load_automaton(args.watchlists, environ=os.environ)
+    automaton = load_automaton(watchlist_sources(args, os.environ))
     hits = check_text(args.text, automaton, field_name=args.field, at=at, screened_at=screened_at)
     if args.json:
         document = {

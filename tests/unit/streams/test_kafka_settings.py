@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from schemas.errors import ConfigError
-from streams.lists import add_watchlist_arguments
 from streams.settings import (
     MASK,
     ClientOptions,
@@ -17,6 +16,7 @@ from streams.settings import (
     Topics,
     WorkerSettings,
     add_kafka_arguments,
+    add_watchlist_arguments,
     add_worker_arguments,
     is_secret,
     kafka_settings,
