@@ -6,6 +6,7 @@
     ├── SchemaError               a record does not match its contract
     ├── WatchlistError            a watchlist source cannot be loaded (file, line)
     ├── BrokerError               Kafka or the local broker cannot do what was asked
+    │   └── ClientStuckError      a librdkafka call hangs: the process must leave at once
     └── ConfigError               a setting or command-line value is wrong
 
 Per-message problems are *not* exceptions: a malformed payment event becomes a dead
@@ -55,6 +56,10 @@ class BrokerError(TxscreenError):
         self.topic = topic
         self.partition = partition
         self.offset = offset
+
+
+class ClientStuckError(BrokerError):
+    """The Kafka client hangs in a call past its timeout; a normal exit would wait on it forever."""
 
 
 class ConfigError(TxscreenError):

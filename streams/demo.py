@@ -30,7 +30,7 @@ from confluent_kafka import Message
 from confluent_kafka.admin import AdminClient
 
 from matchers.sources import DEFAULT_SOURCES, load_watchlists
-from schemas.records import decode_blocked, decode_dead_letter
+from schemas.records import Verdict, decode_blocked, decode_dead_letter
 from streams.cli.broker import config_from_args
 from streams.kafka.clients import admin_config
 from streams.kafka.publisher import publish
@@ -65,39 +65,39 @@ def _event(event_id: str, created_at: str, creditor: str, remittance: str) -> di
 
 
 #: Hand-written payments: (event, the verdict the policy must give, why).
-HAND_WRITTEN: tuple[tuple[dict[str, Any], str, str], ...] = (
+HAND_WRITTEN: tuple[tuple[dict[str, Any], Verdict, str], ...] = (
     (
         _event("demo-tiktok-2020-10", "2020-10-15T09:30:00Z", "TikTok Pte. Ltd.", "Ad campaign Q4"),
-        "blocked",
+        Verdict.BLOCKED,
         "TikTok while EO 13942 was in force",
     ),
     (
         _event(
             "demo-bytedance-cjk", "2021-03-01T10:00:00+08:00", "Shenzhen Ads Co.", "广告费 字节跳动 2021年3月"
         ),
-        "blocked",
+        Verdict.BLOCKED,
         "字节跳动 (ByteDance) in the remittance text",
     ),
     (
         _event("demo-wechat-2021-06", "2021-06-08T23:00:00Z", "Li Wei", "WeChat Pay top-up"),
-        "blocked",
+        Verdict.BLOCKED,
         "WeChat the day before EO 14034 revoked the order",
     ),
     (
         _event("demo-tiktok-2020-08", "2020-08-10T09:30:00Z", "TikTok Pte. Ltd.", "Ad campaign Q3"),
-        "cleared",
+        Verdict.CLEARED,
         "TikTok before EO 13942 took effect (2020-09-20)",
     ),
     (
         _event("demo-sdn-bank", "2021-02-02T12:00:00Z", "Banco Nacional de Cuba", "Trade finance"),
-        "blocked",
+        Verdict.BLOCKED,
         "an OFAC SDN entity",
     ),
     (
         _event(
             "demo-un-person", "2021-02-03T12:00:00Z", "Northwind Trading Ltd.", "Consulting fee, Eric Badege"
         ),
-        "blocked",
+        Verdict.BLOCKED,
         "a UN-listed individual in the remittance text",
     ),
 )
@@ -221,7 +221,7 @@ def run_demo(environ: Mapping[str, str]) -> int:
     print("  dead letters: " + "; ".join(f"{n} × {reason}" for reason, n in reasons.most_common(3)))
 
     verdict_of = {m.key(): topic for topic, messages in outputs.items() for m in messages}
-    topic_of = {"blocked": TOPICS.blocked, "cleared": TOPICS.cleared}
+    topic_of = TOPICS.by_verdict()
     failures = 0
     print("  hand-written payments:")
     for event, expected, why in HAND_WRITTEN:

@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 from confluent_kafka.admin import AdminClient
 
-from schemas.errors import BrokerError, ConfigError
+from schemas.errors import BrokerError, ClientStuckError, ConfigError
 from streams.faust.config import WEB_HOST, WEB_PORT
 from streams.kafka.clients import admin_config, check_options, new_client
 from streams.kafka.topics import create_topics, delete_topics, partition_counts, require_topics
@@ -230,7 +230,7 @@ def _consume(args: argparse.Namespace) -> int:
 
 def _exit_if_client_stuck(exc: BrokerError) -> None:
     """Leave at once when librdkafka hangs: a normal exit would wait on the stuck client forever."""
-    if getattr(exc, "client_stuck", False):
+    if isinstance(exc, ClientStuckError):
         print(f"txscreen: error: {exc}", file=sys.stderr, flush=True)
         logging.shutdown()
         os._exit(2)
@@ -302,7 +302,7 @@ def copy_destination(args: argparse.Namespace, topics: Topics) -> str:
         raise ConfigError("--output-topic must not be empty.")
     if output == topics.input:
         raise ConfigError(f"--output-topic {output} is the input topic; copy to another topic.")
-    kinds = {topics.cleared: "cleared", topics.blocked: "blocked", topics.dlq: "dead-letter"}
+    kinds = {topic: verdict.value for verdict, topic in topics.by_verdict().items()}
     if output in kinds and not args.i_know_this_is_unscreened:
         raise ConfigError(
             f"txscreen copy writes unscreened events, so it refuses the {kinds[output]} topic {output} "

@@ -282,7 +282,7 @@ class ReplayPlan:
 def check_output(kafka: KafkaSettings, output: str) -> None:
     """ConfigError when the replay would write to an output or the audit topic (it feeds screening only)."""
     topics = kafka.topics
-    forbidden = {topics.cleared: "cleared", topics.blocked: "blocked", topics.dlq: "dead-letter"}
+    forbidden = {topic: verdict.value for verdict, topic in topics.by_verdict().items()}
     forbidden[topics.replayed] = "replay audit"
     if output in forbidden:
         raise ConfigError(

@@ -16,13 +16,11 @@ from typing import Any, Final
 
 from matchers.screening import BatchResult
 from matchers.watchlist import Watchlist
-from schemas.records import timestamp
+from schemas.records import Verdict, timestamp
+from streams.outputs import counts as batch_counts
 from streams.status import Totals
 
-CLEARED: Final = "cleared"
-BLOCKED: Final = "blocked"
-DEAD_LETTERED: Final = "dead-lettered"
-KINDS: Final = (CLEARED, BLOCKED, DEAD_LETTERED)
+KINDS: Final = tuple(verdict.count_name for verdict in Verdict)
 
 
 def list_summary(watchlists: Sequence[Watchlist]) -> list[dict[str, Any]]:
@@ -55,7 +53,7 @@ class LiveCounts:
     def record(self, result: BatchResult) -> None:
         """Count one batch whose outputs were all delivered."""
         self.batch_started()
-        counts = {CLEARED: result.cleared, BLOCKED: result.blocked, DEAD_LETTERED: result.dead_lettered}
+        counts = batch_counts(result)
         self.totals.add(counts, len(result.verdicts), at=self.clock())
         for hits in result.hits.values():
             self.hits_by_list.update(hit.list_id for hit in hits)
@@ -74,9 +72,7 @@ class LiveCounts:
             "watchlist_version": self.watchlist_version,
             "watchlists": self.watchlists,
             "screened": self.totals.events,
-            "cleared": counts[CLEARED],
-            "blocked": counts[BLOCKED],
-            "dead_lettered": counts[DEAD_LETTERED],
+            **{name.replace("-", "_"): counts[name] for name in KINDS},  # cleared, blocked, dead_lettered
             "hits_by_list": dict(sorted(self.hits_by_list.items())),
             "batches": self.totals.batches,
             "events_per_second": round(self.totals.events_per_second, 1),

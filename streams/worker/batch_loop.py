@@ -57,7 +57,7 @@ from typing import Any, Protocol, TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
-from schemas.errors import BrokerError
+from schemas.errors import BrokerError, ClientStuckError
 from streams import outputs
 from streams.kafka.clients import (
     CLIENT_ERRORS,
@@ -402,7 +402,7 @@ class BatchLoop:
         self.totals.add(in_flight.counts, len(in_flight.messages), at=time.monotonic())
 
     def _wait(self, in_flight: _InFlight) -> None:
-        """Wait for the commit thread; BrokerError (``client_stuck``) if a librdkafka call hangs."""
+        """Wait for the commit thread; ClientStuckError if a librdkafka call hangs."""
         while True:
             try:
                 in_flight.future.result(timeout=1.0)
@@ -410,7 +410,7 @@ class BatchLoop:
                 started = self._call_started
                 if started is not None and time.monotonic() - started > STUCK_AFTER:
                     self.client_stuck = True
-                    error = BrokerError(
+                    error = ClientStuckError(
                         f"the Kafka client has been committing the transaction over "
                         f"{span(in_flight.messages)} for over {STUCK_AFTER:.0f} s, past its "
                         f"{CALL_TIMEOUT:.0f} s timeout (a librdkafka hang after a broker restart, issues "
@@ -421,7 +421,6 @@ class BatchLoop:
                         partition=in_flight.messages[0].partition(),
                         offset=in_flight.messages[0].offset(),
                     )
-                    error.client_stuck = True  # type: ignore[attr-defined]
                     raise error from None
             else:
                 return
