@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from schemas.errors import TxscreenError
+from streams.cli.version import VersionAction
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -30,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Screen payment events against sanctions watchlists.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail to stderr")
+    parser.add_argument(
+        "--version", action=VersionAction, help="print the version and the matching path, then exit"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for register in _registrars():
         register(sub)
