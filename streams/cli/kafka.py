@@ -17,12 +17,11 @@ import argparse
 import logging
 import os
 import sys
-from pathlib import Path
-from typing import BinaryIO
 
 from confluent_kafka.admin import AdminClient
 
 from schemas.errors import BrokerError, ClientStuckError, ConfigError
+from streams.cli.files import open_binary
 from streams.faust.config import WEB_HOST, WEB_PORT
 from streams.kafka.clients import admin_config, check_options, new_client
 from streams.kafka.topics import create_topics, delete_topics, partition_counts, require_topics
@@ -185,21 +184,12 @@ def _topics_delete(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_input(name: str) -> BinaryIO:
-    if name == "-":
-        return sys.stdin.buffer
-    try:
-        return Path(name).open("rb")
-    except OSError as exc:
-        raise ConfigError(f"cannot read {name}: {exc.strerror or exc}.") from exc
-
-
 def _produce(args: argparse.Namespace) -> int:
     from streams.kafka.publisher import publish
 
     kafka = _kafka(args)
     require_topics(_admin(args), [kafka.topics.input])
-    stream = _open_input(args.file)
+    stream = open_binary(args.file, "rb")
     try:
         outcome = publish(stream, kafka.topics.input, kafka)
     finally:

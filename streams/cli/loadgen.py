@@ -8,10 +8,9 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
-from schemas.errors import ConfigError
+from streams.cli.files import open_binary
 from streams.lists import chosen_sources
 from streams.loadgen.generator import (
     DEFAULT_POOL,
@@ -114,20 +113,11 @@ def _factory(args: argparse.Namespace) -> EventFactory:
     )
 
 
-def _open_out(name: str) -> BinaryIO:
-    if name == "-":
-        return sys.stdout.buffer
-    try:
-        return Path(name).open("wb")
-    except OSError as exc:
-        raise ConfigError(f"cannot write {name}: {exc.strerror or exc}.") from exc
-
-
 @contextlib.contextmanager
 def _open_sink(args: argparse.Namespace) -> Iterator[tuple[Sink, str]]:
     """The sink and what to call it: a JSON Lines file (closed afterwards) or the input topic."""
     if args.out is not None:
-        stream = _open_out(args.out)
+        stream = open_binary(args.out, "wb")
         try:
             yield FileSink(stream), "standard output" if args.out == "-" else args.out
         finally:
