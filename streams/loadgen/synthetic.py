@@ -1,7 +1,8 @@
 """Realistic synthetic payment events for the demo, the load generator, the benchmarks and tests.
 
-Multilingual person, company and bank names, IBAN-like accounts and remittance texts, shaped
-like production traffic (about 500 bytes an event, most without a listed name). A share of
+Multilingual person, company and bank names (the tables in ``names.json`` beside this module),
+IBAN-like accounts and remittance texts, shaped like production traffic (about 500 bytes an event,
+most without a listed name). A share of
 events carry a listed name taken from the loaded watchlists, written in one of the variants the
 matching policy covers (case, accents, look-alike letters, invisible characters, full-width
 forms, joined or split punctuation, legal-form spelling, surname order); a share are malformed.
@@ -16,6 +17,7 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import orjson
 
@@ -23,32 +25,19 @@ from matchers.normalize import fold
 from matchers.policy import MatchRule, match_rule, name_forms
 from matchers.watchlist import EntityType, ListedName, NameStrength, Watchlist
 
-_FIRST = {
-    "en": ["James", "Mary", "Robert", "Patricia", "Michael", "Linda", "David", "Susan", "Daniel", "Karen"],
-    "de": ["Jürgen", "Käthe", "Lukas", "Anja", "Matthias", "Sabine", "Björn", "Ute", "Tobias", "Heike"],
-    "fr": ["Étienne", "Chloé", "François", "Hélène", "Jérôme", "Amélie", "Benoît", "Léa", "Rémi", "Zoé"],
-    "es": ["José", "María", "Andrés", "Lucía", "Sebastián", "Inés", "Martín", "Sofía", "Raúl", "Elena"],
-    "pl": ["Łukasz", "Małgorzata", "Paweł", "Agnieszka", "Krzysztof", "Zofia", "Wojciech", "Ewa"],
-    "ru": ["Алексей", "Наталья", "Дмитрий", "Ольга", "Сергей", "Татьяна", "Игорь", "Мария"],
-    "zh": ["伟", "芳", "娜", "敏", "静", "磊", "洋", "勇", "艳", "杰"],
-    "ja": ["翔太", "さくら", "健一", "美咲", "大輔", "陽子", "拓也", "由美"],
-    "ko": ["민준", "서연", "도윤", "지우", "하준", "수아"],
-    "ar": ["Omar", "Fatima", "Youssef", "Layla", "Karim", "Nour", "Tariq", "Salma"],
-    "in": ["Aarav", "Priya", "Rohan", "Ananya", "Vikram", "Kavya", "Arjun", "Meera"],
+#: The name tables, in ``names.json`` beside this module: first and last names per locale, the romanized
+#: names of locales in other scripts, company stems, kinds and legal forms, CJK company names, banks.
+_NAMES = orjson.loads((Path(__file__).resolve().parent / "names.json").read_bytes())
+_FIRST: dict[str, list[str]] = _NAMES["first"]
+_LAST: dict[str, list[str]] = _NAMES["last"]
+_ROMANIZED: dict[str, tuple[list[str], list[str]]] = {
+    locale: (names["first"], names["last"]) for locale, names in _NAMES["romanized"].items()
 }
-_LAST = {
-    "en": ["Smith", "Johnson", "Williams", "Brown", "Jones", "Miller", "Davis", "Wilson", "Taylor", "Clark"],
-    "de": ["Müller", "Schmidt", "Schröder", "Weiß", "Hoffmann", "Krüger", "Schäfer", "Bäcker", "Köhler"],
-    "fr": ["Dubois", "Lefèvre", "Moreau", "Girard", "Bonnaire", "Fournier", "Mercier", "Faure"],
-    "es": ["García", "Martínez", "Rodríguez", "López", "Hernández", "Pérez", "Sánchez", "Gómez"],
-    "pl": ["Nowak", "Kowalski", "Wiśniewski", "Wójcik", "Kamiński", "Lewandowski", "Zieliński"],
-    "ru": ["Иванов", "Смирнова", "Кузнецов", "Попова", "Соколов", "Лебедева", "Новиков"],
-    "zh": ["王", "李", "张", "刘", "陈", "杨", "黄", "赵"],
-    "ja": ["佐藤", "鈴木", "高橋", "田中", "渡辺", "伊藤", "山本"],
-    "ko": ["김", "이", "박", "최", "정", "강"],
-    "ar": ["Haddad", "Khoury", "Nasser", "Saleh", "Mansour", "Aziz", "Hamdan", "Sabbagh"],
-    "in": ["Sharma", "Patel", "Iyer", "Reddy", "Gupta", "Nair", "Mehta", "Kapoor"],
-}
+_COMPANY_STEMS: list[str] = _NAMES["company_stems"]
+_COMPANY_KINDS: list[str] = _NAMES["company_kinds"]
+_LEGAL: list[str] = _NAMES["legal_forms"]
+_CJK_COMPANIES: list[str] = _NAMES["cjk_companies"]
+_BANKS: list[tuple[str, str]] = [(bank["bic"], bank["name"]) for bank in _NAMES["banks"]]
 _LOCALE_WEIGHTS = {
     "en": 34,
     "de": 10,
@@ -65,132 +54,6 @@ _LOCALE_WEIGHTS = {
 #: Payment rails mostly carry names transliterated to ASCII (SWIFT MT and SEPA restrict the character set);
 #: this share of names in other scripts or with accents keeps its native spelling.
 NATIVE_SPELLING_SHARE = 0.3
-_ROMANIZED = {
-    "ru": (
-        ["Aleksei", "Natalia", "Dmitry", "Olga", "Sergei", "Tatiana", "Igor", "Maria"],
-        ["Ivanov", "Smirnova", "Kuznetsov", "Popova", "Sokolov", "Lebedeva", "Novikov"],
-    ),
-    "zh": (
-        ["Wei", "Fang", "Na", "Min", "Jing", "Lei", "Yang", "Yong", "Yan", "Jie"],
-        ["Wang", "Li", "Zhang", "Liu", "Chen", "Yang", "Huang", "Zhao"],
-    ),
-    "ja": (
-        ["Shota", "Sakura", "Kenichi", "Misaki", "Daisuke", "Yoko", "Takuya", "Yumi"],
-        ["Sato", "Suzuki", "Takahashi", "Tanaka", "Watanabe", "Ito", "Yamamoto"],
-    ),
-    "ko": (
-        ["Minjun", "Seoyeon", "Doyun", "Jiwoo", "Hajun", "Sua"],
-        ["Kim", "Lee", "Park", "Choi", "Jung", "Kang"],
-    ),
-}
-_COMPANY_STEMS = [
-    "Northwind",
-    "Bluewater",
-    "Greenfield",
-    "Silverline",
-    "Redwood",
-    "Summit",
-    "Harbor",
-    "Pioneer",
-    "Crescent",
-    "Evergreen",
-    "Lakeside",
-    "Granite",
-    "Horizon",
-    "Keystone",
-    "Meridian",
-    "Oakridge",
-    "Riverbend",
-    "Sunrise",
-    "Brightstar",
-    "Westbrook",
-    "Nordlicht",
-    "Rheintal",
-    "Bellevue",
-    "Montclair",
-    "Solaria",
-    "Alcázar",
-    "Huaxin",
-    "Zhongtai",
-    "Yamato",
-    "Sakura",
-    "Hanil",
-    "Daewon",
-    "Al Noor",
-    "Taj",
-    "Ganga",
-    "Vistula",
-]
-_COMPANY_KINDS = [
-    "Trading",
-    "Logistics",
-    "Textiles",
-    "Electronics",
-    "Foods",
-    "Consulting",
-    "Engineering",
-    "Pharma",
-    "Software",
-    "Imports",
-    "Shipping",
-    "Furniture",
-    "Agro",
-    "Medical Supplies",
-    "Construction",
-    "Packaging",
-]
-_LEGAL = [
-    "Ltd.",
-    "Limited",
-    "GmbH",
-    "S.A.",
-    "SARL",
-    "Inc.",
-    "LLC",
-    "Co., Ltd.",
-    "B.V.",
-    "S.p.A.",
-    "AG",
-    "PLC",
-    "Pty Ltd",
-    "Sp. z o.o.",
-    "K.K.",
-    "Corp.",
-]
-_CJK_COMPANIES = [
-    "深圳华信贸易有限公司",
-    "上海东方电子有限公司",
-    "株式会社山田製作所",
-    "大和物産株式会社",
-    "한일무역 주식회사",
-    "北京长城科技有限公司",
-]
-_BANKS = [
-    ("DEUTDEFFXXX", "Deutsche Bank AG"),
-    ("COBADEFFXXX", "Commerzbank AG"),
-    ("BNPAFRPPXXX", "BNP Paribas"),
-    ("SOGEFRPPXXX", "Societe Generale"),
-    ("BSCHESMMXXX", "Banco Santander S.A."),
-    ("CAIXESBBXXX", "CaixaBank"),
-    ("CHASUS33XXX", "JPMorgan Chase Bank, N.A."),
-    ("CITIUS33XXX", "Citibank N.A."),
-    ("BOFAUS3NXXX", "Bank of America"),
-    ("HSBCGB2LXXX", "HSBC Bank plc"),
-    ("BARCGB22XXX", "Barclays Bank PLC"),
-    ("BKCHCNBJXXX", "Bank of China"),
-    ("ICBKCNBJXXX", "Industrial and Commercial Bank of China"),
-    ("MHCBJPJTXXX", "Mizuho Bank, Ltd."),
-    ("BOTKJPJTXXX", "MUFG Bank, Ltd."),
-    ("KOEXKRSEXXX", "KEB Hana Bank"),
-    ("SBININBBXXX", "State Bank of India"),
-    ("HDFCINBBXXX", "HDFC Bank"),
-    ("PKOPPLPWXXX", "PKO Bank Polski"),
-    ("UBSWCHZH80A", "UBS Switzerland AG"),
-    ("INGBNL2AXXX", "ING Bank N.V."),
-    ("NDEAFIHHXXX", "Nordea Bank Abp"),
-    ("EBILAEADXXX", "Emirates NBD Bank PJSC"),
-    ("NBEGEGCXXXX", "National Bank of Egypt"),
-]
 _COUNTRIES = [
     "DE",
     "FR",
