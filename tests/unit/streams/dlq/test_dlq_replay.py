@@ -22,22 +22,10 @@ from streams.dlq.replay import (
 from streams.dlq.selection import FixFile, NoFix, Selection
 from streams.headers import REPLAY_OF
 from streams.settings import KafkaSettings, Topics
+from tests.unit.streams.fakes import RecordingProducer
 
 ACTOR = Actor("alice", "ops-1")
 SOURCE = {"topic": "payments", "partition": 0, "offset": 7}
-
-
-class RecordingProducer:
-    """Stands in for confluent_kafka.Producer: keeps every produce call."""
-
-    def __init__(self) -> None:
-        self.records: list[dict[str, Any]] = []
-
-    def produce(self, topic: str, value: bytes, key: bytes | None = None, **kwargs: Any) -> None:
-        self.records.append({"topic": topic, "value": value, "key": key, "headers": kwargs.get("headers")})
-
-    def poll(self, _timeout: float = 0) -> int:
-        return 0
 
 
 def dead(

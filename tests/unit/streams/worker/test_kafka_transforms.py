@@ -17,21 +17,9 @@ from streams.kafka.clients import MAX_OUTPUT_BYTES
 from streams.settings import Topics
 from streams.worker.copier import CopyTransform
 from streams.worker.screener import ScreeningTransform
+from tests.unit.streams.fakes import RecordingProducer
 
 TOPICS = Topics("in", "ok", "stop", "bad")
-
-
-class RecordingProducer:
-    """Stands in for confluent_kafka.Producer: keeps every produce call."""
-
-    def __init__(self) -> None:
-        self.records: list[dict[str, Any]] = []
-
-    def produce(self, topic: str, value: bytes, key: bytes | None = None, **kwargs: Any) -> None:
-        self.records.append({"topic": topic, "value": value, "key": key, "headers": kwargs.get("headers")})
-
-    def poll(self, _timeout: float = 0) -> int:
-        return 0
 
 
 @pytest.fixture(scope="module")
