@@ -2,11 +2,12 @@
 
 The agent reads the input topic as raw bytes, takes the events in batches
 (``stream.noack_take(max_batch, within=batch_timeout)``), screens a whole batch with one
-:func:`matchers.screening.screen_batch` call and produces each input once, to the topic of its
-verdict, exactly as the confluent-kafka worker does: cleared → the original bytes, blocked → the
-blocked record, malformed → a dead letter whose ``source`` is ``{"topic", "partition", "offset"}``;
-each with the input's key, the input's headers (its own ``txscreen-*`` ones dropped, counted and
-logged once per batch) and the txscreen headers (:mod:`streams.headers`).
+:func:`matchers.screening.screen_batch` call and sends the records of the shared output step
+(:mod:`streams.outputs`), one per input to the topic of its verdict, as the confluent-kafka worker
+does: cleared → the original bytes, blocked → the blocked record, malformed → a dead letter whose
+``source`` is ``{"topic", "partition", "offset"}``; each with the input's key, the input's headers
+(its own ``txscreen-*`` ones dropped, counted and logged once per batch) and the txscreen headers
+(:mod:`streams.headers`).
 
 Delivery is **at-least-once**, and offsets follow outputs:
 
