@@ -3,7 +3,8 @@
 Run ``python -m benchmarks.readings_cost [--events N]``. The same realistic events as the core
 benchmark (:func:`benchmarks.core.make_events`: multilingual, 1% carrying a listed name in one of
 the synthetic spellings) are screened by the full path with no other reading, with each kind of
-reading alone (ignorables, punctuation inside words, single letters apart) and with all. For each it
+reading alone (ignorables, punctuation inside words, single letters apart, words of look-alikes
+latinized) and with all. For each it
 prints how many clean events (no planted name) were blocked, how many planted ones were, and how
 many events the native triage could not clear by itself.
 """
@@ -30,6 +31,7 @@ SETTINGS: dict[str, frozenset[str]] = {
     "ignorable": frozenset({"ignorable"}),
     "inside": frozenset({"inside"}),
     "apart": frozenset({"apart"}),
+    "lookalike": frozenset({"lookalike"}),
     "all": READING_KINDS,
 }
 

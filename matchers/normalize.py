@@ -7,9 +7,9 @@ The fold, in order, each step one small function of the pipeline:
 2. Look-alikes (every character that Unicode's confusables data, UTS #39, maps to Latin
    letters, from any script: Cyrillic а е о р с х …, Greek ο ν …, Armenian օ, Latin small
    capitals ʜ ᴀ ᴍ …; generated in :mod:`matchers.unicode_tables`) inside a word that also has
-   Latin letters read as their Latin twins; so does a word made only of exact twins or Latin
-   small capitals ("ТІКТОК" typed in Cyrillic, "ʜᴀᴍᴀꜱ"), which cannot be told from a Latin word
-   by eye. Other words of other scripts keep their script ("Москва").
+   Latin letters read as their Latin twins. A word with no Latin letter keeps its script, even one
+   made only of look-alikes ("Москва", "ТІКТОК" typed in Cyrillic): list names are folded in their
+   own script, so a Cyrillic or Greek name matches itself in any case.
 3. Case folding (``str.casefold``: ß → ss).
 4. One table: diacritic marks and invisible format characters (zero-width space/joiner/
    non-joiner, word joiner, soft hyphen, bidi marks) are dropped; punctuation, symbols,
@@ -22,7 +22,9 @@ The fold, in order, each step one small function of the pipeline:
 Event text is also screened in its other *readings* (:func:`readings`): with ignorable characters
 (everything that renders as nothing: :func:`is_ignorable`) read as nothing and, apart, as a space;
 with punctuation inside a word closed (``HA-MAS`` reads ``HAMAS``); with runs of three or more
-single letters joined (``H.A.M.A.S.`` reads ``HAMAS.``). Each reading is folded as above.
+single letters joined (``H.A.M.A.S.`` reads ``HAMAS.``); with every word made only of look-alikes
+(the whole table, letters with diacritics on them too, digits allowed) read as its Latin twin
+(``намаѕ`` and ``ʜᴀᴍᴀꜱ`` read ``HAMAS``; ``Москва`` reads ``Mockba``). Each reading is folded as above.
 
 :func:`fold` is the fast path (a few C-level passes over the whole string; the screening
 core calls it once per batch). :func:`fold_with_spans` is the slow, obviously-correct
@@ -193,30 +195,17 @@ _WORD_CHAR = f"(?:[^\\W_]|[{_MARK_CLASS}{_FORMAT_CLASS}\u0640])"
 # Word characters an "otherwise Latin" word may hold: Latin letters, look-alikes, ASCII digits, marks.
 _LATIN_LETTERS = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff"
 _LATIN_LIKE = f"{_LATIN_LETTERS}0-9{_CONF}{_MARK_CLASS}{_FORMAT_CLASS}\u0640"
-#: Look-alikes that make a Latin word on their own, with no Latin letter beside them: the hand picks
-#: (exact Cyrillic and Greek twins, ``ТІКТОК``) and Latin-script ones (small capitals ``ʜᴀᴍᴀꜱ``).
-#: Other scripts' look-alikes read as Latin only beside a Latin letter, so that ordinary words of
-#: those scripts keep their script (``Москва``, made only of look-alikes of the full table).
-WHOLE_WORD_LOOKALIKES = frozenset(
-    c for c in CONFUSABLES if c in _HAND_CONFUSABLES or unicodedata.name(c, "").startswith("LATIN ")
-)
-_ASTRAL_WHOLE = "".join(re.escape(c) for c in sorted(WHOLE_WORD_LOOKALIKES) if ord(c) > 0xFFFF)
-_WHOLE_WORD = "".join(re.escape(c) for c in sorted(WHOLE_WORD_LOOKALIKES) if ord(c) <= 0xFFFF)
-_WHOLE_LIKE = f"0-9{_WHOLE_WORD}{_MARK_CLASS}{_FORMAT_CLASS}\u0640"
 
 
 def _latinizable(astral: bool) -> re.Pattern[str]:
     """A whole word (nothing word-like on either side) of Latin-like characters with a look-alike in it
-    and a Latin letter, or of whole-word look-alikes only. Inside a word the lookbehind fails at once,
-    so the engine tries each word once: linear time. Without ``astral``, the classes hold the Basic
-    Multilingual Plane only, so that they compile to table lookups; text beyond it takes the other."""
-    conf, whole = (_ASTRAL_CONF, _ASTRAL_WHOLE) if astral else ("", "")
-    like, whole_like = f"[{_LATIN_LIKE}{conf}]", f"[{_WHOLE_LIKE}{whole}]"
+    and a Latin letter. Inside a word the lookbehind fails at once, so the engine tries each word once:
+    linear time. Without ``astral``, the classes hold the Basic Multilingual Plane only, so that they
+    compile to table lookups; text beyond it takes the other."""
+    conf = _ASTRAL_CONF if astral else ""
+    like = f"[{_LATIN_LIKE}{conf}]"
     return re.compile(
-        f"(?<!{_WORD_CHAR})"
-        f"(?:(?={like}*[{_LATIN_LETTERS}]){like}*[{_CONF}{conf}]{like}*"
-        f"|{whole_like}*[{_WHOLE_WORD}{whole}]{whole_like}*)"
-        f"(?!{_WORD_CHAR})"
+        f"(?<!{_WORD_CHAR})(?={like}*[{_LATIN_LETTERS}]){like}*[{_CONF}{conf}]{like}*(?!{_WORD_CHAR})"
     )
 
 
@@ -284,8 +273,9 @@ def latinize(text: str) -> str:
     """Step 2: a word of Latin letters and look-alikes (at least one look-alike) reads as Latin.
 
     A word is a run of letters and digits with marks and invisible characters inside; it is
-    rewritten when every character is Latin-like, one is a look-alike and one is a Latin letter,
-    or when it is made only of whole-word look-alikes (Cyrillic/Greek twins, Latin small capitals).
+    rewritten when every character is Latin-like, one is a look-alike and one is a Latin letter.
+    A word made only of look-alikes keeps its script here (``Москва``, ``ТІКТОК``); event text is
+    also read with such words latinized (:func:`readings`, kind ``lookalike``).
     A few look-alikes read as two letters; :func:`fold_with_spans` keeps offsets for them.
     """
     if _CONFUSABLE_RE.search(text) is None:
@@ -535,9 +525,67 @@ def _joins(text: str) -> tuple[list[Span], list[Span]]:
     return breaks, gaps
 
 
+@cache
+def lookalike_letters() -> dict[str, str]:
+    """Each character made of look-alikes (and diacritic marks) once decomposed (NFKD), with its Latin
+    reading: every look-alike of :data:`CONFUSABLES`, and such letters with diacritics on (``ё``, ``ά``)."""
+    allowed = re.compile(f"[{_MARK_CLASS}{_FORMAT_CLASS}\u0640]")
+    letters = {ch: latin for ch, latin in CONFUSABLES.items() if unicodedata.normalize("NFKD", ch) == ch}
+    for cp in range(0x80, sys.maxunicode + 1):
+        ch = chr(cp)
+        if not unicodedata.decomposition(ch) or 0xD800 <= cp <= 0xDFFF:
+            continue
+        parts = unicodedata.normalize("NFKD", ch)
+        if any(c in CONFUSABLES for c in parts) and all(c in CONFUSABLES or allowed.match(c) for c in parts):
+            letters[ch] = parts.translate(_CONFUSABLE_TABLE)
+    return letters
+
+
+@cache
+def _lookalike_res() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """(one look-alike letter, a whole word made only of look-alikes, ASCII digits, marks, invisibles)."""
+    codes = sorted(ord(ch) for ch in lookalike_letters())
+    letter = _either_plane(
+        _class_body([cp for cp in codes if cp <= _BMP_LAST]),
+        _class_body([cp for cp in codes if cp > _BMP_LAST]),
+    )
+    other = f"[0-9{_MARK_CLASS}{_FORMAT_CLASS}\u0640]"
+    word = re.compile(f"(?<!{_WORD_CHAR}){other}*{letter}(?:{letter}|{other})*(?!{_WORD_CHAR})")
+    return re.compile(letter), word
+
+
+def _latin_words(text: str, positions: list[int] | None) -> tuple[str, list[int] | None] | None:
+    """``text`` with every word made only of look-alikes read as Latin (``None`` when it has none).
+
+    A look-alike may read as several letters: each of them keeps the position of its look-alike.
+    """
+    first, word = _lookalike_res()
+    if first.search(text) is None:
+        return None
+    words = [m.span() for m in word.finditer(text)]
+    if not words:
+        return None
+    letters = lookalike_letters()
+    parts: list[str] = []
+    out: list[int] | None = None if positions is None else []
+    done = 0
+    for a, b in [*words, (len(text), len(text))]:
+        parts.append(text[done:a])
+        if out is not None and positions is not None:
+            out += positions[done:a]
+        for i in range(a, b):
+            latin = letters.get(text[i], text[i])
+            parts.append(latin)
+            if out is not None and positions is not None:
+                out += [positions[i]] * len(latin)
+        done = b
+    return "".join(parts), out
+
+
 #: The kinds of reading: ignorables (as nothing, as a space), punctuation inside words closed, single
-#: letters apart joined. The core uses all; the false-positive benchmark turns them on one at a time.
-READING_KINDS = frozenset({"ignorable", "inside", "apart"})
+#: letters apart joined, words of look-alikes latinized. The core uses all; the false-positive
+#: benchmark turns them on one at a time.
+READING_KINDS = frozenset({"ignorable", "inside", "apart", "lookalike"})
 
 
 def readings(
@@ -548,7 +596,7 @@ def readings(
 
     With ignorables: the text with them read as nothing, and with them read as a space. Then each of
     these (or the text itself) also reads with punctuation inside words closed, and each of those with
-    runs of single letters joined.
+    runs of single letters joined; each of all these, with its words made only of look-alikes latinized.
     """
     ident = list(range(len(text))) if positions else None
     bases: list[tuple[str, list[int] | None]] = [(text, ident)]
@@ -571,6 +619,8 @@ def readings(
                 found.append(_cut(closed, found[-1][1], closed_gaps))
         if gaps:
             found.append(_cut(base, where, gaps))
+        if "lookalike" in kinds:
+            found += [latin for reading, at in found if (latin := _latin_words(reading, at)) is not None]
         for reading, at in found:
             if reading != text and reading not in out:
                 out[reading] = at
@@ -580,12 +630,12 @@ def readings(
 def may_have_readings(texts: Sequence[str]) -> list[int]:
     """Indices of the ``texts`` that may have other readings (all that have some, and a few more).
 
-    Three searches over the texts joined by newlines, instead of three per text: most have none.
+    Four searches over the texts joined by newlines, instead of four per text: most have none.
     """
     joined = "\n".join(texts)
     ends = list(itertools.accumulate(len(t) + 1 for t in texts))
     flagged: set[int] = set()
-    for pattern in (_IGNORABLE_RE, _MAY_HAVE_INSIDE, _MAY_HAVE_APART):
+    for pattern in (_IGNORABLE_RE, _MAY_HAVE_INSIDE, _MAY_HAVE_APART, _lookalike_res()[1]):
         for m in pattern.finditer(joined):
             flagged.update(range(bisect_right(ends, m.start()), bisect_right(ends, m.end() - 1) + 1))
     if "_" in joined:
