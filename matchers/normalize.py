@@ -644,6 +644,44 @@ def may_have_readings(texts: Sequence[str]) -> list[int]:
 
 
 @cache
+def _lookalike_table() -> dict[int, str]:
+    return str.maketrans(lookalike_letters())
+
+
+def readings_of_many(texts: Sequence[str]) -> list[tuple[int, str]]:
+    """``(k, reading)`` for each other reading of each text ``texts[k]``, in the order of :func:`readings`.
+
+    The searches of :func:`may_have_readings` run once over all the texts; a text whose only readings
+    are of look-alike words (most texts in other scripts) is read from the words found there.
+    """
+    joined = "\n".join(texts)
+    ends = list(itertools.accumulate(len(t) + 1 for t in texts))
+    flagged: set[int] = set()
+    for pattern in (_IGNORABLE_RE, _MAY_HAVE_INSIDE, _MAY_HAVE_APART):
+        for m in pattern.finditer(joined):
+            flagged.update(range(bisect_right(ends, m.start()), bisect_right(ends, m.end() - 1) + 1))
+    if "_" in joined:
+        flagged.update(k for k, text in enumerate(texts) if "_" in text)
+    words: dict[int, list[Span]] = {}
+    for m in _lookalike_res()[1].finditer(joined):
+        words.setdefault(bisect_right(ends, m.start()), []).append(m.span())
+    table = _lookalike_table()
+    out: list[tuple[int, str]] = []
+    for k in sorted(flagged | words.keys()):
+        if k in flagged:
+            out += [(k, reading) for reading, _ in readings(texts[k])]
+            continue
+        pieces: list[str] = []
+        done = ends[k] - len(texts[k]) - 1
+        for a, b in words[k]:
+            pieces += (joined[done:a], joined[a:b].translate(table))
+            done = b
+        pieces.append(joined[done : ends[k] - 1])
+        out.append((k, "".join(pieces)))
+    return out
+
+
+@cache
 def simple_kinds() -> dict[str, int]:
     """How the readings see each character of :func:`simple_folds`: 1 letter, 2 digit, 3 punctuation,
     4 whitespace, 0 other (a mark: the native triage hands such a text back)."""
@@ -778,6 +816,41 @@ def _cjk_spacing_with_spans(chars: list[str], spans: list[Span]) -> tuple[str, l
 _ASCII_WORD_RE = re.compile(r"[A-Za-z0-9]+")
 
 
+_CHUNK_RE = re.compile(r"\S+")
+
+
+def fold_with_spans_by_chunks(text: str) -> tuple[str, list[Span]]:
+    """:func:`fold_with_spans`, whitespace-separated piece by piece: ASCII pieces word by word, only the
+    others character by character (most texts that hit are mostly ASCII). The spans of the spaces
+    between words may differ (a space's span is never an end of a hit: forms start and end with a
+    letter); with Han, Kana or Hangul (spacing across pieces) the whole text is folded at once.
+    """
+    if text.isascii() or _CJK_RE.search(text) is not None:
+        return fold_with_spans(text)
+    parts: list[str] = []
+    spans: list[Span] = []
+    for chunk in _CHUNK_RE.finditer(text):
+        piece, at = chunk.group(), chunk.start()
+        if piece.isascii():
+            for word in _ASCII_WORD_RE.finditer(piece):
+                a, b = word.span()
+                if parts:
+                    parts.append(" ")
+                    spans.append((at + a - 1, at + a))
+                parts.append(word.group().lower())
+                spans += [(at + i, at + i + 1) for i in range(a, b)]
+            continue
+        folded, piece_spans = fold_with_spans(piece)
+        if not folded:
+            continue
+        if parts:
+            parts.append(" ")
+            spans.append((at - 1, at))
+        parts.append(folded)
+        spans += [(at + a, at + b) for a, b in piece_spans]
+    return "".join(parts), spans
+
+
 class FoldMap:
     """A text's fold and the way back: :meth:`span` turns a folded range into an original one.
 
@@ -799,7 +872,7 @@ class FoldMap:
             self._starts: list[int] | None = starts
             self._spans: list[Span] = []
         else:
-            self.folded, self._spans = fold_with_spans(text)
+            self.folded, self._spans = fold_with_spans_by_chunks(text)
             self._starts = None
             self._orig = []
 

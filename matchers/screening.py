@@ -40,6 +40,7 @@ from matchers.normalize import (
     may_have_readings,
     not_simple_search,
     readings,
+    readings_of_many,
 )
 from matchers.policy import HitRank, MatchRule, hit_rank
 from schemas.events import (
@@ -156,6 +157,7 @@ class _HitCollector:
         self._texts: dict[tuple[int, int], tuple[str, bytes, int, str | None]] = {}
         self._keys: dict[int, _KeyInfo] = {}
         self._ranks: dict[int, HitRank] = {}  # id(target) -> rank (targets live as long as the automaton)
+        self._readings: dict[str, list[tuple[str, list[int] | None]]] = {}  # a text's, with positions
 
     def collect(
         self,
@@ -315,7 +317,10 @@ class _HitCollector:
         """
         text, batch, start, origin = self._texts[text_key]
         if origin is not None:
-            positions = readings(origin, positions=True)[text_key[1] - 1][1]
+            found = self._readings.get(origin)
+            if found is None:
+                found = self._readings[origin] = readings(origin, positions=True)
+            positions = found[text_key[1] - 1][1]
             reading = FoldMap(text, positions)
             return reading, len(reading.folded)
         cut = 2 * upto + 64
@@ -564,10 +569,9 @@ def _texts_with_keys(texts: list[str], automaton: NameAutomaton) -> set[int]:
     """
     owners = list(range(len(texts)))
     every = list(texts)
-    for k in may_have_readings(texts):  # a reading is owned by its text
-        for reading, _ in readings(texts[k]):
-            every.append(reading)
-            owners.append(k)
+    for k, reading in readings_of_many(texts):  # a reading is owned by its text
+        every.append(reading)
+        owners.append(k)
     batch = fold_batch(every).encode("utf-8")
     # A whole-field key starts on its text's leading NUL: count it in. Separators are counted once
     # over the batch, in order of the finds (a text that repeats a name is not rescanned per find).

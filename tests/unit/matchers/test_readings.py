@@ -9,7 +9,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matchers.automaton import NameAutomaton
-from matchers.normalize import FoldMap, _joins, _reading_res, fold, may_have_readings, readings
+from matchers.normalize import (
+    FoldMap,
+    _joins,
+    _reading_res,
+    fold,
+    fold_with_spans,
+    fold_with_spans_by_chunks,
+    may_have_readings,
+    readings,
+    readings_of_many,
+)
 from matchers.screening import check_text, screen_batch, screen_batch_full
 from matchers.watchlist import Entity, EntityType, ListedName, NameStrength, Watchlist
 from schemas.records import Verdict
@@ -268,3 +278,28 @@ def test_batch_first_look_flags_every_text_with_readings(texts: list[str]) -> No
     """The one search over many texts flags each text that has another reading."""
     flagged = set(may_have_readings(texts))
     assert {k for k, text in enumerate(texts) if readings(text)} <= flagged
+
+
+_MANY_PIECES = _PIECES | st.sampled_from(
+    ["\x01", "\u200b", "\n", "на", "ѕ", "ʤ", "Б", "ё", "\u0301", "7", "Ａ", "-"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_MANY_PIECES, max_size=8).map("".join), max_size=6))
+def test_readings_of_many_texts_are_those_of_each(texts: list[str]) -> None:
+    """The batch readings of many texts are exactly each text's readings, in order."""
+    expected = [(k, reading) for k, text in enumerate(texts) for reading, _ in readings(text)]
+    assert readings_of_many(texts) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_MANY_PIECES | st.sampled_from([" ", "  ", "\t", ", "]), max_size=16).map("".join))
+def test_folding_piece_by_piece_gives_the_same_fold_and_letter_spans(text: str) -> None:
+    """The piecewise fold with spans equals the whole one: the same fold, the same span for each letter."""
+    folded, spans = fold_with_spans_by_chunks(text)
+    whole, whole_spans = fold_with_spans(text)
+    assert folded == whole == fold(text)
+    assert [s for c, s in zip(folded, spans, strict=True) if c != " "] == [
+        s for c, s in zip(whole, whole_spans, strict=True) if c != " "
+    ]
