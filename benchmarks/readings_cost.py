@@ -23,7 +23,7 @@ import orjson
 from benchmarks.core import BATCH, make_events
 from matchers import screening
 from matchers.automaton import NameAutomaton
-from matchers.normalize import READING_KINDS, readings
+from matchers.normalize import READING_KINDS, readings, readings_of_many
 from matchers.sources import DEFAULT_SOURCES, load_watchlists
 
 SETTINGS: dict[str, frozenset[str]] = {
@@ -39,12 +39,13 @@ SETTINGS: dict[str, frozenset[str]] = {
 @contextmanager
 def only(kinds: frozenset[str]) -> Iterator[None]:
     """The core with only these kinds of reading (the measurement's one switch)."""
-    saved = screening.readings
+    saved = screening.readings, screening.readings_of_many
     screening.readings = functools.partial(readings, kinds=kinds)  # type: ignore[assignment]
+    screening.readings_of_many = functools.partial(readings_of_many, kinds=kinds)  # type: ignore[assignment]
     try:
         yield
     finally:
-        screening.readings = saved
+        screening.readings, screening.readings_of_many = saved
 
 
 def main(argv: list[str] | None = None) -> int:

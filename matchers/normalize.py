@@ -648,12 +648,16 @@ def _lookalike_table() -> dict[int, str]:
     return str.maketrans(lookalike_letters())
 
 
-def readings_of_many(texts: Sequence[str]) -> list[tuple[int, str]]:
+def readings_of_many(texts: Sequence[str], *, kinds: frozenset[str] = READING_KINDS) -> list[tuple[int, str]]:
     """``(k, reading)`` for each other reading of each text ``texts[k]``, in the order of :func:`readings`.
 
     The searches of :func:`may_have_readings` run once over all the texts; a text whose only readings
     are of look-alike words (most texts in other scripts) is read from the words found there.
     """
+    if "lookalike" not in kinds:
+        return [
+            (k, reading) for k in may_have_readings(texts) for reading, _ in readings(texts[k], kinds=kinds)
+        ]
     joined = "\n".join(texts)
     ends = list(itertools.accumulate(len(t) + 1 for t in texts))
     flagged: set[int] = set()
@@ -669,7 +673,7 @@ def readings_of_many(texts: Sequence[str]) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
     for k in sorted(flagged | words.keys()):
         if k in flagged:
-            out += [(k, reading) for reading, _ in readings(texts[k])]
+            out += [(k, reading) for reading, _ in readings(texts[k], kinds=kinds)]
             continue
         pieces: list[str] = []
         done = ends[k] - len(texts[k]) - 1

@@ -37,7 +37,6 @@ from matchers.normalize import (
     fold_ascii_batch,
     fold_batch,
     fold_simple_batch,
-    may_have_readings,
     not_simple_search,
     readings,
     readings_of_many,
@@ -495,13 +494,14 @@ def _scan_readings(texts: Sequence[str], events: Sequence[_Dated | None], collec
         True: ([], [], []),
         False: ([], [], []),
     }
-    for slot in may_have_readings(texts):
-        text = texts[slot]
-        for which, (reading, _) in enumerate(readings(text)):
-            reading_texts, reading_slots, origins = found[reading.isascii()]
-            reading_texts.append(reading)
-            reading_slots.append(slot)
-            origins.append((text, which))
+    which, last = 0, -1
+    for slot, reading in readings_of_many(texts):
+        which = which + 1 if slot == last else 0  # the reading's place in readings(texts[slot])
+        last = slot
+        reading_texts, reading_slots, origins = found[reading.isascii()]
+        reading_texts.append(reading)
+        reading_slots.append(slot)
+        origins.append((texts[slot], which))
     for ascii_only, (reading_texts, reading_slots, origins) in found.items():
         if reading_texts:
             batch = (

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from matchers.automaton import NameAutomaton
 from matchers.normalize import (
+    READING_KINDS,
     FoldMap,
     _joins,
     _reading_res,
@@ -288,9 +289,12 @@ _MANY_PIECES = _PIECES | st.sampled_from(
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.lists(_MANY_PIECES, max_size=8).map("".join), max_size=6))
 def test_readings_of_many_texts_are_those_of_each(texts: list[str]) -> None:
-    """The batch readings of many texts are exactly each text's readings, in order."""
-    expected = [(k, reading) for k, text in enumerate(texts) for reading, _ in readings(text)]
-    assert readings_of_many(texts) == expected
+    """The batch readings of many texts are exactly each text's readings, in order, for any kinds."""
+    for kinds in (READING_KINDS, frozenset({"lookalike"}), frozenset({"inside", "apart"})):
+        expected = [
+            (k, reading) for k, text in enumerate(texts) for reading, _ in readings(text, kinds=kinds)
+        ]
+        assert readings_of_many(texts, kinds=kinds) == expected
 
 
 @settings(max_examples=300, deadline=None)
