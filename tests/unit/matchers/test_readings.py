@@ -13,6 +13,7 @@ from matchers.normalize import (
     READING_KINDS,
     FoldMap,
     _joins,
+    _lookalike_res,
     _reading_res,
     fold,
     fold_with_spans,
@@ -307,3 +308,15 @@ def test_folding_piece_by_piece_gives_the_same_fold_and_letter_spans(text: str) 
     assert [s for c, s in zip(folded, spans, strict=True) if c != " "] == [
         s for c, s in zip(whole, whole_spans, strict=True) if c != " "
     ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        _MANY_PIECES | st.sampled_from(["\u222a", "\u2113", "\u0640", "\u200d", "x", "Ж"]), max_size=16
+    ).map("".join)
+)
+def test_the_quick_look_alike_word_search_finds_the_same_words(text: str) -> None:
+    """Within the Basic Multilingual Plane, the class-first word search finds the general one's words."""
+    _, word, bmp_word = _lookalike_res()
+    assert [m.span() for m in bmp_word.finditer(text)] == [m.span() for m in word.finditer(text)]
