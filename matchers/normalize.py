@@ -202,10 +202,18 @@ def _latinizable(astral: bool) -> re.Pattern[str]:
     and a Latin letter. Inside a word the lookbehind fails at once, so the engine tries each word once:
     linear time. Without ``astral``, the classes hold the Basic Multilingual Plane only, so that they
     compile to table lookups; text beyond it takes the other."""
-    conf = _ASTRAL_CONF if astral else ""
-    like = f"[{_LATIN_LIKE}{conf}]"
+    if astral:
+        like = f"[{_LATIN_LIKE}{_ASTRAL_CONF}]"
+        return re.compile(
+            f"(?<!{_WORD_CHAR})(?={like}*[{_LATIN_LETTERS}]){like}*[{_CONF}{_ASTRAL_CONF}]{like}*"
+            f"(?!{_WORD_CHAR})"
+        )
+    # The same word, starting with one character class so that the engine skips to a candidate in C:
+    # its first character, then a Latin letter there or further on, then a look-alike there or further on.
+    like = f"[{_LATIN_LIKE}]"
     return re.compile(
-        f"(?<!{_WORD_CHAR})(?={like}*[{_LATIN_LETTERS}]){like}*[{_CONF}{conf}]{like}*(?!{_WORD_CHAR})"
+        f"{like}(?<!{_WORD_CHAR}.)(?:(?<=[{_LATIN_LETTERS}])|(?={like}*[{_LATIN_LETTERS}]))"
+        f"(?:(?<=[{_CONF}]){like}*|{like}*[{_CONF}]{like}*)(?!{_WORD_CHAR})"
     )
 
 
@@ -506,7 +514,7 @@ def _cut(text: str, positions: list[int] | None, cuts: Sequence[Span]) -> tuple[
 _MAY_HAVE_INSIDE = re.compile(  # (and "_" in the text) not between two ASCII digits
     r"[^\w\s](?<=[^\s0-9].)(?:[^\w\s]|_)*\S|[^\w\s](?<=[0-9].)(?:[^\w\s]|_)*[^\s0-9]"
 )
-_MAY_HAVE_APART = re.compile(r"(?<![^\W_])[^\W\d_](?:[\W_]+[^\W\d_]){2,}(?![^\W_])")
+_MAY_HAVE_APART = re.compile(r"[^\W\d_](?<![^\W_].)(?:[\W_]+[^\W\d_]){2,}(?![^\W_])")
 
 
 def _joins(text: str) -> tuple[list[Span], list[Span]]:
@@ -571,8 +579,6 @@ def _latin_words(text: str, positions: list[int] | None) -> tuple[str, list[int]
 
     A look-alike may read as several letters: each of them keeps the position of its look-alike.
     """
-    if _lookalike_res()[0].search(text) is None:
-        return None
     words = [m.span() for m in _lookalike_words(text)]
     if not words:
         return None
