@@ -738,18 +738,14 @@ def _nfkd_with_spans(text: str) -> tuple[list[str], list[Span]]:
     differs from the whole-string one, whole combining sequences (a starter and the marks that
     follow) are decomposed together, and as a last resort the whole text is one span.
     """
-    if text.isascii():
+    if text.isascii() or unicodedata.is_normalized("NFKD", text):  # each character decomposes to itself
         return list(text), [(i, i + 1) for i in range(len(text))]
     whole = unicodedata.normalize("NFKD", text)
+    parts = [unicodedata.normalize("NFKD", ch) for ch in text]
+    if "".join(parts) == whole:
+        return list(whole), [(i, i + 1) for i, part in enumerate(parts) for _ in part]
     chars: list[str] = []
     spans: list[Span] = []
-    for i, ch in enumerate(text):
-        for d in unicodedata.normalize("NFKD", ch):
-            chars.append(d)
-            spans.append((i, i + 1))
-    if "".join(chars) == whole:
-        return chars, spans
-    chars, spans = [], []
     start = 0
     for i in range(1, len(text) + 1):
         if i == len(text) or unicodedata.combining(text[i]) == 0:
