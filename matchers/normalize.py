@@ -460,6 +460,15 @@ _IGNORABLE_CLASS, _IGNORABLE_BEYOND = (
 )
 _IGNORABLE_RE = re.compile(_either_plane(_IGNORABLE_CLASS, _IGNORABLE_BEYOND))
 _IGNORABLE_RUN_RE = re.compile(f"{_either_plane(_IGNORABLE_CLASS, _IGNORABLE_BEYOND)}+")
+_IGNORABLE_BMP_RE = re.compile(f"[{_IGNORABLE_CLASS}]")  # one class: five times faster to search
+
+
+def _ignorables(text: str) -> re.Pattern[str]:
+    """The search for an ignorable fit for ``text``: one class when all of it is in the Basic Multilingual
+    Plane (the other tests each character against the planes beyond too)."""
+    return _IGNORABLE_RE if _BEYOND_BMP_RE.search(text) else _IGNORABLE_BMP_RE
+
+
 _IGNORABLE_STARTS = [a for a, _ in IGNORABLE_RANGES]
 
 
@@ -512,9 +521,9 @@ def _cut(text: str, positions: list[int] | None, cuts: Sequence[Span]) -> tuple[
 # Cheap first looks (classes the regex engine tests in C, no mark class): each matches wherever the
 # exact pattern of :func:`_reading_res` would (marks count as anything), so most texts stop here.
 _MAY_HAVE_INSIDE = re.compile(  # (and "_" in the text) not between two ASCII digits
-    r"[^\w\s](?<=[^\s0-9].)(?:[^\w\s]|_)*\S|[^\w\s](?<=[0-9].)(?:[^\w\s]|_)*[^\s0-9]"
+    r"[^\w\s](?:(?<=[^\s0-9].)(?:[^\w\s]|_)*\S|(?<=[0-9].)(?:[^\w\s]|_)*[^\s0-9])"
 )
-_MAY_HAVE_APART = re.compile(r"[^\W\d_](?<![^\W_].)(?:[\W_]+[^\W\d_]){2,}(?![^\W_])")
+_MAY_HAVE_APART = re.compile(r"(?<![^\W_])[^\W\d_](?:[\W_]+[^\W\d_]){2,}(?![^\W_])")
 
 
 def _joins(text: str) -> tuple[list[Span], list[Span]]:
@@ -617,7 +626,7 @@ def readings(
     """
     ident = list(range(len(text))) if positions else None
     bases: list[tuple[str, list[int] | None]] = [(text, ident)]
-    if "ignorable" in kinds and _IGNORABLE_RE.search(text) is not None:
+    if "ignorable" in kinds and _ignorables(text).search(text) is not None:
         bases = [
             _cut(text, ident, [m.span() for m in _IGNORABLE_RUN_RE.finditer(text)]),
             (_IGNORABLE_RE.sub(" ", text), ident),
@@ -653,7 +662,7 @@ def may_have_readings(texts: Sequence[str]) -> list[int]:
     ends = list(itertools.accumulate(len(t) + 1 for t in texts))
     flagged: set[int] = set()
     for found in (
-        *(pattern.finditer(joined) for pattern in (_IGNORABLE_RE, _MAY_HAVE_INSIDE, _MAY_HAVE_APART)),
+        *(pattern.finditer(joined) for pattern in (_ignorables(joined), _MAY_HAVE_INSIDE, _MAY_HAVE_APART)),
         _lookalike_words(joined),
     ):
         for m in found:
@@ -681,7 +690,7 @@ def readings_of_many(texts: Sequence[str], *, kinds: frozenset[str] = READING_KI
     joined = "\n".join(texts)
     ends = list(itertools.accumulate(len(t) + 1 for t in texts))
     flagged: set[int] = set()
-    for pattern in (_IGNORABLE_RE, _MAY_HAVE_INSIDE, _MAY_HAVE_APART):
+    for pattern in (_ignorables(joined), _MAY_HAVE_INSIDE, _MAY_HAVE_APART):
         for m in pattern.finditer(joined):
             flagged.update(range(bisect_right(ends, m.start()), bisect_right(ends, m.end() - 1) + 1))
     if "_" in joined:
