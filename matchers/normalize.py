@@ -446,6 +446,8 @@ def fold_batch(texts: Sequence[str]) -> str:
 # * punctuation inside a word (HA-MAS, HA.MAS): read with the breaks closed (``HAMAS``), except
 #   between two digits (dates and amounts: 16.06.2020, 1,250.00);
 # * three or more single letters apart (H A M A S, H.A.M.A.S.): read joined (``HAMAS.``).
+# * a word made only of look-alikes (``намаѕ``, ``ᎻᎪᎷᎪᏚ``): read as Latin, in the text and in each of
+#   the readings above (a look-alike read as two letters gives both its position).
 #
 # Words are letters, digits and marks (``[^\W_]`` and Unicode category M); punctuation is any other
 # character that is not whitespace (``\s``); a letter is ``[^\W\d_]``. The native triage reads ASCII
