@@ -30,16 +30,19 @@ venv: $(STAMP) ## create .venv and install txscreen with its dev extras
 demo: $(STAMP) ## stream ~2,000 sample payments through the screener on the local broker; show what was blocked
 	$(BIN)/txscreen demo
 
-test: $(STAMP) ## run every test (Rust unit tests, Python unit, then Kafka on a broker the tests start and stop)
-	$(BIN)/ruff check schemas matchers streams tests benchmarks
+test: lint ## lint, then every test: Rust, Python unit, Kafka and bench guards (a broker the tests start and stop)
 	PYO3_PYTHON=$(abspath $(BIN)/python) cargo test -q --release --manifest-path native/Cargo.toml
 	$(BIN)/pytest
 
 test-unit: $(STAMP) ## the fast tier only (no broker)
 	$(BIN)/pytest tests/unit
 
-lint: $(STAMP) ## ruff, mypy, rustfmt and clippy
+test-kafka: $(STAMP) ## the Kafka tier only (starts and stops its own broker)
+	$(BIN)/pytest tests/kafka
+
+lint: $(STAMP) ## ruff, ruff format --check, mypy (with the optional extras installed), rustfmt and clippy
 	$(BIN)/ruff check schemas matchers streams tests benchmarks
+	$(BIN)/ruff format --check schemas matchers streams tests benchmarks
 	$(BIN)/mypy
 	cargo fmt --check --manifest-path native/Cargo.toml
 	PYO3_PYTHON=$(abspath $(BIN)/python) cargo clippy -q --release --all-targets --manifest-path native/Cargo.toml -- -D warnings

@@ -3,7 +3,8 @@
 Run ``python -m benchmarks.readings_cost [--events N]``. The same realistic events as the core
 benchmark (:func:`benchmarks.core.make_events`: multilingual, 1% carrying a listed name in one of
 the synthetic spellings) are screened by the full path with no other reading, with each kind of
-reading alone (ignorables, punctuation inside words, single letters apart) and with all. For each it
+reading alone (ignorables, punctuation inside words, single letters apart, words of look-alikes
+latinized) and with all. For each it
 prints how many clean events (no planted name) were blocked, how many planted ones were, and how
 many events the native triage could not clear by itself.
 """
@@ -22,7 +23,7 @@ import orjson
 from benchmarks.core import BATCH, make_events
 from matchers import screening
 from matchers.automaton import NameAutomaton
-from matchers.normalize import READING_KINDS, readings
+from matchers.normalize import READING_KINDS, readings, readings_of_many
 from matchers.sources import DEFAULT_SOURCES, load_watchlists
 
 SETTINGS: dict[str, frozenset[str]] = {
@@ -30,6 +31,7 @@ SETTINGS: dict[str, frozenset[str]] = {
     "ignorable": frozenset({"ignorable"}),
     "inside": frozenset({"inside"}),
     "apart": frozenset({"apart"}),
+    "lookalike": frozenset({"lookalike"}),
     "all": READING_KINDS,
 }
 
@@ -37,12 +39,13 @@ SETTINGS: dict[str, frozenset[str]] = {
 @contextmanager
 def only(kinds: frozenset[str]) -> Iterator[None]:
     """The core with only these kinds of reading (the measurement's one switch)."""
-    saved = screening.readings
+    saved = screening.readings, screening.readings_of_many
     screening.readings = functools.partial(readings, kinds=kinds)  # type: ignore[assignment]
+    screening.readings_of_many = functools.partial(readings_of_many, kinds=kinds)  # type: ignore[assignment]
     try:
         yield
     finally:
-        screening.readings = saved
+        screening.readings, screening.readings_of_many = saved
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,9 +7,9 @@ The fold, in order, each step one small function of the pipeline:
 2. Look-alikes (every character that Unicode's confusables data, UTS #39, maps to Latin
    letters, from any script: Cyrillic а е о р с х …, Greek ο ν …, Armenian օ, Latin small
    capitals ʜ ᴀ ᴍ …; generated in :mod:`matchers.unicode_tables`) inside a word that also has
-   Latin letters read as their Latin twins; so does a word made only of exact twins or Latin
-   small capitals ("ТІКТОК" typed in Cyrillic, "ʜᴀᴍᴀꜱ"), which cannot be told from a Latin word
-   by eye. Other words of other scripts keep their script ("Москва").
+   Latin letters read as their Latin twins. A word with no Latin letter keeps its script, even one
+   made only of look-alikes ("Москва", "ТІКТОК" typed in Cyrillic): list names are folded in their
+   own script, so a Cyrillic or Greek name matches itself in any case.
 3. Case folding (``str.casefold``: ß → ss).
 4. One table: diacritic marks and invisible format characters (zero-width space/joiner/
    non-joiner, word joiner, soft hyphen, bidi marks) are dropped; punctuation, symbols,
@@ -22,7 +22,9 @@ The fold, in order, each step one small function of the pipeline:
 Event text is also screened in its other *readings* (:func:`readings`): with ignorable characters
 (everything that renders as nothing: :func:`is_ignorable`) read as nothing and, apart, as a space;
 with punctuation inside a word closed (``HA-MAS`` reads ``HAMAS``); with runs of three or more
-single letters joined (``H.A.M.A.S.`` reads ``HAMAS.``). Each reading is folded as above.
+single letters joined (``H.A.M.A.S.`` reads ``HAMAS.``); with every word made only of look-alikes
+(the whole table, letters with diacritics on them too, digits allowed) read as its Latin twin
+(``намаѕ`` and ``ʜᴀᴍᴀꜱ`` read ``HAMAS``; ``Москва`` reads ``Mockba``). Each reading is folded as above.
 
 :func:`fold` is the fast path (a few C-level passes over the whole string; the screening
 core calls it once per batch). :func:`fold_with_spans` is the slow, obviously-correct
@@ -38,7 +40,7 @@ import re
 import sys
 import unicodedata
 from bisect import bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 
 from matchers._native import fold_ascii
@@ -193,30 +195,25 @@ _WORD_CHAR = f"(?:[^\\W_]|[{_MARK_CLASS}{_FORMAT_CLASS}\u0640])"
 # Word characters an "otherwise Latin" word may hold: Latin letters, look-alikes, ASCII digits, marks.
 _LATIN_LETTERS = "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u1e00-\u1eff"
 _LATIN_LIKE = f"{_LATIN_LETTERS}0-9{_CONF}{_MARK_CLASS}{_FORMAT_CLASS}\u0640"
-#: Look-alikes that make a Latin word on their own, with no Latin letter beside them: the hand picks
-#: (exact Cyrillic and Greek twins, ``ТІКТОК``) and Latin-script ones (small capitals ``ʜᴀᴍᴀꜱ``).
-#: Other scripts' look-alikes read as Latin only beside a Latin letter, so that ordinary words of
-#: those scripts keep their script (``Москва``, made only of look-alikes of the full table).
-WHOLE_WORD_LOOKALIKES = frozenset(
-    c for c in CONFUSABLES if c in _HAND_CONFUSABLES or unicodedata.name(c, "").startswith("LATIN ")
-)
-_ASTRAL_WHOLE = "".join(re.escape(c) for c in sorted(WHOLE_WORD_LOOKALIKES) if ord(c) > 0xFFFF)
-_WHOLE_WORD = "".join(re.escape(c) for c in sorted(WHOLE_WORD_LOOKALIKES) if ord(c) <= 0xFFFF)
-_WHOLE_LIKE = f"0-9{_WHOLE_WORD}{_MARK_CLASS}{_FORMAT_CLASS}\u0640"
 
 
 def _latinizable(astral: bool) -> re.Pattern[str]:
     """A whole word (nothing word-like on either side) of Latin-like characters with a look-alike in it
-    and a Latin letter, or of whole-word look-alikes only. Inside a word the lookbehind fails at once,
-    so the engine tries each word once: linear time. Without ``astral``, the classes hold the Basic
-    Multilingual Plane only, so that they compile to table lookups; text beyond it takes the other."""
-    conf, whole = (_ASTRAL_CONF, _ASTRAL_WHOLE) if astral else ("", "")
-    like, whole_like = f"[{_LATIN_LIKE}{conf}]", f"[{_WHOLE_LIKE}{whole}]"
+    and a Latin letter. Inside a word the lookbehind fails at once, so the engine tries each word once:
+    linear time. Without ``astral``, the classes hold the Basic Multilingual Plane only, so that they
+    compile to table lookups; text beyond it takes the other."""
+    if astral:
+        like = f"[{_LATIN_LIKE}{_ASTRAL_CONF}]"
+        return re.compile(
+            f"(?<!{_WORD_CHAR})(?={like}*[{_LATIN_LETTERS}]){like}*[{_CONF}{_ASTRAL_CONF}]{like}*"
+            f"(?!{_WORD_CHAR})"
+        )
+    # The same word, starting with one character class so that the engine skips to a candidate in C:
+    # its first character, then a Latin letter there or further on, then a look-alike there or further on.
+    like = f"[{_LATIN_LIKE}]"
     return re.compile(
-        f"(?<!{_WORD_CHAR})"
-        f"(?:(?={like}*[{_LATIN_LETTERS}]){like}*[{_CONF}{conf}]{like}*"
-        f"|{whole_like}*[{_WHOLE_WORD}{whole}]{whole_like}*)"
-        f"(?!{_WORD_CHAR})"
+        f"{like}(?<!{_WORD_CHAR}.)(?:(?<=[{_LATIN_LETTERS}])|(?={like}*[{_LATIN_LETTERS}]))"
+        f"(?:(?<=[{_CONF}]){like}*|{like}*[{_CONF}]{like}*)(?!{_WORD_CHAR})"
     )
 
 
@@ -284,8 +281,9 @@ def latinize(text: str) -> str:
     """Step 2: a word of Latin letters and look-alikes (at least one look-alike) reads as Latin.
 
     A word is a run of letters and digits with marks and invisible characters inside; it is
-    rewritten when every character is Latin-like, one is a look-alike and one is a Latin letter,
-    or when it is made only of whole-word look-alikes (Cyrillic/Greek twins, Latin small capitals).
+    rewritten when every character is Latin-like, one is a look-alike and one is a Latin letter.
+    A word made only of look-alikes keeps its script here (``Москва``, ``ТІКТОК``); event text is
+    also read with such words latinized (:func:`readings`, kind ``lookalike``).
     A few look-alikes read as two letters; :func:`fold_with_spans` keeps offsets for them.
     """
     if _CONFUSABLE_RE.search(text) is None:
@@ -448,6 +446,8 @@ def fold_batch(texts: Sequence[str]) -> str:
 # * punctuation inside a word (HA-MAS, HA.MAS): read with the breaks closed (``HAMAS``), except
 #   between two digits (dates and amounts: 16.06.2020, 1,250.00);
 # * three or more single letters apart (H A M A S, H.A.M.A.S.): read joined (``HAMAS.``).
+# * a word made only of look-alikes (``намаѕ``, ``ᎻᎪᎷᎪᏚ``): read as Latin, in the text and in each of
+#   the readings above (a look-alike read as two letters gives both its position).
 #
 # Words are letters, digits and marks (``[^\W_]`` and Unicode category M); punctuation is any other
 # character that is not whitespace (``\s``); a letter is ``[^\W\d_]``. The native triage reads ASCII
@@ -462,6 +462,15 @@ _IGNORABLE_CLASS, _IGNORABLE_BEYOND = (
 )
 _IGNORABLE_RE = re.compile(_either_plane(_IGNORABLE_CLASS, _IGNORABLE_BEYOND))
 _IGNORABLE_RUN_RE = re.compile(f"{_either_plane(_IGNORABLE_CLASS, _IGNORABLE_BEYOND)}+")
+_IGNORABLE_BMP_RE = re.compile(f"[{_IGNORABLE_CLASS}]")  # one class: five times faster to search
+
+
+def _ignorables(text: str) -> re.Pattern[str]:
+    """The search for an ignorable fit for ``text``: one class when all of it is in the Basic Multilingual
+    Plane (the other tests each character against the planes beyond too)."""
+    return _IGNORABLE_RE if _BEYOND_BMP_RE.search(text) else _IGNORABLE_BMP_RE
+
+
 _IGNORABLE_STARTS = [a for a, _ in IGNORABLE_RANGES]
 
 
@@ -514,7 +523,7 @@ def _cut(text: str, positions: list[int] | None, cuts: Sequence[Span]) -> tuple[
 # Cheap first looks (classes the regex engine tests in C, no mark class): each matches wherever the
 # exact pattern of :func:`_reading_res` would (marks count as anything), so most texts stop here.
 _MAY_HAVE_INSIDE = re.compile(  # (and "_" in the text) not between two ASCII digits
-    r"[^\w\s](?<=[^\s0-9].)(?:[^\w\s]|_)*\S|[^\w\s](?<=[0-9].)(?:[^\w\s]|_)*[^\s0-9]"
+    r"[^\w\s](?:(?<=[^\s0-9].)(?:[^\w\s]|_)*\S|(?<=[0-9].)(?:[^\w\s]|_)*[^\s0-9])"
 )
 _MAY_HAVE_APART = re.compile(r"(?<![^\W_])[^\W\d_](?:[\W_]+[^\W\d_]){2,}(?![^\W_])")
 
@@ -535,9 +544,76 @@ def _joins(text: str) -> tuple[list[Span], list[Span]]:
     return breaks, gaps
 
 
+@cache
+def lookalike_letters() -> dict[str, str]:
+    """Each character made of look-alikes (and diacritic marks) once decomposed (NFKD), with its Latin
+    reading: every look-alike of :data:`CONFUSABLES`, and such letters with diacritics on (``ё``, ``ά``)."""
+    allowed = re.compile(f"[{_MARK_CLASS}{_FORMAT_CLASS}\u0640]")
+    letters = {ch: latin for ch, latin in CONFUSABLES.items() if unicodedata.normalize("NFKD", ch) == ch}
+    for cp in range(0x80, sys.maxunicode + 1):
+        ch = chr(cp)
+        if not unicodedata.decomposition(ch) or 0xD800 <= cp <= 0xDFFF:
+            continue
+        parts = unicodedata.normalize("NFKD", ch)
+        if any(c in CONFUSABLES for c in parts) and all(c in CONFUSABLES or allowed.match(c) for c in parts):
+            letters[ch] = parts.translate(_CONFUSABLE_TABLE)
+    return letters
+
+
+@cache
+def _lookalike_res() -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+    """(one look-alike letter, a whole word made only of look-alikes, ASCII digits, marks, invisibles,
+    and the same word for text within the Basic Multilingual Plane).
+
+    The last starts with one character class, so the engine skips to a candidate in C (twice as fast
+    on text in other scripts); its classes hold that plane only.
+    """
+    codes = sorted(ord(ch) for ch in lookalike_letters())
+    bmp = _class_body([cp for cp in codes if cp <= _BMP_LAST])
+    letter = _either_plane(bmp, _class_body([cp for cp in codes if cp > _BMP_LAST]))
+    others = f"0-9{_MARK_CLASS}{_FORMAT_CLASS}\u0640"
+    word = re.compile(f"(?<!{_WORD_CHAR})[{others}]*{letter}(?:{letter}|[{others}])*(?!{_WORD_CHAR})")
+    either = f"[{others}{bmp}]"
+    one_letter = f"(?:(?<=[{bmp}])|[{others}]*[{bmp}])"  # the first character, or one further on
+    bmp_word = re.compile(f"{either}(?<!{_WORD_CHAR}.){one_letter}{either}*(?!{_WORD_CHAR})")
+    return re.compile(letter), word, bmp_word
+
+
+def _lookalike_words(text: str) -> Iterator[re.Match[str]]:
+    """The words of ``text`` made only of look-alikes (and digits, marks, invisibles)."""
+    _, word, bmp_word = _lookalike_res()
+    return (word if _BEYOND_BMP_RE.search(text) else bmp_word).finditer(text)
+
+
+def _latin_words(text: str, positions: list[int] | None) -> tuple[str, list[int] | None] | None:
+    """``text`` with every word made only of look-alikes read as Latin (``None`` when it has none).
+
+    A look-alike may read as several letters: each of them keeps the position of its look-alike.
+    """
+    words = [m.span() for m in _lookalike_words(text)]
+    if not words:
+        return None
+    letters = lookalike_letters()
+    parts: list[str] = []
+    out: list[int] | None = None if positions is None else []
+    done = 0
+    for a, b in [*words, (len(text), len(text))]:
+        parts.append(text[done:a])
+        if out is not None and positions is not None:
+            out += positions[done:a]
+        for i in range(a, b):
+            latin = letters.get(text[i], text[i])
+            parts.append(latin)
+            if out is not None and positions is not None:
+                out += [positions[i]] * len(latin)
+        done = b
+    return "".join(parts), out
+
+
 #: The kinds of reading: ignorables (as nothing, as a space), punctuation inside words closed, single
-#: letters apart joined. The core uses all; the false-positive benchmark turns them on one at a time.
-READING_KINDS = frozenset({"ignorable", "inside", "apart"})
+#: letters apart joined, words of look-alikes latinized. The core uses all; the false-positive
+#: benchmark turns them on one at a time.
+READING_KINDS = frozenset({"ignorable", "inside", "apart", "lookalike"})
 
 
 def readings(
@@ -548,11 +624,11 @@ def readings(
 
     With ignorables: the text with them read as nothing, and with them read as a space. Then each of
     these (or the text itself) also reads with punctuation inside words closed, and each of those with
-    runs of single letters joined.
+    runs of single letters joined; each of all these, with its words made only of look-alikes latinized.
     """
     ident = list(range(len(text))) if positions else None
     bases: list[tuple[str, list[int] | None]] = [(text, ident)]
-    if "ignorable" in kinds and _IGNORABLE_RE.search(text) is not None:
+    if "ignorable" in kinds and _ignorables(text).search(text) is not None:
         bases = [
             _cut(text, ident, [m.span() for m in _IGNORABLE_RUN_RE.finditer(text)]),
             (_IGNORABLE_RE.sub(" ", text), ident),
@@ -571,6 +647,8 @@ def readings(
                 found.append(_cut(closed, found[-1][1], closed_gaps))
         if gaps:
             found.append(_cut(base, where, gaps))
+        if "lookalike" in kinds:
+            found += [latin for reading, at in found if (latin := _latin_words(reading, at)) is not None]
         for reading, at in found:
             if reading != text and reading not in out:
                 out[reading] = at
@@ -580,17 +658,62 @@ def readings(
 def may_have_readings(texts: Sequence[str]) -> list[int]:
     """Indices of the ``texts`` that may have other readings (all that have some, and a few more).
 
-    Three searches over the texts joined by newlines, instead of three per text: most have none.
+    Four searches over the texts joined by newlines, instead of four per text: most have none.
     """
     joined = "\n".join(texts)
     ends = list(itertools.accumulate(len(t) + 1 for t in texts))
     flagged: set[int] = set()
-    for pattern in (_IGNORABLE_RE, _MAY_HAVE_INSIDE, _MAY_HAVE_APART):
-        for m in pattern.finditer(joined):
+    for found in (
+        *(pattern.finditer(joined) for pattern in (_ignorables(joined), _MAY_HAVE_INSIDE, _MAY_HAVE_APART)),
+        _lookalike_words(joined),
+    ):
+        for m in found:
             flagged.update(range(bisect_right(ends, m.start()), bisect_right(ends, m.end() - 1) + 1))
     if "_" in joined:
         flagged.update(k for k, text in enumerate(texts) if "_" in text)
     return sorted(flagged)
+
+
+@cache
+def _lookalike_table() -> dict[int, str]:
+    return str.maketrans(lookalike_letters())
+
+
+def readings_of_many(texts: Sequence[str], *, kinds: frozenset[str] = READING_KINDS) -> list[tuple[int, str]]:
+    """``(k, reading)`` for each other reading of each text ``texts[k]``, in the order of :func:`readings`.
+
+    The searches of :func:`may_have_readings` run once over all the texts; a text whose only readings
+    are of look-alike words (most texts in other scripts) is read from the words found there.
+    """
+    if "lookalike" not in kinds:
+        return [
+            (k, reading) for k in may_have_readings(texts) for reading, _ in readings(texts[k], kinds=kinds)
+        ]
+    joined = "\n".join(texts)
+    ends = list(itertools.accumulate(len(t) + 1 for t in texts))
+    flagged: set[int] = set()
+    for pattern in (_ignorables(joined), _MAY_HAVE_INSIDE, _MAY_HAVE_APART):
+        for m in pattern.finditer(joined):
+            flagged.update(range(bisect_right(ends, m.start()), bisect_right(ends, m.end() - 1) + 1))
+    if "_" in joined:
+        flagged.update(k for k, text in enumerate(texts) if "_" in text)
+    words: dict[int, list[Span]] = {}
+    for m in _lookalike_words(joined):
+        words.setdefault(bisect_right(ends, m.start()), []).append(m.span())
+    table = _lookalike_table()
+    out: list[tuple[int, str]] = []
+    for k in sorted(flagged | words.keys()):
+        if k in flagged:
+            out += [(k, reading) for reading, _ in readings(texts[k], kinds=kinds)]
+            continue
+        pieces: list[str] = []
+        done = ends[k] - len(texts[k]) - 1
+        for a, b in words[k]:
+            pieces += (joined[done:a], joined[a:b].translate(table))
+            done = b
+        pieces.append(joined[done : ends[k] - 1])
+        out.append((k, "".join(pieces)))
+    return out
 
 
 @cache
@@ -626,18 +749,14 @@ def _nfkd_with_spans(text: str) -> tuple[list[str], list[Span]]:
     differs from the whole-string one, whole combining sequences (a starter and the marks that
     follow) are decomposed together, and as a last resort the whole text is one span.
     """
-    if text.isascii():
+    if text.isascii() or unicodedata.is_normalized("NFKD", text):  # each character decomposes to itself
         return list(text), [(i, i + 1) for i in range(len(text))]
     whole = unicodedata.normalize("NFKD", text)
+    parts = [unicodedata.normalize("NFKD", ch) for ch in text]
+    if "".join(parts) == whole:
+        return list(whole), [(i, i + 1) for i, part in enumerate(parts) for _ in part]
     chars: list[str] = []
     spans: list[Span] = []
-    for i, ch in enumerate(text):
-        for d in unicodedata.normalize("NFKD", ch):
-            chars.append(d)
-            spans.append((i, i + 1))
-    if "".join(chars) == whole:
-        return chars, spans
-    chars, spans = [], []
     start = 0
     for i in range(1, len(text) + 1):
         if i == len(text) or unicodedata.combining(text[i]) == 0:
@@ -728,6 +847,41 @@ def _cjk_spacing_with_spans(chars: list[str], spans: list[Span]) -> tuple[str, l
 _ASCII_WORD_RE = re.compile(r"[A-Za-z0-9]+")
 
 
+_CHUNK_RE = re.compile(r"\S+")
+
+
+def fold_with_spans_by_chunks(text: str) -> tuple[str, list[Span]]:
+    """:func:`fold_with_spans`, whitespace-separated piece by piece: ASCII pieces word by word, only the
+    others character by character (most texts that hit are mostly ASCII). The spans of the spaces
+    between words may differ (a space's span is never an end of a hit: forms start and end with a
+    letter); with Han, Kana or Hangul (spacing across pieces) the whole text is folded at once.
+    """
+    if text.isascii() or _CJK_RE.search(text) is not None:
+        return fold_with_spans(text)
+    parts: list[str] = []
+    spans: list[Span] = []
+    for chunk in _CHUNK_RE.finditer(text):
+        piece, at = chunk.group(), chunk.start()
+        if piece.isascii():
+            for word in _ASCII_WORD_RE.finditer(piece):
+                a, b = word.span()
+                if parts:
+                    parts.append(" ")
+                    spans.append((at + a - 1, at + a))
+                parts.append(word.group().lower())
+                spans += [(at + i, at + i + 1) for i in range(a, b)]
+            continue
+        folded, piece_spans = fold_with_spans(piece)
+        if not folded:
+            continue
+        if parts:
+            parts.append(" ")
+            spans.append((at - 1, at))
+        parts.append(folded)
+        spans += [(at + a, at + b) for a, b in piece_spans]
+    return "".join(parts), spans
+
+
 class FoldMap:
     """A text's fold and the way back: :meth:`span` turns a folded range into an original one.
 
@@ -749,7 +903,7 @@ class FoldMap:
             self._starts: list[int] | None = starts
             self._spans: list[Span] = []
         else:
-            self.folded, self._spans = fold_with_spans(text)
+            self.folded, self._spans = fold_with_spans_by_chunks(text)
             self._starts = None
             self._orig = []
 

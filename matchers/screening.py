@@ -37,9 +37,9 @@ from matchers.normalize import (
     fold_ascii_batch,
     fold_batch,
     fold_simple_batch,
-    may_have_readings,
     not_simple_search,
     readings,
+    readings_of_many,
 )
 from matchers.oversized import dead_letter_oversized
 from matchers.policy import HitRank, MatchRule, hit_rank
@@ -157,6 +157,7 @@ class _HitCollector:
         self._texts: dict[tuple[int, int], tuple[str, bytes, int, str | None]] = {}
         self._keys: dict[int, _KeyInfo] = {}
         self._ranks: dict[int, HitRank] = {}  # id(target) -> rank (targets live as long as the automaton)
+        self._readings: dict[str, list[tuple[str, list[int] | None]]] = {}  # a text's, with positions
 
     def collect(
         self,
@@ -316,7 +317,10 @@ class _HitCollector:
         """
         text, batch, start, origin = self._texts[text_key]
         if origin is not None:
-            positions = readings(origin, positions=True)[text_key[1] - 1][1]
+            found = self._readings.get(origin)
+            if found is None:
+                found = self._readings[origin] = readings(origin, positions=True)
+            positions = found[text_key[1] - 1][1]
             reading = FoldMap(text, positions)
             return reading, len(reading.folded)
         cut = 2 * upto + 64
@@ -491,13 +495,14 @@ def _scan_readings(texts: Sequence[str], events: Sequence[_Dated | None], collec
         True: ([], [], []),
         False: ([], [], []),
     }
-    for slot in may_have_readings(texts):
-        text = texts[slot]
-        for which, (reading, _) in enumerate(readings(text)):
-            reading_texts, reading_slots, origins = found[reading.isascii()]
-            reading_texts.append(reading)
-            reading_slots.append(slot)
-            origins.append((text, which))
+    which, last = 0, -1
+    for slot, reading in readings_of_many(texts):
+        which = which + 1 if slot == last else 0  # the reading's place in readings(texts[slot])
+        last = slot
+        reading_texts, reading_slots, origins = found[reading.isascii()]
+        reading_texts.append(reading)
+        reading_slots.append(slot)
+        origins.append((texts[slot], which))
     for ascii_only, (reading_texts, reading_slots, origins) in found.items():
         if reading_texts:
             batch = (
@@ -604,10 +609,9 @@ def _texts_with_keys(texts: list[str], automaton: NameAutomaton) -> set[int]:
     """
     owners = list(range(len(texts)))
     every = list(texts)
-    for k in may_have_readings(texts):  # a reading is owned by its text
-        for reading, _ in readings(texts[k]):
-            every.append(reading)
-            owners.append(k)
+    for k, reading in readings_of_many(texts):  # a reading is owned by its text
+        every.append(reading)
+        owners.append(k)
     batch = fold_batch(every).encode("utf-8")
     # A whole-field key starts on its text's leading NUL: count it in. Separators are counted once
     # over the batch, in order of the finds (a text that repeats a name is not rescanned per find).

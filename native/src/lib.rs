@@ -41,23 +41,42 @@ type SimpleFolds = HashMap<char, Box<[u8]>>;
 /// How the readings see each non-ASCII character the triage folds (`matchers.normalize.simple_kinds`).
 type SimpleKinds = HashMap<char, u8>;
 
+/// [`FOLD`] over every byte, for [`push_folded`]: a control that is not whitespace (NUL to BS, SO to
+/// US, DEL) is [`CONTROL`]; a byte of a multi-byte character, a space.
+const FOLD_BYTES: [u8; 256] = {
+    let mut table = [b' '; 256];
+    let mut c = 0;
+    while c < 128 {
+        table[c] = match c {
+            0..=8 | 14..=31 | 127 => CONTROL,
+            _ => FOLD[c],
+        };
+        c += 1;
+    }
+    table
+};
+const CONTROL: u8 = 0xFF;
+
 /// Appends `bytes` folded to `out`; `space` says whether `out` ends with a space. False on a NUL or
 /// another control that is not whitespace: those are ignorable, and only Python reads them both ways.
 fn push_folded(bytes: &[u8], out: &mut Vec<u8>, space: &mut bool) -> bool {
+    out.reserve(bytes.len());
+    let mut at_space = *space;
     for &c in bytes {
-        let folded = match c {
-            0..=8 | 14..=31 | 127 => return false,
-            9..=13 | 32..=126 => FOLD[c as usize],
-            _ => b' ',
-        };
+        let folded = FOLD_BYTES[c as usize];
+        if folded == CONTROL {
+            *space = at_space;
+            return false;
+        }
         if folded != b' ' {
             out.push(folded);
-            *space = false;
-        } else if !*space {
+            at_space = false;
+        } else if !at_space {
             out.push(b' ');
-            *space = true;
+            at_space = true;
         }
     }
+    *space = at_space;
     true
 }
 

@@ -10,7 +10,6 @@ from hypothesis import strategies as st
 
 from matchers.normalize import (
     CONFUSABLES,
-    WHOLE_WORD_LOOKALIKES,
     fold,
     fold_ascii_batch,
     fold_batch,
@@ -48,8 +47,8 @@ def test_invisible_format_characters_are_ignored(invisible: str) -> None:
         ("Tеncent", "tencent"),  # Cyrillic е
         ("АL-QАIDА", "al qaida"),  # Cyrillic А inside a Latin word
         ("Hаmаs", "hamas"),  # Cyrillic а
-        ("ΤΙΚΤΟΚ", "tiktok"),  # a word made only of Greek look-alikes
-        ("СОРХ", "copx"),  # only Cyrillic look-alikes: reads as Latin
+        ("ΤΙΚΤΟΚ", "τικτοκ"),  # only Greek look-alikes: keeps its script (a reading latinizes it)
+        ("СОРХ", "сорх"),  # only Cyrillic look-alikes: likewise
         ("Сбербанк", "сбербанк"),  # a real Cyrillic word stays Cyrillic
         ("Łоdz", "lodz"),  # next to a Latin letter with a stroke (no decomposition)
         ("Αł", "al"),  # a word of a Greek look-alike and a stroke letter only
@@ -173,7 +172,7 @@ def test_simple_texts_are_latin_with_accents_only() -> None:
 
 def _latinize_word_by_word(text: str) -> str:
     """The rule read literally: split into words, rewrite each Latin-like word with a look-alike and a
-    Latin letter, and each word of whole-word look-alikes (and digits, marks)."""
+    Latin letter (a word made only of look-alikes is left to the readings)."""
     out, word = [], ""
     for ch in [*text, " "]:
         if ch.isalnum() or unicodedata.category(ch) in ("Mn", "Me", "Cf") or ch == "\u0640":
@@ -194,14 +193,7 @@ def _latinize_word_by_word(text: str) -> str:
             or "\u1e00" <= c <= "\u1eff"
             for c in word
         )
-        whole = all(
-            c in WHOLE_WORD_LOOKALIKES
-            or (c.isascii() and c.isdigit())
-            or unicodedata.category(c) in ("Mn", "Me", "Cf")
-            or c == "\u0640"
-            for c in word
-        )
-        if any(c in CONFUSABLES for c in word) and ((latin_like and has_latin) or whole):
+        if any(c in CONFUSABLES for c in word) and latin_like and has_latin:
             word = "".join(CONFUSABLES.get(c, c) for c in word)
         out.append(word + ch)
         word = ""
@@ -216,5 +208,5 @@ _LOOKALIKE_ALPHABET = st.sampled_from(
 @settings(max_examples=400, deadline=None)
 @given(st.text(alphabet=_LOOKALIKE_ALPHABET, max_size=16))
 def test_latinize_rewrites_exactly_the_words_the_rule_names(text: str) -> None:
-    """Look-alikes are rewritten in every word of Latin-like letters that holds one, and nowhere else."""
+    """Look-alikes are rewritten in each Latin-like word with one and a Latin letter, and nowhere else."""
     assert latinize(text) == _latinize_word_by_word(text)

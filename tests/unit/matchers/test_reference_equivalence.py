@@ -60,6 +60,13 @@ _WORDS = [
     "h.a.m.a.s",
     "ha-mas",
     "e-mail",
+    # Words made only of look-alikes (read as Latin in a reading), and Cyrillic names in either case.
+    "намаѕ",
+    "ᎻᎪᎷᎪᏚ",
+    "москва",
+    "МОСКВА",
+    "ʤᴀᴍ",
+    "ёж",
 ]
 # Ignorables (controls, fillers, selectors, tags) stand between words as well as separators do.
 _SEPARATORS = [
