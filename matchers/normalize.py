@@ -888,24 +888,11 @@ class FoldMap:
     For a reading (:func:`readings`), ``positions`` maps each of its characters to the original text.
     """
 
-    __slots__ = ("_orig", "_positions", "_spans", "_starts", "folded")
+    __slots__ = ("_positions", "_spans", "folded")
 
     def __init__(self, text: str, positions: list[int] | None = None) -> None:
         self._positions = positions
-        if text.isascii():  # words map one to one: no per-character work
-            words = [(m.start(), m.end()) for m in _ASCII_WORD_RE.finditer(text)]
-            self.folded = " ".join(text[a:b] for a, b in words).lower()
-            self._orig = [a for a, _ in words]
-            starts, pos = [], 0
-            for a, b in words:
-                starts.append(pos)
-                pos += b - a + 1
-            self._starts: list[int] | None = starts
-            self._spans: list[Span] = []
-        else:
-            self.folded, self._spans = fold_with_spans_by_chunks(text)
-            self._starts = None
-            self._orig = []
+        self.folded, self._spans = fold_with_spans_by_chunks(text)
 
     def span(self, start: int, end: int) -> Span:
         """The original ``(start, end)`` of the folded characters ``[start, end)`` (``end > start``)."""
@@ -915,8 +902,4 @@ class FoldMap:
         return self._text_span(start, end)
 
     def _text_span(self, start: int, end: int) -> Span:
-        if self._starts is None:
-            return self._spans[start][0], self._spans[end - 1][1]
-        k = bisect_right(self._starts, start) - 1
-        j = bisect_right(self._starts, end - 1) - 1
-        return self._orig[k] + start - self._starts[k], self._orig[j] + end - self._starts[j]
+        return self._spans[start][0], self._spans[end - 1][1]

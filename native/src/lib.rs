@@ -18,52 +18,43 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList};
 use std::collections::{HashMap, HashSet};
 
-/// ASCII fold, as `matchers.normalize.fold_ascii_batch`: letters to lower case, letters and digits
-/// kept, everything else a space (NUL, the text separator, is handled apart).
-const FOLD: [u8; 128] = {
-    let mut table = [b' '; 128];
-    let mut c = 0;
-    while c < 128 {
-        let b = c as u8;
-        if b.is_ascii_lowercase() || b.is_ascii_digit() {
-            table[c] = b;
-        } else if b.is_ascii_uppercase() {
-            table[c] = b + 32;
-        }
-        c += 1;
-    }
-    table
-};
-
-/// Non-ASCII characters the triage folds itself, with their ASCII fold (`matchers.normalize.simple_folds`).
-type SimpleFolds = HashMap<char, Box<[u8]>>;
-
-/// How the readings see each non-ASCII character the triage folds (`matchers.normalize.simple_kinds`).
-type SimpleKinds = HashMap<char, u8>;
-
-/// [`FOLD`] over every byte, for [`push_folded`]: a control that is not whitespace (NUL to BS, SO to
-/// US, DEL) is [`CONTROL`]; a byte of a multi-byte character, a space.
-const FOLD_BYTES: [u8; 256] = {
+/// The ASCII fold, as a byte table: letters to lower case, letters and digits kept, every other byte
+/// a space, but for a control that is not whitespace (NUL to BS, SO to US, DEL), which becomes
+/// `control` (a NUL, the text separator, becomes `nul`). [`fold_into`] runs it; the two tables below
+/// are its only instances.
+const fn fold_table(nul: u8, control: u8) -> [u8; 256] {
     let mut table = [b' '; 256];
     let mut c = 0;
     while c < 128 {
-        table[c] = match c {
-            0..=8 | 14..=31 | 127 => CONTROL,
-            _ => FOLD[c],
+        let b = c as u8;
+        table[c] = match b {
+            b'a'..=b'z' | b'0'..=b'9' => b,
+            b'A'..=b'Z' => b + 32,
+            0 => nul,
+            1..=8 | 14..=31 | 127 => control,
+            _ => b' ',
         };
         c += 1;
     }
     table
-};
+}
+
+/// A control the text fold stops at (see [`push_folded`]).
 const CONTROL: u8 = 0xFF;
 
-/// Appends `bytes` folded to `out`; `space` says whether `out` ends with a space. False on a NUL or
-/// another control that is not whitespace: those are ignorable, and only Python reads them both ways.
-fn push_folded(bytes: &[u8], out: &mut Vec<u8>, space: &mut bool) -> bool {
+/// The fold of a screened text: a control that is not whitespace is [`CONTROL`].
+const TEXT_FOLD: [u8; 256] = fold_table(CONTROL, CONTROL);
+
+/// The fold of a batch string (`fold_ascii`): NUL, the text separator, is kept; other controls are spaces.
+const BATCH_FOLD: [u8; 256] = fold_table(0, b' ');
+
+/// Appends `bytes` folded by `table` to `out`, each run of spaces collapsed to one; `space` says
+/// whether `out` ends with a space. False (and stops) on a byte that `table` folds to [`CONTROL`].
+fn fold_into(table: &[u8; 256], bytes: &[u8], out: &mut Vec<u8>, space: &mut bool) -> bool {
     out.reserve(bytes.len());
     let mut at_space = *space;
     for &c in bytes {
-        let folded = FOLD_BYTES[c as usize];
+        let folded = table[c as usize];
         if folded == CONTROL {
             *space = at_space;
             return false;
@@ -78,6 +69,17 @@ fn push_folded(bytes: &[u8], out: &mut Vec<u8>, space: &mut bool) -> bool {
     }
     *space = at_space;
     true
+}
+
+type SimpleFolds = HashMap<char, Box<[u8]>>;
+
+/// How the readings see each non-ASCII character the triage folds (`matchers.normalize.simple_kinds`).
+type SimpleKinds = HashMap<char, u8>;
+
+/// Appends `bytes` folded to `out`; `space` says whether `out` ends with a space. False on a NUL or
+/// another control that is not whitespace: those are ignorable, and only Python reads them both ways.
+fn push_folded(bytes: &[u8], out: &mut Vec<u8>, space: &mut bool) -> bool {
+    fold_into(&TEXT_FOLD, bytes, out, space)
 }
 
 /// A character as the readings see it (`matchers.normalize.readings`).
@@ -395,16 +397,7 @@ fn layout<'t>(
 fn fold_ascii<'py>(py: Python<'py>, data: &[u8]) -> Bound<'py, PyBytes> {
     let folded = py.allow_threads(|| {
         let mut out = Vec::with_capacity(data.len());
-        for &c in data {
-            let folded = match c {
-                0 => 0,
-                1..=127 => FOLD[c as usize],
-                _ => b' ',
-            };
-            if folded != b' ' || out.last() != Some(&b' ') {
-                out.push(folded);
-            }
-        }
+        fold_into(&BATCH_FOLD, data, &mut out, &mut false);
         out
     });
     PyBytes::new(py, &folded)
