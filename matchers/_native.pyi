@@ -19,5 +19,8 @@ class Triage:
     def sort(self, raws: list[bytes | None], max_event_bytes: int) -> tuple[bytes, list[str], list[int]]:
         """``(codes, texts, owners)``: one code per input; ``owners[k]`` is the input of ``texts[k]``."""
 
+#: The members the triage's event parse reads by name, per object (``event``, ``party``, ``agent``).
+FIELDS: dict[str, list[str]]
+
 def fold_ascii(data: bytes) -> bytes:
     """An ASCII batch string folded: lower case; letters, digits, NUL kept; others a space; runs collapsed."""

@@ -27,8 +27,6 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any, Final, Protocol
 
-import msgspec
-
 from matchers.automaton import NameAutomaton, Target, key_core_offset
 from matchers.normalize import (
     BATCH_SEPARATOR,
@@ -48,12 +46,8 @@ from schemas.events import (
     PARTY_NAME_FIELDS,
     SCREENED_FIELDS,
     PaymentEvent,
-    amount_ok,
-    bad_amount,
-    decode_event,
-    explain,
+    decode_batch,
 )
-from schemas.json_shape import repeated_key, too_deep
 from schemas.records import (
     IN_FORCE_AT_BOTH,
     MAX_HITS_PER_RECORD,
@@ -386,74 +380,6 @@ def _hit_order(hit: Hit) -> tuple[int, int, int, str, str]:
     return (_FIELD_ORDER[hit.field], hit.start, hit.end, hit.entity_id, hit.matched_name)
 
 
-def _decode_all(
-    raws: Sequence[bytes | None], max_event_bytes: int
-) -> tuple[list[PaymentEvent | None], dict[int, str], list[str]]:
-    """Decode and validate each input; lay out the five screened texts of each (empty if invalid).
-
-    This loop is the only per-event Python work of the core: keep it lean.
-    """
-    events: list[PaymentEvent | None] = [None] * len(raws)
-    errors: dict[int, str] = {}
-    texts: list[str] = []  # five per input, in SCREENED_FIELDS order; slot = input * 5 + field
-    extend = texts.extend
-    decode = decode_event
-    for i, raw in enumerate(raws):
-        if not raw:
-            errors[i] = "empty message" if raw is not None else "tombstone (null value)"
-            extend(_EMPTY)
-            continue
-        if len(raw) > max_event_bytes:
-            errors[i] = f"event is {len(raw)} bytes, larger than the {max_event_bytes}-byte limit"
-            extend(_EMPTY)
-            continue
-        # Depth first: msgspec recurses, and fails on a deep enough value even where it skips it.
-        error = too_deep(raw)
-        if error is None:
-            try:
-                event = decode(raw)
-            except msgspec.MsgspecError as exc:
-                error = explain(exc, raw)
-            else:
-                error = repeated_key(raw)
-        if error is not None:
-            errors[i] = error
-            extend(_EMPTY)
-            continue
-        amount = event.amount
-        if amount.__class__ is str and amount_ok(amount) is None:
-            errors[i] = bad_amount(amount)
-            extend(_EMPTY)
-            continue
-        events[i] = event
-        debtor, creditor = event.debtor, event.creditor
-        dagent, cagent = debtor.agent, creditor.agent
-        extend(
-            (
-                debtor.name,
-                creditor.name,
-                (dagent.name or "") if dagent is not None else "",
-                (cagent.name or "") if cagent is not None else "",
-                event.remittance or "",
-            )
-        )
-    _reject_blank_names(events, errors, texts)
-    return events, errors, texts
-
-
-def _reject_blank_names(events: list[PaymentEvent | None], errors: dict[int, str], texts: list[str]) -> None:
-    """Dead-letter events whose debtor or creditor name is only whitespace (checked per batch in C)."""
-    for field_index in (0, 1):
-        names = texts[field_index::_FIELDS]
-        if not any(map(str.isspace, names)):
-            continue
-        for i, name in enumerate(names):
-            if name.isspace() and events[i] is not None:
-                errors[i] = f"{SCREENED_FIELDS[field_index]} must not be blank"
-                events[i] = None
-                texts[i * _FIELDS : i * _FIELDS + _FIELDS] = _EMPTY
-
-
 def _scan(texts: list[str], events: Sequence[PaymentEvent | None], collector: _HitCollector) -> None:
     """Fold and search all texts: ASCII on bytes, accented Latin without the Unicode path, the rest in full.
 
@@ -652,7 +578,7 @@ def _screen_full(
     cut: Mapping[int, int] | None = None,
 ) -> BatchResult:
     screened_at = timestamp(now)
-    events, errors, texts = _decode_all(raws, max_event_bytes)
+    events, errors, texts = decode_batch(raws, max_event_bytes)
     for i, size in (cut or {}).items():  # cut short by the reader: dead by its true size, whatever the head
         errors[i] = f"event is {size} bytes, larger than the {max_event_bytes}-byte limit"
         events[i] = None

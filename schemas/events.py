@@ -1,11 +1,15 @@
 """Payment event v1: the typed codec for ``payment_event.v1.schema.json``.
 
-Decoding and validation run in C (msgspec): one call per event checks types, required
-fields, lengths, the RFC 3339 timestamp with its offset, the currency shape and the country
-codes. What msgspec cannot express cheaply (the amount's decimal shape, blank names) is
-checked by :func:`check_event`. Fields that are not declared are skipped by the decoder and
-kept unchanged in every output, because outputs carry the original bytes. The rules on the JSON
-text itself (no repeated key, at most 64 levels) are :mod:`schemas.json_shape`'s.
+:func:`decode_batch` is the one Python owner of event validity: for a batch of raw values it
+gives each valid event, or the reason it is not one. Decoding and validation run in C (msgspec):
+one call per event checks types, required fields, lengths, the RFC 3339 timestamp with its
+offset, the currency shape and the country codes. What msgspec cannot express cheaply (the
+amount's decimal shape, blank names) is checked around it, the blank names for the whole batch
+at once. Fields that are not declared are skipped by the decoder and kept unchanged in every
+output, because outputs carry the original bytes. The rules on the JSON text itself (no repeated
+key, at most 64 levels) are :mod:`schemas.json_shape`'s. The native triage
+(``native/src/event.rs``) is stricter than or equal to these rules; a test compares its field
+catalogue with the structs below.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import itertools
 import re
 import string
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Final, Literal
 
@@ -20,6 +25,7 @@ import msgspec
 from msgspec import Meta, Struct
 
 from schemas.countries import ISO_3166_ALPHA2
+from schemas.json_shape import repeated_key, too_deep
 
 #: Events larger than this many bytes are dead-lettered unread.
 MAX_EVENT_BYTES: Final = 1024 * 1024
@@ -36,6 +42,8 @@ SCREENED_FIELDS: Final = (
 )
 #: The fields that may match a whole-field name (party names).
 PARTY_NAME_FIELDS: Final = frozenset({"debtor.name", "creditor.name"})
+_FIELDS: Final = len(SCREENED_FIELDS)
+_EMPTY: Final = ("",) * _FIELDS
 
 if TYPE_CHECKING:  # the checker sees plain strings; msgspec sees the literal sets and checks them in C
     _COUNTRY = str
@@ -123,25 +131,82 @@ def explain(error: msgspec.MsgspecError, raw: bytes = b"") -> str:
     return f"invalid event: {text}"
 
 
-#: ``amount_ok(text)`` is a match when a string amount has the decimal shape ``-?digits(.digits)?``.
-amount_ok: Final = _AMOUNT_RE.fullmatch
+_amount_ok: Final = _AMOUNT_RE.fullmatch
 
 
-def bad_amount(amount: str) -> str:
+def _bad_amount(amount: str) -> str:
     """The dead-letter reason for a string amount that is not a decimal."""
     return f'amount must be a decimal string such as "1250.00" or a JSON number, got {amount!r}'
 
 
-def check_event(event: PaymentEvent) -> str | None:
-    """The checks msgspec does not make; ``None`` when the event is valid, else the reason.
+def decode_batch(
+    raws: Sequence[bytes | None], max_event_bytes: int
+) -> tuple[list[PaymentEvent | None], dict[int, str], list[str]]:
+    """Decode and validate each input: ``(events, errors, texts)``.
 
-    The screening core makes the same checks for a whole batch at once.
+    ``events[i]`` is input ``i``'s event, or ``None`` when ``errors[i]`` says why it is not a valid
+    payment event (empty, a tombstone, over ``max_event_bytes``, not the schema's shape, too deep, a
+    repeated key, an amount that is not a decimal, a blank party name). ``texts`` holds each input's
+    :data:`SCREENED_FIELDS` texts, five per input (slot = input * 5 + field), empty for an invalid one.
+
+    This loop is the only per-event Python work of the screening core's full path: keep it lean.
     """
-    amount = event.amount
-    if isinstance(amount, str) and amount_ok(amount) is None:
-        return bad_amount(amount)
-    if event.debtor.name.isspace():
-        return "debtor.name must not be blank"
-    if event.creditor.name.isspace():
-        return "creditor.name must not be blank"
-    return None
+    events: list[PaymentEvent | None] = [None] * len(raws)
+    errors: dict[int, str] = {}
+    texts: list[str] = []
+    extend = texts.extend
+    decode = decode_event
+    for i, raw in enumerate(raws):
+        if not raw:
+            errors[i] = "empty message" if raw is not None else "tombstone (null value)"
+            extend(_EMPTY)
+            continue
+        if len(raw) > max_event_bytes:
+            errors[i] = f"event is {len(raw)} bytes, larger than the {max_event_bytes}-byte limit"
+            extend(_EMPTY)
+            continue
+        # Depth first: msgspec recurses, and fails on a deep enough value even where it skips it.
+        error = too_deep(raw)
+        if error is None:
+            try:
+                event = decode(raw)
+            except msgspec.MsgspecError as exc:
+                error = explain(exc, raw)
+            else:
+                error = repeated_key(raw)
+        if error is not None:
+            errors[i] = error
+            extend(_EMPTY)
+            continue
+        amount = event.amount
+        if amount.__class__ is str and _amount_ok(amount) is None:
+            errors[i] = _bad_amount(amount)
+            extend(_EMPTY)
+            continue
+        events[i] = event
+        debtor, creditor = event.debtor, event.creditor
+        dagent, cagent = debtor.agent, creditor.agent
+        extend(
+            (
+                debtor.name,
+                creditor.name,
+                (dagent.name or "") if dagent is not None else "",
+                (cagent.name or "") if cagent is not None else "",
+                event.remittance or "",
+            )
+        )
+    _reject_blank_names(events, errors, texts)
+    return events, errors, texts
+
+
+def _reject_blank_names(events: list[PaymentEvent | None], errors: dict[int, str], texts: list[str]) -> None:
+    """Dead-letter events whose debtor or creditor name is only whitespace (checked per batch in C)."""
+    for field_index in (0, 1):
+        names = texts[field_index::_FIELDS]
+        if not any(map(str.isspace, names)):
+            continue
+        for i, name in enumerate(names):
+            if name.isspace() and events[i] is not None:
+                errors[i] = f"{SCREENED_FIELDS[field_index]} must not be blank"
+                events[i] = None
+                texts[i * _FIELDS : i * _FIELDS + _FIELDS] = _EMPTY

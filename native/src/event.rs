@@ -224,6 +224,23 @@ impl<'de> Deserialize<'de> for Address {
     }
 }
 
+/// The members of each object of an event that the parse reads by name, as declared by the
+/// schema's properties and the Python structs (`schemas/events.py`): a test in each language keeps
+/// them in step (`matchers._native.FIELDS` in Python; `the_catalogue_is_what_the_parse_reads` here).
+pub const EVENT_FIELDS: [&str; 7] = [
+    "id",
+    "created_at",
+    "amount",
+    "currency",
+    "debtor",
+    "creditor",
+    "remittance",
+];
+/// See [`EVENT_FIELDS`]: the members of a debtor or creditor.
+pub const PARTY_FIELDS: [&str; 5] = ["name", "account", "address", "country", "agent"];
+/// See [`EVENT_FIELDS`]: the members of a party's agent.
+pub const AGENT_FIELDS: [&str; 2] = ["bic", "name"];
+
 /// Fills a field once: a repeated field is refused (the full path dead-letters the event).
 fn set_once<T, E: de::Error>(slot: &mut Option<T>, value: T, name: &'static str) -> Result<(), E> {
     if slot.is_some() {
@@ -474,6 +491,33 @@ mod tests {
         assert!(parse_valid(raw.as_bytes(), &countries()).is_some());
         let raw = GOOD.replacen(r#""a":2"#, &format!(r#"{many}"k39":2"#), 1);
         assert!(parse_valid(raw.as_bytes(), &countries()).is_none());
+    }
+
+    #[test]
+    fn the_catalogue_is_what_the_parse_reads() {
+        // A catalogued member holding an array is refused (none of them may be one); an unknown
+        // member holding one is skipped. So each catalogued name is read by the parse.
+        let good: serde_json::Value = serde_json::from_str(GOOD).unwrap();
+        let parses = |value: &serde_json::Value| {
+            parse_valid(value.to_string().as_bytes(), &countries()).is_some()
+        };
+        assert!(parses(&good));
+        let objects: [(&[&str], &[&str]); 3] = [
+            (&[], &EVENT_FIELDS),
+            (&["debtor"], &PARTY_FIELDS),
+            (&["debtor", "agent"], &AGENT_FIELDS),
+        ];
+        for (path, names) in objects {
+            for name in names.iter().chain(&["not_in_the_catalogue"]) {
+                let mut event = good.clone();
+                let mut object = &mut event;
+                for step in path {
+                    object = &mut object[*step];
+                }
+                object[*name] = serde_json::json!([]);
+                assert_eq!(parses(&event), !names.contains(name), "{path:?} {name}");
+            }
+        }
     }
 
     /// GOOD with an extra field nesting `levels` arrays, so that the event is `levels + 1` deep.

@@ -15,7 +15,7 @@ mod timestamp;
 use aho_corasick::{AhoCorasick, MatchKind};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList};
+use pyo3::types::{PyBytes, PyDict, PyList};
 use std::collections::{HashMap, HashSet};
 
 /// The ASCII fold, as a byte table: letters to lower case, letters and digits kept, every other byte
@@ -556,6 +556,11 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<KeySearch>()?;
     module.add_class::<Triage>()?;
     module.add_function(wrap_pyfunction!(fold_ascii, module)?)?;
+    let fields = PyDict::new(module.py());
+    fields.set_item("event", event::EVENT_FIELDS.to_vec())?;
+    fields.set_item("party", event::PARTY_FIELDS.to_vec())?;
+    fields.set_item("agent", event::AGENT_FIELDS.to_vec())?;
+    module.add("FIELDS", fields)?;
     Ok(())
 }
 
