@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     ids = [orjson.loads(raw)["id"] for raw in raws]  # the benchmark traffic is all well-formed
     codes: Counter[int] = Counter()
     for i in range(0, len(raws), BATCH):
-        codes.update(automaton.triage.sort(raws[i : i + BATCH], 1 << 20)[0])
+        codes.update(automaton.triage.classify(raws[i : i + BATCH], 1 << 20)[0])
     print(f"{len(raws):,} events, {len(planted):,} with a planted name")
     print(f"native triage: {codes[0]:,} cleared, {codes[2]:,} texts handed back, {codes[1]:,} full path")
     events = [orjson.loads(raw) for raw in raws]

@@ -11,12 +11,12 @@ class KeySearch:
         """``(key index, start, end)`` of every key occurrence, in bytes."""
 
 class Triage:
-    """Sorts raw events: certainly clean (0), full path (1), clean unless a handed-back text has a key (2)."""
+    """Classifies raw events: clean (0), full path (1), clean unless a text handed back holds a key (2)."""
 
     def __init__(
         self, search: KeySearch, countries: Iterable[str], simple: dict[str, bytes], kinds: dict[str, int]
     ) -> None: ...
-    def sort(self, raws: list[bytes | None], max_event_bytes: int) -> tuple[bytes, list[str], list[int]]:
+    def classify(self, raws: list[bytes | None], max_event_bytes: int) -> tuple[bytes, list[str], list[int]]:
         """``(codes, texts, owners)``: one code per input; ``owners[k]`` is the input of ``texts[k]``."""
 
 #: The members the triage's event parse reads by name, per object (``event``, ``party``, ``agent``).

@@ -96,11 +96,12 @@ class NameAutomaton:
                             held.append(target)
         self._targets = list(keyed.values())
         # Batches are searched as UTF-8 bytes: the ASCII batch never becomes a str. The native automaton
-        # (the aho-corasick crate; it picks a contiguous NFA for lists this size: a full DFA was measured
-        # slower in the screening loop, 400+ MB for the bundled lists, so cache misses). Keys are not kept
-        # on the Python side: a find's key is the batch slice it covers.
+        # is the aho-corasick crate's, which picks a contiguous NFA for lists this size (a full DFA was
+        # measured slower in the screening loop: 400+ MB for the bundled lists, so cache misses). Keys are
+        # not kept on the Python side: a find's key is the batch slice it covers.
         self._search = KeySearch(key.encode("utf-8") for key in keyed)
-        #: Sorts raw events into certainly clean and "take the full path" (see matchers.screening).
+        #: Classifies raw events: certainly clean, "take the full path", or clean unless a handed-back
+        #: text holds a key (see matchers.screening).
         self.triage = Triage(self._search, ISO_3166_ALPHA2, simple_folds(), simple_kinds())
         self.key_count = len(keyed)
         del keyed

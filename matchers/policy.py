@@ -1,14 +1,19 @@
 """The matching policy: which searchable forms a listed name has, and where each may match.
 
-Policy rules (the README's "Matching policy" section is the contract; letters refer to it):
+Policy rules (the README's "Matching policy" section is the contract; letters refer to it), in the
+order the code applies them: :func:`name_forms` takes each written order (c), then each joined form
+of it (a), then each legal-form spelling of that (b); then the rule of where the forms may match (e),
+and at screening time which of an entity's names a hit reports (g).
 
-b. Legal-form words are equivalent (Ltd = Limited, Co = Company, …): every form of a name
-   is generated with each equivalent spelling (:data:`LEGAL_FORMS`).
 c. Individuals match in either order: ``LAST, First Middle`` also reads ``First Middle Last``;
-   a name written without a comma also reads with its last word first.
+   a name written without a comma also reads with its last word first (:func:`orders`).
 a. (joined form) A word with punctuation inside (``AL-QAIDA``, ``O'BRIEN``) also matches with
-   the pieces run together (``ALQAIDA``, ``OBRIEN``) as well as apart (``AL QAIDA``).
+   the pieces run together (``ALQAIDA``, ``OBRIEN``) as well as apart (``AL QAIDA``)
+   (:func:`joined_variants`).
+b. Legal-form words are equivalent (Ltd = Limited, Co = Company, …): every form of a name
+   is generated with each equivalent spelling (:data:`LEGAL_FORMS`, :func:`legal_variants`).
 e. Where a name may match: :func:`match_rule`.
+g. Which name a hit reports: :func:`hit_rank`.
 """
 
 from __future__ import annotations

@@ -494,7 +494,7 @@ def _screen(
         triaged = list(inputs)
         for i in cut:
             triaged[i] = None
-    codes, texts, owners = automaton.triage.sort(triaged, max_event_bytes)
+    codes, texts, owners = automaton.triage.classify(triaged, max_event_bytes)
     if texts:  # texts only Python folds: their events are clean unless one of them holds a key
         marked = bytearray(codes)
         for k in _texts_with_keys(texts, automaton):
@@ -520,7 +520,7 @@ def _screen(
     return BatchResult(verdicts, values, hits, errors, automaton.version, screened_at, totals)
 
 
-#: ``Triage.sort`` codes: certainly clean, take the full path, clean unless a handed-back text has a key.
+#: ``Triage.classify`` codes: certainly clean, take the full path, clean unless a handed-back text has a key.
 _CLEAN: Final = 0
 _FULL_PATH: Final = 1
 _CHECKED_IS_CLEAN: Final = bytes([0, 1, 0]) + bytes(range(3, 256))

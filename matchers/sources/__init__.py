@@ -8,7 +8,7 @@ A ``SRC`` is one of
 * ``extract:`` and such a folder — a hand-made OFAC extract, whose files need not end with OFAC's
   end-of-file byte;
 * a ``.xml`` file — the UN Security Council Consolidated List (:mod:`matchers.sources.un`);
-* a ``.yaml``, ``.yml`` or ``.json`` file — txscreen's own format (:mod:`matchers.sources.native`).
+* a ``.yaml``, ``.yml`` or ``.json`` file — txscreen's own format (:mod:`matchers.sources.txscreen_list`).
 
 :data:`DEFAULT_SOURCES` is the built-in list plus the bundled OFAC and UN snapshots under
 ``matchers/data/``. Every failure is a :class:`~schemas.errors.WatchlistError`: a screener
@@ -20,8 +20,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from matchers.sources.native import YAML_SUFFIXES, load_native
 from matchers.sources.ofac import EXTRACT_PREFIX, load_ofac
+from matchers.sources.txscreen_list import YAML_SUFFIXES, load_txscreen_list
 from matchers.sources.un import load_un
 from matchers.watchlist import NameStrength, Watchlist
 from schemas.errors import WatchlistError
@@ -41,7 +41,7 @@ BUNDLED_OFAC = DATA_DIR / "ofac-sdn-2021"
 BUNDLED_UN = DATA_DIR / "un-consolidated-2026" / "consolidated.xml"
 DEFAULT_SOURCES: tuple[str, ...] = (BUILTIN, str(BUNDLED_OFAC), str(BUNDLED_UN))
 
-NATIVE_SUFFIXES = YAML_SUFFIXES | {".json"}
+LIST_SUFFIXES = YAML_SUFFIXES | {".json"}
 EXPECTED = (
     "expected 'builtin', an OFAC folder holding sdn.csv (extract:FOLDER for a hand-made extract), "
     "a UN .xml file or a .yaml/.yml/.json list"
@@ -50,9 +50,9 @@ EXPECTED = (
 
 def load_source(src: str) -> Watchlist:
     """Load one source: ``builtin``, an OFAC SDN folder (``extract:`` before it for a hand-made extract),
-    a UN XML file or a native YAML/JSON file."""
+    a UN XML file or a txscreen list (YAML/JSON) file."""
     if src == BUILTIN:
-        return load_native(BUILTIN_PATH, source=BUILTIN)
+        return load_txscreen_list(BUILTIN_PATH, source=BUILTIN)
     if src.startswith(EXTRACT_PREFIX):
         folder = src.removeprefix(EXTRACT_PREFIX)
         if not folder or not (Path(folder) / "sdn.csv").is_file():
@@ -70,8 +70,8 @@ def load_source(src: str) -> Watchlist:
     suffix = path.suffix.lower()
     if suffix == ".xml":
         return load_un(path, source=src)
-    if suffix in NATIVE_SUFFIXES:
-        return load_native(path, source=src)
+    if suffix in LIST_SUFFIXES:
+        return load_txscreen_list(path, source=src)
     raise WatchlistError(f"not a known watchlist file type; {EXPECTED}", source=src)
 
 

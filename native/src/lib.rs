@@ -2,7 +2,7 @@
 //!
 //! * [`KeySearch`]: the Aho-Corasick automaton over every key of the loaded lists (standard,
 //!   overlapping matches), as `matchers.automaton` uses it for batch strings.
-//! * [`Triage`]: for a batch of raw event values, says which are certainly clean: valid by the
+//! * [`Triage`]: classifies a batch of raw event values, saying which are certainly clean: valid by the
 //!   event schema, every screened text ASCII, and no key anywhere in their folded texts, nor in
 //!   their other readings (punctuation inside words closed, single letters joined). Those are
 //!   cleared without any per-event Python work; every other event (invalid, non-ASCII, any key
@@ -459,8 +459,8 @@ impl KeySearch {
     }
 }
 
-/// Sorts a batch of raw events: certainly clean, "needs the full path", or "clean but for texts
-/// that only Python folds" (those texts are handed back).
+/// Classifies a batch of raw events: certainly clean, "needs the full path", or "clean but for
+/// texts that only Python folds" (those texts are handed back).
 #[pyclass(frozen, module = "matchers._native")]
 pub struct Triage {
     search: Py<KeySearch>,
@@ -469,7 +469,7 @@ pub struct Triage {
     kinds: SimpleKinds,
 }
 
-/// `Triage.sort` codes, one per input.
+/// `Triage.classify` codes, one per input.
 const CLEAN: u8 = 0;
 const FULL_PATH: u8 = 1;
 const CHECK_TEXTS: u8 = 2;
@@ -499,7 +499,7 @@ impl Triage {
     /// one of its `texts` has a key: `owners[k]` is the input of `texts[k]`).
     ///
     /// Code 0 and 2 need a valid event of at most `max_event_bytes` whose ASCII texts hold no key.
-    fn sort<'py>(
+    fn classify<'py>(
         &self,
         py: Python<'py>,
         raws: &Bound<'py, PyList>,

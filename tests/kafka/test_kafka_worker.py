@@ -19,7 +19,7 @@ from tests.cli_runner import run_txscreen
 pytestmark = pytest.mark.kafka
 
 REPO = Path(__file__).resolve().parents[2]
-BROKEN_NATIVE_LIST = REPO / "tests" / "data" / "native" / "bad-syntax.yaml"
+BROKEN_TXSCREEN_LIST = REPO / "tests" / "data" / "txscreen_list" / "bad-syntax.yaml"
 #: Real rows of the OFAC SDN snapshot (tests/data/README.md): few names, so synthetic clean events stay clean.
 SDN_EXTRACT = REPO / "tests" / "data" / "ofac" / "extract"
 
@@ -177,7 +177,7 @@ def test_mixed_input_is_routed_with_records_and_headers(
     assert decode_dead_letter(dead[b"bad-binary"].value()).raw_encoding == "base64"  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("watchlist", ["/nonexistent/list.yaml", str(BROKEN_NATIVE_LIST)])
+@pytest.mark.parametrize("watchlist", ["/nonexistent/list.yaml", str(BROKEN_TXSCREEN_LIST)])
 def test_a_watchlist_that_does_not_load_consumes_nothing(
     kafka_bootstrap: str,
     kafka_admin: AdminClient,

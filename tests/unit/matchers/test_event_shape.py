@@ -40,7 +40,7 @@ def both(raw: bytes, automaton: NameAutomaton) -> tuple[BatchResult, BatchResult
 
 def dead_lettered_for(raw: bytes, automaton: NameAutomaton) -> str:
     """The reason both paths give for dead-lettering ``raw`` (checked: never cleared by the triage)."""
-    codes, _, _ = automaton.triage.sort([raw], MAX_EVENT_BYTES)
+    codes, _, _ = automaton.triage.classify([raw], MAX_EVENT_BYTES)
     assert list(codes) == [FULL_PATH]
     fast, _ = both(raw, automaton)
     assert fast.verdicts == [Verdict.DEAD_LETTER]
@@ -186,7 +186,7 @@ def test_depth_around_the_limit(default_automaton: NameAutomaton, case: tuple[by
     """Events up to 64 levels deep are cleared, deeper ones dead-lettered with their depth, on both paths."""
     raw, depth = case
     if depth <= MAX_DEPTH:
-        codes, _, _ = default_automaton.triage.sort([raw], MAX_EVENT_BYTES)
+        codes, _, _ = default_automaton.triage.classify([raw], MAX_EVENT_BYTES)
         assert list(codes) == [CLEAN]
         fast, _ = both(raw, default_automaton)
         assert fast.verdicts == [Verdict.CLEARED]

@@ -232,10 +232,10 @@ def test_triage_codes(default_automaton: NameAutomaton, make_event: Callable[...
         bytearray(make_event()),
         make_event(remittance="x" * 100),
     ]
-    codes, texts, owners = default_automaton.triage.sort(raws, MAX_EVENT_BYTES)
+    codes, texts, owners = default_automaton.triage.classify(raws, MAX_EVENT_BYTES)
     assert list(codes) == [CLEAN, CHECK_TEXTS, FULL_PATH, FULL_PATH, FULL_PATH, FULL_PATH, CLEAN]
     assert (texts, owners) == (["Счёт 12"], [1])  # accented Latin folds natively, Cyrillic in Python
-    assert list(default_automaton.triage.sort(raws[-1:], 50)[0]) == [FULL_PATH]
+    assert list(default_automaton.triage.classify(raws[-1:], 50)[0]) == [FULL_PATH]
 
 
 @pytest.mark.parametrize("limit", [1, 200, MAX_EVENT_BYTES])

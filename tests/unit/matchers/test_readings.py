@@ -247,7 +247,7 @@ def test_triage_reads_ascii_texts_natively(
     default_automaton: NameAutomaton, make_event: Callable[..., bytes], text: str, code: int
 ) -> None:
     """The native triage clears common punctuation natively and never clears a disguised name."""
-    codes, _, _ = default_automaton.triage.sort([make_event(remittance=text)], 1 << 20)
+    codes, _, _ = default_automaton.triage.classify([make_event(remittance=text)], 1 << 20)
     assert codes[0] == code
 
 

@@ -24,8 +24,8 @@ ROOT = Path(__file__).resolve().parents[4]
 DATA = ROOT / "tests" / "data"
 OFAC_EXTRACT = DATA / "ofac" / "extract"
 UN_EXTRACT = DATA / "un" / "extract.xml"
-NATIVE_YAML = DATA / "native" / "valid.yaml"
-NATIVE_JSON = DATA / "native" / "valid.json"
+LIST_YAML = DATA / "txscreen_list" / "valid.yaml"
+LIST_JSON = DATA / "txscreen_list" / "valid.json"
 
 BUNDLED_SHA256 = {
     BUNDLED_OFAC / "sdn.csv": "2a08fac873a3be0b92208f8874b2e7c138b7938190eeeb7ef991c15ba60e855b",
@@ -42,8 +42,8 @@ BUNDLED_SHA256 = {
         ("builtin", "us-eo-2020"),
         (str(OFAC_EXTRACT), "ofac-sdn"),
         (str(UN_EXTRACT), "un"),
-        (str(NATIVE_YAML), "acme-internal"),
-        (str(NATIVE_JSON), "acme-internal-json"),
+        (str(LIST_YAML), "acme-internal"),
+        (str(LIST_JSON), "acme-internal-json"),
     ],
 )
 def test_each_kind_of_source_is_dispatched(src: str, list_id: str) -> None:
@@ -56,7 +56,7 @@ def test_each_kind_of_source_is_dispatched(src: str, list_id: str) -> None:
 def test_suffixes_are_case_insensitive(tmp_path: Path) -> None:
     """A file named LIST.YML or LIST.XML is recognised like its lower-case form."""
     yml = tmp_path / "LIST.YML"
-    shutil.copy(NATIVE_YAML, yml)
+    shutil.copy(LIST_YAML, yml)
     xml = tmp_path / "UN.XML"
     shutil.copy(UN_EXTRACT, xml)
     assert load_source(str(yml)).list_id == "acme-internal"

@@ -83,7 +83,7 @@ def test_screen_reads_stdin(tmp_path: Path) -> None:
     ("broken", "reason"),
     [
         (DATA / "ofac" / "truncated-row", "sdn.csv"),
-        (DATA / "native" / "bad-syntax.yaml", "bad-syntax.yaml"),
+        (DATA / "txscreen_list" / "bad-syntax.yaml", "bad-syntax.yaml"),
     ],
 )
 def test_broken_watchlist_stops_before_the_input_is_opened(tmp_path: Path, broken: Path, reason: str) -> None:

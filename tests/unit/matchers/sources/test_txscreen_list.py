@@ -1,4 +1,4 @@
-"""The native txscreen-watchlist/v1 reader (YAML and JSON) and its JSON Schema."""
+"""The txscreen-watchlist/v1 reader (YAML and JSON) and its JSON Schema."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ import jsonschema
 import pytest
 import yaml
 
-from matchers.sources.native import FORMAT_TAG, load_native, parse_native
+from matchers.sources.txscreen_list import FORMAT_TAG, load_txscreen_list, parse_txscreen_list
 from matchers.watchlist import EntityType, ListedName, NameStrength
 from schemas.errors import WatchlistError
 
 ROOT = Path(__file__).resolve().parents[4]
-DATA = ROOT / "tests" / "data" / "native"
+DATA = ROOT / "tests" / "data" / "txscreen_list"
 SCHEMA = json.loads((ROOT / "schemas" / "watchlist.v1.schema.json").read_text(encoding="utf-8"))
 
 
@@ -43,7 +43,7 @@ def minimal(**entity: Any) -> dict[str, Any]:
 
 def test_yaml_list_loads_every_field() -> None:
     """A YAML list gives prefixed ids, types, strong and weak names, programs and UTC-aware bounds."""
-    wl = load_native(DATA / "valid.yaml")
+    wl = load_txscreen_list(DATA / "valid.yaml")
     assert wl.list_id == "acme-internal"
     assert wl.source == str(DATA / "valid.yaml")
     assert wl.description == "Parties our compliance team blocks on top of the official lists"
@@ -74,7 +74,7 @@ def test_yaml_list_loads_every_field() -> None:
 
 def test_json_list_loads() -> None:
     """The same format in JSON loads the same way, with string dates and offsets."""
-    wl = load_native(DATA / "valid.json")
+    wl = load_txscreen_list(DATA / "valid.json")
     (globex,) = wl.entities
     assert globex.id == "acme-internal-json:globex"
     assert globex.names[1] == ListedName("GX", NameStrength.WEAK)
@@ -94,7 +94,7 @@ def test_json_list_loads() -> None:
 )
 def test_effective_bounds_accept_dates_and_timestamps(raw: Any, expected: datetime) -> None:
     """Bounds may be YAML dates, YAML timestamps, date strings (00:00 UTC) or RFC 3339 strings with offset."""
-    (entity,) = parse_native(minimal(effective_from=raw), "test").entities
+    (entity,) = parse_txscreen_list(minimal(effective_from=raw), "test").entities
     assert entity.effective_from == expected
     assert entity.effective_from is not None
     assert entity.effective_from.tzinfo is not None
@@ -104,7 +104,7 @@ def test_effective_bounds_accept_dates_and_timestamps(raw: Any, expected: dateti
 def test_effective_bounds_refuse_other_forms(raw: Any) -> None:
     """Anything else as a bound is refused with the entity and field named."""
     with pytest.raises(WatchlistError, match=r"entities\[0\] \(id 'a'\) 'effective_from'"):
-        parse_native(minimal(effective_from=raw), "test")
+        parse_txscreen_list(minimal(effective_from=raw), "test")
 
 
 def test_valid_files_match_the_json_schema() -> None:
@@ -147,7 +147,7 @@ def test_broken_file_is_refused(name: str, message: str, line: int | None) -> No
     """Each defect fails closed with one sentence naming file, entity and field (and the line if known)."""
     path = DATA / name
     with pytest.raises(WatchlistError) as caught:
-        load_native(path)
+        load_txscreen_list(path)
     assert message in caught.value.reason
     assert caught.value.source == str(path)
     assert caught.value.line == line
@@ -164,7 +164,7 @@ def test_duplicate_json_key_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "dup.json"
     path.write_text('{"format": "txscreen-watchlist/v1", "list_id": "a", "list_id": "b", "entities": []}')
     with pytest.raises(WatchlistError, match="duplicate key 'list_id'"):
-        load_native(path)
+        load_txscreen_list(path)
 
 
 def test_non_mapping_document_is_refused(tmp_path: Path) -> None:
@@ -172,7 +172,7 @@ def test_non_mapping_document_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "list.yaml"
     path.write_text("- a\n- b\n")
     with pytest.raises(WatchlistError, match="the document is a list, expected a mapping"):
-        load_native(path)
+        load_txscreen_list(path)
 
 
 def test_non_utf8_file_is_refused(tmp_path: Path) -> None:
@@ -180,13 +180,13 @@ def test_non_utf8_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "latin.yaml"
     path.write_bytes("list_id: caf\xe9\n".encode("latin-1"))
     with pytest.raises(WatchlistError, match="not UTF-8"):
-        load_native(path)
+        load_txscreen_list(path)
 
 
 def test_missing_file_is_refused(tmp_path: Path) -> None:
-    """A native path that does not exist fails naming it."""
+    """A txscreen list path that does not exist fails naming it."""
     with pytest.raises(WatchlistError, match="cannot read the file") as caught:
-        load_native(tmp_path / "none.yaml")
+        load_txscreen_list(tmp_path / "none.yaml")
     assert caught.value.source == str(tmp_path / "none.yaml")
 
 
@@ -197,4 +197,4 @@ def test_yaml_booleans_get_a_quoting_hint() -> None:
     )
     expected = r"names\[0\] is a boolean \(False\), expected a string \(quote it"
     with pytest.raises(WatchlistError, match=expected):
-        parse_native(document, "test")
+        parse_txscreen_list(document, "test")

@@ -54,8 +54,8 @@ NAME_KEYS = frozenset({"name", "strength"})
 YAML_SUFFIXES = frozenset({".yaml", ".yml"})
 
 
-def load_native(path: str | Path, *, source: str | None = None) -> Watchlist:
-    """Read a native ``.yaml``/``.yml`` or JSON file into a watchlist; ``source`` defaults to the path."""
+def load_txscreen_list(path: str | Path, *, source: str | None = None) -> Watchlist:
+    """Read a txscreen list (YAML or JSON) into a watchlist; ``source`` defaults to the path."""
     file = Path(path)
     src = source if source is not None else str(path)
     try:
@@ -65,10 +65,10 @@ def load_native(path: str | Path, *, source: str | None = None) -> Watchlist:
     except UnicodeDecodeError as exc:
         raise WatchlistError(f"the file is not UTF-8 (byte {exc.start})", source=src) from exc
     document = _parse_yaml(text, src) if file.suffix.lower() in YAML_SUFFIXES else _parse_json(text, src)
-    return parse_native(document, src)
+    return parse_txscreen_list(document, src)
 
 
-def parse_native(document: Any, source: str) -> Watchlist:
+def parse_txscreen_list(document: Any, source: str) -> Watchlist:
     """Validate a decoded ``txscreen-watchlist/v1`` document and build its watchlist."""
     if document is None:
         raise WatchlistError("the file is empty", source=source)
