@@ -25,6 +25,7 @@ from matchers import screening
 from matchers.automaton import NameAutomaton
 from matchers.normalize import READING_KINDS, readings, readings_of_many
 from matchers.sources import DEFAULT_SOURCES, load_watchlists
+from matchers.triage import TriageCode
 
 SETTINGS: dict[str, frozenset[str]] = {
     "none": frozenset(),
@@ -61,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     for i in range(0, len(raws), BATCH):
         codes.update(automaton.triage.classify(raws[i : i + BATCH], 1 << 20)[0])
     print(f"{len(raws):,} events, {len(planted):,} with a planted name")
-    print(f"native triage: {codes[0]:,} cleared, {codes[2]:,} texts handed back, {codes[1]:,} full path")
+    clean, check, full = codes[TriageCode.CLEAN], codes[TriageCode.CHECK_TEXTS], codes[TriageCode.FULL_PATH]
+    print(f"native triage: {clean:,} cleared, {check:,} texts handed back, {full:,} full path")
     events = [orjson.loads(raw) for raw in raws]
     texts = [
         [e["debtor"]["name"], e["creditor"]["name"], e.get("remittance") or ""]

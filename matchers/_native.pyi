@@ -11,13 +11,16 @@ class KeySearch:
         """``(key index, start, end)`` of every key occurrence, in bytes."""
 
 class Triage:
-    """Classifies raw events: clean (0), full path (1), clean unless a text handed back holds a key (2)."""
+    """Classifies raw events, one :class:`matchers.triage.TriageCode` per event."""
 
     def __init__(
         self, search: KeySearch, countries: Iterable[str], simple: dict[str, bytes], kinds: dict[str, int]
     ) -> None: ...
     def classify(self, raws: list[bytes | None], max_event_bytes: int) -> tuple[bytes, list[str], list[int]]:
         """``(codes, texts, owners)``: one code per input; ``owners[k]`` is the input of ``texts[k]``."""
+
+#: ``Triage.classify``'s codes by name, as ``matchers.triage.TriageCode`` declares them.
+TRIAGE_CODES: dict[str, int]
 
 #: The members the triage's event parse reads by name, per object (``event``, ``party``, ``agent``).
 FIELDS: dict[str, list[str]]

@@ -101,7 +101,7 @@ class NameAutomaton:
         # not kept on the Python side: a find's key is the batch slice it covers.
         self._search = KeySearch(key.encode("utf-8") for key in keyed)
         #: Classifies raw events: certainly clean, "take the full path", or clean unless a handed-back
-        #: text holds a key (see matchers.screening).
+        #: text holds a key (:class:`matchers.triage.TriageCode`; see matchers.screening).
         self.triage = Triage(self._search, ISO_3166_ALPHA2, simple_folds(), simple_kinds())
         self.key_count = len(keyed)
         del keyed

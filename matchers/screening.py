@@ -41,6 +41,7 @@ from matchers.normalize import (
 )
 from matchers.oversized import dead_letter_oversized
 from matchers.policy import HitRank, MatchRule, hit_rank
+from matchers.triage import TriageCode
 from schemas.events import (
     MAX_EVENT_BYTES,
     PARTY_NAME_FIELDS,
@@ -498,9 +499,9 @@ def _screen(
     if texts:  # texts only Python folds: their events are clean unless one of them holds a key
         marked = bytearray(codes)
         for k in _texts_with_keys(texts, automaton):
-            marked[owners[k]] = _FULL_PATH
+            marked[owners[k]] = TriageCode.FULL_PATH
         codes = bytes(marked.translate(_CHECKED_IS_CLEAN))
-    if codes.count(_CLEAN) == n:
+    if codes.count(TriageCode.CLEAN) == n:
         cleared: list[bytes] = list(inputs)  # type: ignore[arg-type]  # the triage clears bytes only
         return BatchResult([Verdict.CLEARED] * n, cleared, {}, {}, automaton.version, screened_at)
     full = [m.start() for m in _NEEDS_FULL_PATH.finditer(codes)]  # a scan in C, a step per such event
@@ -520,11 +521,10 @@ def _screen(
     return BatchResult(verdicts, values, hits, errors, automaton.version, screened_at, totals)
 
 
-#: ``Triage.classify`` codes: certainly clean, take the full path, clean unless a handed-back text has a key.
-_CLEAN: Final = 0
-_FULL_PATH: Final = 1
-_CHECKED_IS_CLEAN: Final = bytes([0, 1, 0]) + bytes(range(3, 256))
-_NEEDS_FULL_PATH: Final = re.compile(rb"[^\x00]")
+#: A ``bytes.translate`` table: CHECK_TEXTS made CLEAN (its texts were checked, none held a key).
+_CHECKED_IS_CLEAN: Final = bytes(TriageCode.CLEAN if c == TriageCode.CHECK_TEXTS else c for c in range(256))
+#: Finds each code that is not CLEAN.
+_NEEDS_FULL_PATH: Final = re.compile(b"[^" + re.escape(bytes([TriageCode.CLEAN])) + b"]")
 
 
 def _texts_with_keys(texts: list[str], automaton: NameAutomaton) -> set[int]:

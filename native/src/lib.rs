@@ -469,7 +469,7 @@ pub struct Triage {
     kinds: SimpleKinds,
 }
 
-/// `Triage.classify` codes, one per input.
+/// `Triage.classify` codes, one per input: `matchers.triage.TriageCode` (exported as `TRIAGE_CODES`).
 const CLEAN: u8 = 0;
 const FULL_PATH: u8 = 1;
 const CHECK_TEXTS: u8 = 2;
@@ -561,6 +561,11 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     fields.set_item("party", event::PARTY_FIELDS.to_vec())?;
     fields.set_item("agent", event::AGENT_FIELDS.to_vec())?;
     module.add("FIELDS", fields)?;
+    let codes = PyDict::new(module.py());
+    codes.set_item("CLEAN", CLEAN)?;
+    codes.set_item("FULL_PATH", FULL_PATH)?;
+    codes.set_item("CHECK_TEXTS", CHECK_TEXTS)?;
+    module.add("TRIAGE_CODES", codes)?;
     Ok(())
 }
 

@@ -13,12 +13,11 @@ from hypothesis import strategies as st
 
 from matchers.automaton import NameAutomaton
 from matchers.screening import BatchResult, screen_batch, screen_batch_full
+from matchers.triage import TriageCode
 from schemas.events import MAX_EVENT_BYTES
 from schemas.json_shape import MAX_DEPTH
 from schemas.records import Verdict, decode_dead_letter
 from tests.unit.matchers.test_fast_path import BASE, NOW
-
-CLEAN, FULL_PATH = 0, 1
 
 # The head of a valid event, as in the issue's examples: each example ends it.
 HEAD = '{"id": "pay-1", "created_at": "2020-10-01T12:00:00Z", "amount": "1250.00", "currency": "EUR", '
@@ -41,7 +40,7 @@ def both(raw: bytes, automaton: NameAutomaton) -> tuple[BatchResult, BatchResult
 def dead_lettered_for(raw: bytes, automaton: NameAutomaton) -> str:
     """The reason both paths give for dead-lettering ``raw`` (checked: never cleared by the triage)."""
     codes, _, _ = automaton.triage.classify([raw], MAX_EVENT_BYTES)
-    assert list(codes) == [FULL_PATH]
+    assert list(codes) == [TriageCode.FULL_PATH]
     fast, _ = both(raw, automaton)
     assert fast.verdicts == [Verdict.DEAD_LETTER]
     assert decode_dead_letter(fast.values[0]).error == fast.errors[0]
@@ -187,7 +186,7 @@ def test_depth_around_the_limit(default_automaton: NameAutomaton, case: tuple[by
     raw, depth = case
     if depth <= MAX_DEPTH:
         codes, _, _ = default_automaton.triage.classify([raw], MAX_EVENT_BYTES)
-        assert list(codes) == [CLEAN]
+        assert list(codes) == [TriageCode.CLEAN]
         fast, _ = both(raw, default_automaton)
         assert fast.verdicts == [Verdict.CLEARED]
     else:

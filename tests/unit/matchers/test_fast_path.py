@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 from matchers._native import KeySearch
 from matchers.automaton import NameAutomaton
 from matchers.screening import screen_batch, screen_batch_full
+from matchers.triage import TriageCode
 from matchers.watchlist import Watchlist
 from schemas.events import MAX_EVENT_BYTES
 
 NOW = datetime(2020, 10, 1, 12, tzinfo=UTC)
-CLEAN, FULL_PATH, CHECK_TEXTS = 0, 1, 2
 
 BASE: dict[str, Any] = {
     "id": "pay-1",
@@ -233,9 +233,10 @@ def test_triage_codes(default_automaton: NameAutomaton, make_event: Callable[...
         make_event(remittance="x" * 100),
     ]
     codes, texts, owners = default_automaton.triage.classify(raws, MAX_EVENT_BYTES)
-    assert list(codes) == [CLEAN, CHECK_TEXTS, FULL_PATH, FULL_PATH, FULL_PATH, FULL_PATH, CLEAN]
+    clean, full, check = TriageCode.CLEAN, TriageCode.FULL_PATH, TriageCode.CHECK_TEXTS
+    assert list(codes) == [clean, check, full, full, full, full, clean]
     assert (texts, owners) == (["Счёт 12"], [1])  # accented Latin folds natively, Cyrillic in Python
-    assert list(default_automaton.triage.classify(raws[-1:], 50)[0]) == [FULL_PATH]
+    assert list(default_automaton.triage.classify(raws[-1:], 50)[0]) == [TriageCode.FULL_PATH]
 
 
 @pytest.mark.parametrize("limit", [1, 200, MAX_EVENT_BYTES])

@@ -23,6 +23,7 @@ from matchers.normalize import (
     readings_of_many,
 )
 from matchers.screening import check_text, screen_batch, screen_batch_full
+from matchers.triage import TriageCode
 from matchers.watchlist import Entity, EntityType, ListedName, NameStrength, Watchlist
 from schemas.records import Verdict
 
@@ -236,15 +237,16 @@ def test_fold_map_of_a_reading_maps_back_to_the_original() -> None:
 @pytest.mark.parametrize(
     ("text", "code"),
     [
-        ("e-mail U.S. A B C", 0),  # ASCII readings are searched natively: still cleared there
-        ("payment to H A M A S", 1),  # a key in a native reading: the full path decides
-        ("payment to HA-MAS", 1),
-        ("payment to HA\u0001MAS", 2),  # controls go back to Python, which reads them both ways
-        ("Zürich-Straße A B C", 0),
+        ("e-mail U.S. A B C", TriageCode.CLEAN),  # ASCII readings are searched natively: still cleared there
+        ("payment to H A M A S", TriageCode.FULL_PATH),  # a key in a native reading: the full path decides
+        ("payment to HA-MAS", TriageCode.FULL_PATH),
+        # controls go back to Python, which reads them both ways
+        ("payment to HA\u0001MAS", TriageCode.CHECK_TEXTS),
+        ("Zürich-Straße A B C", TriageCode.CLEAN),
     ],
 )
 def test_triage_reads_ascii_texts_natively(
-    default_automaton: NameAutomaton, make_event: Callable[..., bytes], text: str, code: int
+    default_automaton: NameAutomaton, make_event: Callable[..., bytes], text: str, code: TriageCode
 ) -> None:
     """The native triage clears common punctuation natively and never clears a disguised name."""
     codes, _, _ = default_automaton.triage.classify([make_event(remittance=text)], 1 << 20)
