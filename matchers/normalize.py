@@ -852,11 +852,12 @@ _CHUNK_RE = re.compile(r"\S+")
 
 def fold_with_spans_by_chunks(text: str) -> tuple[str, list[Span]]:
     """:func:`fold_with_spans`, whitespace-separated piece by piece: ASCII pieces word by word, only the
-    others character by character (most texts that hit are mostly ASCII). The spans of the spaces
+    others character by character (most texts that hit are mostly ASCII). This is the one fold with
+    spans of the full path (:class:`FoldMap`), for all-ASCII texts too. The spans of the spaces
     between words may differ (a space's span is never an end of a hit: forms start and end with a
     letter); with Han, Kana or Hangul (spacing across pieces) the whole text is folded at once.
     """
-    if text.isascii() or _CJK_RE.search(text) is not None:
+    if not text.isascii() and _CJK_RE.search(text) is not None:
         return fold_with_spans(text)
     parts: list[str] = []
     spans: list[Span] = []
