@@ -31,7 +31,7 @@ from streams.localbroker.broker import free_ports
 
 # The mixed input and the helpers of the confluent-kafka worker's tests: one source for both engines.
 from tests.kafka.test_kafka_worker import (
-    BROKEN_NATIVE_LIST,
+    BROKEN_TXSCREEN_LIST,
     HITS,
     MALFORMED,
     NEAR_MISSES,
@@ -284,9 +284,9 @@ def test_faust_engine_routes_the_mixed_file_exactly_as_the_worker(
     "case",
     [
         (False, "/nonexistent/list.yaml"),
-        (False, str(BROKEN_NATIVE_LIST)),
+        (False, str(BROKEN_TXSCREEN_LIST)),
         (True, "/nonexistent/list.yaml"),
-        (True, str(BROKEN_NATIVE_LIST)),
+        (True, str(BROKEN_TXSCREEN_LIST)),
     ],
     ids=["module-missing", "module-broken", "faust-cli-missing", "faust-cli-broken"],
 )
