@@ -85,6 +85,15 @@ class Entity:
             "effective_until": self.effective_until.isoformat() if self.effective_until else None,
         }
 
+    def content_hash(self) -> str:
+        """``sha256:`` + hex over :meth:`canonical`: it changes when any listed fact of the entity does.
+
+        Allowlist entries record it when approved (an entry is void once the entity changes), and list
+        versions use it to say which entities changed.
+        """
+        body = orjson.dumps(self.canonical(), option=orjson.OPT_SORT_KEYS)
+        return "sha256:" + hashlib.sha256(body).hexdigest()
+
 
 @dataclass(frozen=True, slots=True)
 class Watchlist:
