@@ -186,6 +186,27 @@ def test_changed_list_prints_added_removed_changed(
     }
 
 
+def test_ofac_comments_file_is_optional(server: Server, tmp_path: Path) -> None:
+    """OFAC's SDN_COMMENTS.CSV may be absent (404): the set is installed without it and still loads."""
+    serve_fixtures(server)
+    del server.routes["/ofac/SDN_COMMENTS.CSV"]
+    out = tmp_path / "lists"
+    assert fetch(server, out, "ofac") == 0
+    assert sorted(p.name for p in (out / "ofac-sdn").iterdir()) == ["add.csv", "alt.csv", "sdn.csv"]
+    assert load_source(str(out / "ofac-sdn")).list_id == "ofac-sdn"
+
+
+def test_ofac_folder_is_replaced_whole(server: Server, tmp_path: Path) -> None:
+    """A second OFAC fetch swaps the whole folder: a file the new set lacks does not linger."""
+    serve_fixtures(server)
+    out = tmp_path / "lists"
+    assert fetch(server, out, "ofac") == 0
+    assert (out / "ofac-sdn" / "sdn_comments.csv").exists()
+    del server.routes["/ofac/SDN_COMMENTS.CSV"]
+    assert fetch(server, out, "ofac") == 0
+    assert not (out / "ofac-sdn" / "sdn_comments.csv").exists()
+
+
 def test_unchanged_list_says_so(server: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Fetching the same file again reports it unchanged."""
     serve_fixtures(server)
