@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from collections import Counter
 from pathlib import Path
 
@@ -132,3 +133,83 @@ def test_truncated_xlsx_is_refused(tmp_path: Path) -> None:
     path.write_bytes(XLSX.read_bytes()[:100_000])
     with pytest.raises(WatchlistError, match=r"cut\.xlsx: not a readable \.xlsx workbook"):
         load_uk_ofsi(path)
+
+
+HEADER = ["Name 6", "Name 1", "Name 2", "Name 3", "Name 4", "Name 5", "Name Non-Latin Script", "Group Type"]
+HEADER += ["Alias Type", "Alias Quality", "Regime", "Group ID"]
+
+
+def _column(index: int) -> str:
+    return chr(ord("A") + index)
+
+
+def write_xlsx(path: Path, rows: list[list[str]]) -> Path:
+    """A minimal workbook of inline-string cells, written as the OOXML parts the reader needs."""
+    sheet_rows = []
+    for number, row in enumerate(rows, start=1):
+        cells = "".join(
+            f'<c r="{_column(i)}{number}" t="inlineStr"><is><t>{value}</t></is></c>'
+            for i, value in enumerate(row)
+            if value
+        )
+        sheet_rows.append(f'<row r="{number}">{cells}</row>')
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(
+            "xl/workbook.xml",
+            f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets><sheet name="Data" sheetId="1" r:id="rId1"/>'
+            "</sheets></workbook>",
+        )
+        archive.writestr(
+            "xl/_rels/workbook.xml.rels",
+            '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Target="worksheets/sheet1.xml" Type="worksheet"/></Relationships>',
+        )
+        archive.writestr(
+            "xl/worksheets/sheet1.xml",
+            f'<worksheet xmlns="{main}"><sheetData>{"".join(sheet_rows)}</sheetData></worksheet>',
+        )
+    return path
+
+
+def test_inline_strings_and_sparse_cells(tmp_path: Path) -> None:
+    """A workbook of inline strings with empty cells left out reads like the shared-string one."""
+    rows = [
+        ["Last Updated", "01/02/2026"],
+        HEADER,
+        ["MADEUP", "Ivan", "", "", "", "", "", "Individual", "Primary name", "", "Made up", "9001"],
+        ["MADEUPOV", "Vanya", "", "", "", "", "", "Individual", "AKA", "Low quality", "Made up", "9001"],
+        ["", "", "", "", "", "", "ИВАН", "Individual", "AKA", "", "Made up", "9001"],
+    ]
+    wl = load_uk_ofsi(write_xlsx(tmp_path / "made-up.xlsx", rows))
+    (entity,) = wl.entities
+    assert entity.id == "uk-ofsi:9001"
+    assert names(entity) == {"Ivan MADEUP": STRONG, "Vanya MADEUPOV": WEAK, "ИВАН": STRONG}
+    assert wl.description.endswith("last updated 01/02/2026")
+
+
+def test_xlsx_defect_names_the_row(tmp_path: Path) -> None:
+    """A bad row in a workbook is named by file and row number."""
+    rows = [
+        ["Last Updated", "01/02/2026"],
+        HEADER,
+        ["MADEUP", "Ivan", "", "", "", "", "", "Individual", "Primary name", "", "Made up", "9001"],
+        ["MADEUP", "Ivan", "", "", "", "", "", "Robot", "Primary name", "", "Made up", "9002"],
+    ]
+    with pytest.raises(WatchlistError, match=r"bad\.xlsx:4: group 9002: Group Type 'Robot'"):
+        load_uk_ofsi(write_xlsx(tmp_path / "bad.xlsx", rows))
+
+
+def test_xlsx_without_its_sheet_is_refused(tmp_path: Path) -> None:
+    """A workbook whose first sheet part is missing is refused, naming the part."""
+    path = tmp_path / "nosheet.xlsx"
+    write_xlsx(path, [["Last Updated", "01/02/2026"]])
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp_path / "broken.xlsx", "w") as dst:
+        for item in src.infolist():
+            if item.filename != "xl/worksheets/sheet1.xml":
+                dst.writestr(item, src.read(item))
+    with pytest.raises(
+        WatchlistError, match=r"broken\.xlsx: the workbook has no part 'xl/worksheets/sheet1\.xml'"
+    ):
+        load_uk_ofsi(tmp_path / "broken.xlsx")
