@@ -20,6 +20,9 @@ sanction has one (the end date is the last day in force); any open side leaves t
 so a party is never out of force on a guess (fail closed). Partial dates widen the same way:
 ``2021`` starts on 1 January and ends after 31 December.
 
+Targets are loaded whatever their ``topics``: a collection such as ``default`` also holds PEPs and
+counter-sanctions (``sanction.counter``), so choose the datasets to load (the README says more).
+
 The list id is ``opensanctions-<dataset>`` when every target comes from one dataset (the
 ``eu_fsf`` export gives ``opensanctions-eu_fsf``), else ``opensanctions``, so one dataset
 export and a multi-list collection can be loaded side by side. The file is read line by line.
