@@ -213,3 +213,11 @@ def test_xlsx_without_its_sheet_is_refused(tmp_path: Path) -> None:
         WatchlistError, match=r"broken\.xlsx: the workbook has no part 'xl/worksheets/sheet1\.xml'"
     ):
         load_uk_ofsi(tmp_path / "broken.xlsx")
+
+
+def test_other_csv_is_not_taken_for_ofsi(tmp_path: Path) -> None:
+    """A .csv that does not start with OFSI's 'Last Updated' line is not a known list file."""
+    path = tmp_path / "other.csv"
+    path.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(WatchlistError, match="not a known watchlist file type"):
+        load_source(str(path))

@@ -16,6 +16,7 @@ import yaml
 
 from matchers.sources import load_source
 from streams.cli.main import main
+from tests.cli_runner import run_txscreen
 
 DATA = Path(__file__).resolve().parents[3] / "data"
 OFAC = DATA / "ofac" / "extract"
@@ -366,3 +367,16 @@ def test_cronjob_manifest_chains_fetch_and_publish() -> None:
     assert fetch_part.startswith("txscreen lists fetch ")
     assert "--out /lists" in fetch_part
     assert publish_part.startswith("txscreen lists publish /lists/")
+
+
+def test_failure_from_a_fresh_interpreter(server: Server, tmp_path: Path) -> None:
+    """Run as a user runs it, a failed fetch exits 2 with one sentence on stderr and no traceback."""
+    server.routes["/un.xml"] = Reply(b"gone", 404)
+    result = run_txscreen(
+        "lists", "fetch", "un", "--out", str(tmp_path / "lists"), "--un-url", server.url("/un.xml")
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert "the server answered HTTP 404" in result.stderr
+    assert "Traceback" not in result.stderr
