@@ -57,7 +57,7 @@ FETCH_TIMEOUT = Setting(
     "timeout",
     "--timeout",
     "TXSCREEN_FETCH_TIMEOUT",
-    120.0,
+    600.0,
     "seconds one file's whole download may take",
     parse=_fetch_seconds,
     metavar="SECONDS",
