@@ -7,7 +7,13 @@ A ``SRC`` is one of
 * a folder holding ``sdn.csv`` — an OFAC SDN legacy CSV set (:mod:`matchers.sources.ofac`);
 * ``extract:`` and such a folder — a hand-made OFAC extract, whose files need not end with OFAC's
   end-of-file byte;
-* a ``.xml`` file — the UN Security Council Consolidated List (:mod:`matchers.sources.un`);
+* a ``.xml`` file, told apart by its root element: ``<CONSOLIDATED_LIST>`` — the UN Security Council
+  Consolidated List (:mod:`matchers.sources.un`); ``<export>`` in the EU FSF namespace — the EU
+  Financial Sanctions Files (:mod:`matchers.sources.eu_fsf`);
+* a ``.ftm.json``, ``.jsonl`` or ``.ndjson`` file, or a ``.json`` file whose first line is a
+  FollowTheMoney entity — an OpenSanctions export (:mod:`matchers.sources.opensanctions`);
+* a ``.csv`` file starting ``Last Updated`` or any ``.xlsx`` file — the UK OFSI Consolidated List
+  (:mod:`matchers.sources.uk_ofsi`);
 * a ``.yaml``, ``.yml`` or ``.json`` file — txscreen's own format (:mod:`matchers.sources.txscreen_list`).
 
 :data:`DEFAULT_SOURCES` is the built-in list plus the bundled OFAC and UN snapshots under
@@ -17,11 +23,17 @@ that cannot load all of its lists does not start (fail closed).
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
+from matchers.sources.eu_fsf import ROOT_TAG as EU_FSF_ROOT
+from matchers.sources.eu_fsf import load_eu_fsf
 from matchers.sources.ofac import EXTRACT_PREFIX, load_ofac
+from matchers.sources.opensanctions import is_ftm_file, load_opensanctions
 from matchers.sources.txscreen_list import YAML_SUFFIXES, load_txscreen_list
+from matchers.sources.uk_ofsi import is_ofsi_csv, load_uk_ofsi
+from matchers.sources.un import ROOT_TAG as UN_ROOT
 from matchers.sources.un import load_un
 from matchers.watchlist import NameStrength, Watchlist
 from schemas.errors import WatchlistError
@@ -44,13 +56,14 @@ DEFAULT_SOURCES: tuple[str, ...] = (BUILTIN, str(BUNDLED_OFAC), str(BUNDLED_UN))
 LIST_SUFFIXES = YAML_SUFFIXES | {".json"}
 EXPECTED = (
     "expected 'builtin', an OFAC folder holding sdn.csv (extract:FOLDER for a hand-made extract), "
-    "a UN .xml file or a .yaml/.yml/.json list"
+    "a UN or EU FSF .xml file, an OpenSanctions .ftm.json/.jsonl file, a UK OFSI .csv/.xlsx file "
+    "or a .yaml/.yml/.json list"
 )
 
 
 def load_source(src: str) -> Watchlist:
     """Load one source: ``builtin``, an OFAC SDN folder (``extract:`` before it for a hand-made extract),
-    a UN XML file or a txscreen list (YAML/JSON) file."""
+    a UN or EU FSF XML file, an OpenSanctions FtM file, a UK OFSI CSV/XLSX file or a txscreen list."""
     if src == BUILTIN:
         return load_txscreen_list(BUILTIN_PATH, source=BUILTIN)
     if src.startswith(EXTRACT_PREFIX):
@@ -67,12 +80,39 @@ def load_source(src: str) -> Watchlist:
         if not (path / "sdn.csv").is_file():
             raise WatchlistError(f"the folder holds no sdn.csv; {EXPECTED}", source=src)
         return load_ofac(path, source=src)
+    return _load_file(path, src)
+
+
+def _load_file(path: Path, src: str) -> Watchlist:
+    """Pick the reader for one list file by its suffix and, where suffixes are shared, its content."""
     suffix = path.suffix.lower()
     if suffix == ".xml":
-        return load_un(path, source=src)
+        return _load_xml(path, src)
+    if is_ftm_file(path):
+        return load_opensanctions(path, source=src)
+    if suffix == ".xlsx" or (suffix == ".csv" and is_ofsi_csv(path)):
+        return load_uk_ofsi(path, source=src)
     if suffix in LIST_SUFFIXES:
         return load_txscreen_list(path, source=src)
     raise WatchlistError(f"not a known watchlist file type; {EXPECTED}", source=src)
+
+
+def _load_xml(path: Path, src: str) -> Watchlist:
+    """Pick the XML reader by the root element's name (read from the first start tag only)."""
+    root = ""
+    try:
+        with path.open("rb") as handle:
+            for _, element in ET.iterparse(handle, events=("start",)):  # noqa: S314 - as the readers
+                root = element.tag
+                break
+    except (ET.ParseError, OSError):
+        return load_un(path, source=src)  # the UN reader names the parse or read error
+    if root == EU_FSF_ROOT:
+        return load_eu_fsf(path, source=src)
+    if root == UN_ROOT:
+        return load_un(path, source=src)
+    message = f"root element <{root}> is neither the UN <{UN_ROOT}> nor the EU FSF <{EU_FSF_ROOT}>"
+    raise WatchlistError(message, source=src)
 
 
 def load_watchlists(srcs: Sequence[str]) -> tuple[Watchlist, ...]:
