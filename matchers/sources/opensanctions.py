@@ -20,8 +20,11 @@ sanction has one (the end date is the last day in force); any open side leaves t
 so a party is never out of force on a guess (fail closed). Partial dates widen the same way:
 ``2021`` starts on 1 January and ends after 31 December.
 
-Targets are loaded whatever their ``topics``: a collection such as ``default`` also holds PEPs and
-counter-sanctions (``sanction.counter``), so choose the datasets to load (the README says more).
+Targets whose only sanction topic is ``sanction.counter`` are not loaded: they are on lists by which
+Iran, China or Russia sanction Western firms (Lockheed Martin, HENSOLDT…), which a payment screener
+does not enforce and which would block ordinary payments; they are counted in the description. Every
+other target is loaded whatever its ``topics``: a collection such as ``default`` also holds PEPs,
+so choose the datasets to load (the README says more).
 
 The list id is ``opensanctions-<dataset>`` when every target comes from one dataset (the
 ``eu_fsf`` export gives ``opensanctions-eu_fsf``), else ``opensanctions``, so one dataset
@@ -54,6 +57,7 @@ SCHEMA_TYPES = {
 }
 STRONG_PROPS = ("name", "alias", "previousName")
 WEAK_PROPS = ("weakAlias",)
+COUNTER_SANCTIONS = "sanction.counter"
 _DATASET = re.compile(r"[a-z0-9][a-z0-9._-]*")
 _DATE = re.compile(r"(\d{4})(?:-(\d{2}))?(?:-(\d{2}))?")
 
@@ -102,6 +106,7 @@ def load_opensanctions(path: str | Path, *, source: str | None = None) -> Watchl
     listings: dict[str, _Listing] = {}
     seen: set[str] = set()
     skipped = 0
+    counter_only = 0
     try:
         with file.open("rb") as handle:
             for number, raw in enumerate(handle, start=1):
@@ -113,6 +118,9 @@ def load_opensanctions(path: str | Path, *, source: str | None = None) -> Watchl
                     _add_listing(record, listings, number, src)
                     continue
                 if not record.get("target", True):
+                    continue
+                if _counter_sanctions_only(record):
+                    counter_only += 1
                     continue
                 entity_type = SCHEMA_TYPES.get(schema)
                 if entity_type is None:
@@ -132,7 +140,18 @@ def load_opensanctions(path: str | Path, *, source: str | None = None) -> Watchl
     description = f"OpenSanctions FollowTheMoney export ({list_id})"
     if skipped:
         description += f"; {skipped:,} targets of unscreened schemas skipped"
+    if counter_only:
+        description += f"; {counter_only:,} counter-sanctions targets (sanction.counter) skipped"
     return Watchlist.build(list_id, src, entities, description)
+
+
+def _counter_sanctions_only(record: dict[str, Any]) -> bool:
+    """True for a target listed only by counter-sanctions: ``sanction.counter``, no other sanction topic."""
+    properties = record.get("properties")
+    topics = properties.get("topics") if isinstance(properties, dict) else None
+    if not isinstance(topics, list) or COUNTER_SANCTIONS not in topics:
+        return False
+    return not any(isinstance(t, str) and t.startswith("sanction") and t != COUNTER_SANCTIONS for t in topics)
 
 
 def _record(raw: bytes, number: int, src: str) -> dict[str, Any]:

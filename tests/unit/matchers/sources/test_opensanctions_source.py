@@ -32,10 +32,20 @@ def test_real_multi_list_excerpt_maps_schemas_to_types() -> None:
     entities = by_id(load_opensanctions(DEFAULT))
     assert entities["opensanctions:NK-eX3dss4iNsc8ym8WLiY9sV"].type is EntityType.INDIVIDUAL
     assert entities["opensanctions:NK-H62A9T7WLJGEYmxABrWunP"].type is EntityType.ENTITY
-    assert entities["opensanctions:NK-mz7Dgcw5RGh4VRpKjKcnXB"].type is EntityType.ENTITY  # Company
-    assert entities["opensanctions:ir-san-d5ef633147e882dde2963a180438d7c2075bc885"].type is EntityType.ENTITY
-    assert len(entities) == 6
+    assert len(entities) == 4
     assert {e.list_id for e in entities.values()} == {"opensanctions"}  # targets from several datasets
+    made_up = by_id(load_opensanctions(DATA / "made-up-topics.ftm.json"))
+    assert made_up["opensanctions:tx-company-1"].type is EntityType.ENTITY
+    assert made_up["opensanctions:tx-legal-1"].type is EntityType.ENTITY
+
+
+def test_counter_sanctions_only_targets_are_skipped_and_counted() -> None:
+    """A target listed only by counter-sanctions (Lockheed Martin, by China) is skipped and counted."""
+    wl = load_opensanctions(DEFAULT)
+    entities = by_id(wl)
+    assert "opensanctions:NK-mz7Dgcw5RGh4VRpKjKcnXB" not in entities  # Lockheed Martin: sanction.counter only
+    assert "opensanctions:ir-san-d5ef633147e882dde2963a180438d7c2075bc885" not in entities
+    assert "2 counter-sanctions targets (sanction.counter) skipped" in wl.description
 
 
 def test_weak_alias_is_weak_and_caption_is_primary() -> None:
