@@ -18,11 +18,12 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+import msgspec
 import orjson
 
 from matchers.allowlist import parse_time, void_reason
@@ -490,7 +491,7 @@ class ReviewService:
                 )
             approvers = [*view.approvers, user.name]
             complete = 1 + len(approvers) >= self.settings.approvals
-            entry = replace(
+            entry = msgspec.structs.replace(
                 view.entry,
                 approved_by=approvers,
                 entity_hash=current,
