@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -18,10 +16,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from schemas.decisions import Action, decode_decision
-from streams.localbroker.broker import free_ports
 from streams.review.app import create_app
 from streams.review.server import build_service
-from tests.kafka.review_support import REPO, ReviewEnv, block, make_review_env, payment, read_all, wait_for
+from tests.kafka.review_support import ReviewEnv, Server, block, make_review_env, payment, read_all, wait_for
 
 pytestmark = pytest.mark.kafka
 
@@ -38,52 +35,6 @@ def env(
 ) -> ReviewEnv:
     """Fresh review topics and a users file."""
     return make_review_env(kafka_bootstrap, make_topics, unique_name, tmp_path)
-
-
-class Server:
-    """``txscreen review serve`` as a subprocess on a free port, killed and restarted at will."""
-
-    def __init__(self, env: ReviewEnv, log: Path) -> None:
-        self.env = env
-        (self.port,) = free_ports(1)
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        args = [
-            sys.executable, "-m", "streams.cli", "review", "serve", *self.env.topic_flags(),
-            "--users", str(self.env.users_file), "--listen", f"127.0.0.1:{self.port}",
-            "--transactional-id", self.env.transactional_id, "--watchlist", self.env.watchlists[0],
-        ]  # fmt: skip
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(args, cwd=REPO, stdout=out, stderr=out)
-
-        def answers() -> bool:
-            assert self.process is not None and self.process.poll() is None, self.log.read_text()[-3000:]
-            try:
-                return (
-                    httpx.get(f"{self.url}/users/me", headers=self.env.header("vic"), timeout=2).status_code
-                    == 200
-                )
-            except httpx.HTTPError:
-                return False
-
-        wait_for(answers, timeout=120, what="the review service to answer")
-
-    def kill(self) -> None:
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(30)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(30)
 
 
 def call_until_done(url: str, headers: dict[str, str], body: dict[str, str], stop: threading.Event) -> str:
