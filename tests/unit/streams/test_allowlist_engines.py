@@ -59,7 +59,7 @@ def allowlist(default_automaton: NameAutomaton) -> Allowlist:
 def test_worker_faust_and_file_runner_clear_the_covered_event_alike(
     default_automaton: NameAutomaton, make_event: Callable[..., bytes], allowlist: Allowlist, tmp_path: Path
 ) -> None:
-    """The covered event is cleared with txscreen-allowlisted by every engine; the uncovered one is blocked."""
+    """The covered event is cleared with txscreen-allowlisted by every engine; the other one is blocked."""
     covered = make_event(event_id="p-1", creditor="TikTok Pte. Ltd.")
     uncovered = make_event(event_id="p-2", debtor="TikTok Pte. Ltd.")
     values = [covered, uncovered]
