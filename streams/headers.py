@@ -10,6 +10,9 @@ header                          value (UTF-8)                                   
 ``txscreen-screened-at``        when the batch was screened: RFC 3339 UTC, ms     ``2026-01-05T10:00:00.123Z``
 ==============================  ================================================  ==========================
 
+A record the allowlist cleared also carries :data:`ALLOWLISTED`; a payment the review service released
+carries ``txscreen-verdict: released`` with :data:`CASE` and :data:`DECISION`.
+
 Only txscreen sets these: an input's own ``txscreen-*`` headers are dropped (:func:`own_headers`),
 whatever their case, spacing or separators, so that a producer cannot forge a verdict and every
 output carries exactly one of each. The engines count the drops and log them once per batch. The
@@ -33,6 +36,13 @@ SCREENED_AT: Final = "txscreen-screened-at"
 #: ``txscreen-*`` input header the engines pass on (its first exact copy only); check it against the
 #: replay audit topic, which is keyed by the same ``topic[partition]@offset``.
 REPLAY_OF: Final = "txscreen-replay-of"
+#: On a cleared record the allowlist cleared: the comma-separated ids of the entries that covered its hits.
+ALLOWLISTED: Final = "txscreen-allowlisted"
+#: On a record the review service released to the cleared topic: the case and the executing decision ids.
+CASE: Final = "txscreen-case"
+DECISION: Final = "txscreen-decision"
+#: ``txscreen-verdict`` of a record the review service released.
+RELEASED: Final = "released"
 #: Set by ``txscreen loadgen --produced-at-header``: the produce time, in ns since the epoch.
 PRODUCED_AT: Final = "txscreen-produced-at"
 

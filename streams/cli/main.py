@@ -19,7 +19,7 @@ Handler = Callable[[argparse.Namespace], int]
 
 def _registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Modules that add sub-commands; imported lazily so ``txscreen --help`` stays fast."""
-    from streams.cli import broker, demo, dlq, kafka, lists, loadgen, screen
+    from streams.cli import allow, broker, demo, dlq, kafka, lists, loadgen, review, screen, users
 
     return [
         screen.register,
@@ -29,6 +29,9 @@ def _registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
         broker.register,
         loadgen.register,
         demo.register,
+        review.register,
+        users.register,
+        allow.register,
     ]
 
 

@@ -60,10 +60,12 @@ from faust.types import EventT, Message, StreamT, TransportT
 from faust.types.enums import ProcessingGuarantee
 from faust.web import Request, Response, View
 
+from matchers.allowlist import apply_allowlist, entity_hashes, parse_time
 from matchers.automaton import NameAutomaton
 from matchers.screening import BatchResult
 from schemas.errors import BrokerError, ConfigError
 from streams import outputs
+from streams.allowlist import Allowlist
 from streams.faust.config import (
     DEFAULT_WEB_HOST,
     DEFAULT_WEB_PORT,
@@ -73,6 +75,7 @@ from streams.faust.config import (
 )
 from streams.faust.live_counts import LiveCounts, list_summary, render_html
 from streams.faust.transport import ReadCommittedTransport
+from streams.kafka.allowlist import AllowlistFollower
 from streams.kafka.clients import MAX_OUTPUT_BYTES, admin_config, new_client
 from streams.kafka.topics import ADMIN_TIMEOUT, require_topics
 from streams.lists import load_automaton
@@ -103,15 +106,22 @@ def span(messages: Sequence[Message]) -> str:
 class BatchScreener:
     """Screens one batch of consumed messages and delivers its outputs; acking is the caller's."""
 
-    def __init__(self, app: faust.App, automaton: NameAutomaton, topics: Topics) -> None:
+    def __init__(
+        self, app: faust.App, automaton: NameAutomaton, topics: Topics, allowlist: Allowlist | None = None
+    ) -> None:
         self.app = app
         self.automaton = automaton
         self.destinations = topics.by_verdict()
+        self.allowlist = allowlist
 
     def screen(self, messages: Sequence[Message]) -> tuple[BatchResult, list[OutputRecord]]:
-        """The verdicts, and each input's output record (one ``screen_batch`` call)."""
+        """The verdicts, and each input's output record (one ``screen_batch`` call; then the allowlist)."""
         result = screen_messages(messages, FAUST_MESSAGE, self.automaton, max_output_bytes=MAX_OUTPUT_BYTES)
-        return result, output_records(messages, FAUST_MESSAGE, result, self.destinations)
+        allowed: dict[int, list[str]] = {}
+        if self.allowlist is not None and result.hits:
+            active = self.allowlist.active(parse_time(result.screened_at))
+            result, allowed = apply_allowlist(result, [m.value for m in messages], active)
+        return result, output_records(messages, FAUST_MESSAGE, result, self.destinations, allowlisted=allowed)
 
     async def deliver(self, records: Sequence[OutputRecord]) -> None:
         """Send each record; returns when the broker acknowledged them all (aiokafka waits for room)."""
@@ -159,6 +169,7 @@ def install_screening(
     status_interval: float = 10.0,
     commit_each_batch: bool = True,
     labels: dict[str, Any] | None = None,
+    allowlist: Allowlist | None = None,
 ) -> Screening:
     """Add the screening agent, its status line and its web view to ``app`` (at-least-once apps only).
 
@@ -175,7 +186,7 @@ def install_screening(
         labels={"engine": "faust", "guarantee": Guarantee.AT_LEAST_ONCE.value, **(labels or {})},
     )
     status = StatusLine(counts.totals, status_interval)
-    screener = BatchScreener(app, automaton, topics)
+    screener = BatchScreener(app, automaton, topics, allowlist)
     channel = app.topic(
         topics.input,
         key_type=bytes,
@@ -321,6 +332,7 @@ def create_app(
     web_host: str = "localhost",
     web_bind: str = DEFAULT_WEB_HOST,
     datadir: Path | None = None,
+    allowlist: Allowlist | None = None,
 ) -> ScreeningApp:
     """The standalone screening app (id = the group id), lists loaded and topics checked first.
 
@@ -350,6 +362,7 @@ def create_app(
         batch_timeout=settings.batch_timeout,
         status_interval=settings.status_interval,
         labels={"group_id": settings.group_id, "input_topic": topics.input, "outputs": list(topics.outputs)},
+        allowlist=allowlist,
     )
     _stop_when_done(app, screening, settings)
 
@@ -384,6 +397,10 @@ def run_faust(
     if settings.guarantee is not Guarantee.AT_LEAST_ONCE:
         log.info("the Faust engine is at-least-once (--guarantee applies to the confluent-kafka engine)")
     automaton = load_automaton(settings.watchlists or None)  # fail closed: before any Kafka client exists
+    allowlist = Allowlist(hashes=entity_hashes(automaton.watchlists))
+    follower = AllowlistFollower(settings.kafka, allowlist)
+    follower.start()
+    follower.wait_caught_up()  # the first batch sees every entry approved before the engine started
     with tempfile.TemporaryDirectory(prefix="txscreen-faust-") as datadir:  # Faust's (empty) data dir
         app = create_app(
             settings,
@@ -392,6 +409,7 @@ def run_faust(
             web_host=web_host,
             web_bind=web_bind,
             datadir=Path(datadir),
+            allowlist=allowlist,
         )
         # Logging stays as the caller configured it; no banner, stdout left alone.
         worker = faust.Worker(app, quiet=True, redirect_stdouts=False, override_logging=False)
@@ -399,4 +417,6 @@ def run_faust(
             worker.execute_from_commandline()
         except SystemExit as exc:
             return exc.code if isinstance(exc.code, int) else 1
+        finally:
+            follower.stop()
     return 0

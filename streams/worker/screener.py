@@ -7,6 +7,10 @@ whose ``source`` is ``{"topic", "partition", "offset"}``), with its key, its own
 three txscreen headers; this module only produces them (:mod:`streams.kafka.backpressure`). The loop
 (:mod:`streams.worker.batch_loop`) commits the batch's offsets with that output.
 
+Allowlist: approved entries from the allowlist topic (:mod:`streams.allowlist`, followed on a
+background thread, read to its end before the first batch) clear a blocked event whose every hit
+they cover (:mod:`matchers.allowlist`); its cleared record carries ``txscreen-allowlisted``.
+
 Fail closed: the watchlists are loaded, and the four topics checked, before any Kafka consumer
 exists; a list that does not load stops the worker with nothing consumed.
 """
@@ -19,8 +23,11 @@ from collections.abc import Sequence
 from confluent_kafka import Message, Producer
 from confluent_kafka.admin import AdminClient
 
+from matchers.allowlist import apply_allowlist, entity_hashes, parse_time
 from matchers.automaton import NameAutomaton
 from schemas.records import Verdict
+from streams.allowlist import Allowlist
+from streams.kafka.allowlist import AllowlistFollower
 from streams.kafka.backpressure import produce
 from streams.kafka.clients import MAX_OUTPUT_BYTES, admin_config, new_client
 from streams.kafka.topics import require_topics
@@ -38,14 +45,22 @@ class ScreeningTransform:
 
     kinds: Sequence[str] = tuple(v.count_name for v in Verdict)
 
-    def __init__(self, automaton: NameAutomaton, topics: Topics) -> None:
+    def __init__(
+        self, automaton: NameAutomaton, topics: Topics, allowlist: AllowlistFollower | None = None
+    ) -> None:
         self.automaton = automaton
         self.destinations = topics.by_verdict()
+        self.allowlist = allowlist
 
     def __call__(self, messages: list[Message]) -> Emit:
         """Screen the batch (one ``screen_batch`` call); the returned step produces its outputs."""
         result = screen_messages(messages, KAFKA_MESSAGE, self.automaton, max_output_bytes=MAX_OUTPUT_BYTES)
-        records = output_records(messages, KAFKA_MESSAGE, result, self.destinations)
+        allowed: dict[int, list[str]] = {}
+        if self.allowlist is not None and result.hits:
+            self.allowlist.check()
+            active = self.allowlist.allowlist.active(parse_time(result.screened_at))  # the batch's clock
+            result, allowed = apply_allowlist(result, [m.value() for m in messages], active)
+        records = output_records(messages, KAFKA_MESSAGE, result, self.destinations, allowlisted=allowed)
         batch_counts = counts(result)
 
         def emit(producer: Producer) -> dict[str, int]:
@@ -61,5 +76,11 @@ def run_worker(settings: WorkerSettings) -> Totals:
     automaton = load_automaton(settings.watchlists or None)  # fail closed: before any consumer exists
     topics = settings.kafka.topics
     require_topics(new_client(AdminClient, admin_config(settings.kafka)), topics.all)
-    loop = BatchLoop(settings, ScreeningTransform(automaton, topics), name="screener")
-    return loop.run()
+    follower = AllowlistFollower(settings.kafka, Allowlist(hashes=entity_hashes(automaton.watchlists)))
+    follower.start()
+    follower.wait_caught_up()  # the first batch sees every entry approved before the worker started
+    loop = BatchLoop(settings, ScreeningTransform(automaton, topics, follower), name="screener")
+    try:
+        return loop.run()
+    finally:
+        follower.stop()
