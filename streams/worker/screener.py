@@ -8,12 +8,14 @@ three txscreen headers; this module only produces them (:mod:`streams.kafka.back
 (:mod:`streams.worker.batch_loop`) commits the batch's offsets with that output.
 
 Fail closed: the watchlists are loaded, and the four topics checked, before any Kafka consumer
-exists; a list that does not load stops the worker with nothing consumed.
+exists; a list that does not load stops the worker with nothing consumed. With ``--metrics-listen``
+the metrics listener starts first, so ``/readyz`` says "not ready" while the lists load.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 
 from confluent_kafka import Message, Producer
@@ -25,6 +27,9 @@ from streams.kafka.backpressure import produce
 from streams.kafka.clients import MAX_OUTPUT_BYTES, admin_config, new_client
 from streams.kafka.topics import require_topics
 from streams.lists import load_automaton
+from streams.metrics.observer import WorkerObserver
+from streams.metrics.registry import WorkerMetrics
+from streams.metrics.server import Health, ListenAddress, MetricsServer
 from streams.outputs import KAFKA_MESSAGE, counts, output_records, screen_messages
 from streams.settings import Topics, WorkerSettings
 from streams.status import Totals
@@ -38,13 +43,19 @@ class ScreeningTransform:
 
     kinds: Sequence[str] = tuple(v.count_name for v in Verdict)
 
-    def __init__(self, automaton: NameAutomaton, topics: Topics) -> None:
+    def __init__(
+        self, automaton: NameAutomaton, topics: Topics, metrics: WorkerMetrics | None = None
+    ) -> None:
         self.automaton = automaton
         self.destinations = topics.by_verdict()
+        self.metrics = metrics
 
     def __call__(self, messages: list[Message]) -> Emit:
         """Screen the batch (one ``screen_batch`` call); the returned step produces its outputs."""
+        started = time.perf_counter()
         result = screen_messages(messages, KAFKA_MESSAGE, self.automaton, max_output_bytes=MAX_OUTPUT_BYTES)
+        if self.metrics is not None:
+            self.metrics.screen_seconds.observe(time.perf_counter() - started)
         records = output_records(messages, KAFKA_MESSAGE, result, self.destinations)
         batch_counts = counts(result)
 
@@ -56,10 +67,22 @@ class ScreeningTransform:
         return emit
 
 
-def run_worker(settings: WorkerSettings) -> Totals:
-    """Load the watchlists, check the topics, then screen until stopped (WatchlistError, BrokerError)."""
-    automaton = load_automaton(settings.watchlists or None)  # fail closed: before any consumer exists
-    topics = settings.kafka.topics
-    require_topics(new_client(AdminClient, admin_config(settings.kafka)), topics.all)
-    loop = BatchLoop(settings, ScreeningTransform(automaton, topics), name="screener")
-    return loop.run()
+def run_worker(settings: WorkerSettings, metrics_listen: ListenAddress | None = None) -> Totals:
+    """Load the watchlists, check the topics, then screen until stopped (WatchlistError, BrokerError).
+
+    With ``metrics_listen``, serve ``/metrics``, ``/healthz`` and ``/readyz`` there from the start.
+    """
+    metrics, health = WorkerMetrics(), Health()
+    server = MetricsServer(metrics_listen, metrics.registry, health) if metrics_listen is not None else None
+    try:
+        automaton = load_automaton(settings.watchlists or None)  # fail closed: before any consumer exists
+        metrics.lists_loaded(automaton)
+        health.lists_loaded(automaton.version)
+        topics = settings.kafka.topics
+        require_topics(new_client(AdminClient, admin_config(settings.kafka)), topics.all)
+        transform = ScreeningTransform(automaton, topics, metrics)
+        observer = WorkerObserver(metrics, health)
+        return BatchLoop(settings, transform, name="screener", observer=observer).run()
+    finally:
+        if server is not None:
+            server.close()
