@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +21,7 @@ from streams.metrics.registry import ReviewMetrics, WorkerMetrics
 from streams.metrics.server import Health, ListenAddress, health_app, parse_listen
 from streams.outputs import Counts
 
-NOW = "2021-01-01T00:00:00Z"
+REPO = Path(__file__).resolve().parents[4]
 MALFORMED = [
     b"",
     None,
@@ -158,3 +161,31 @@ def test_bad_listen_address_is_refused(raw: str) -> None:
     """A listen address without a host or a valid port is refused with a sentence naming the flag."""
     with pytest.raises(ConfigError, match="--metrics-listen"):
         parse_listen(raw, "--metrics-listen")
+
+
+def _exported_names() -> set[str]:
+    names: set[str] = set()
+    for metrics in (WorkerMetrics(), ReviewMetrics()):
+        for family in metrics.registry.collect():
+            names |= {sample.name for sample in family.samples} | {family.name}
+    worker = WorkerMetrics()
+    worker.lag.labels("t", "0").set(0)
+    worker.watchlist_info.labels("v").set(1)
+    worker.watchlist_entities.labels("l").set(1)
+    worker.hits.labels("l", "r").inc()
+    for family in worker.registry.collect():
+        names |= {sample.name for sample in family.samples}
+    return names
+
+
+@pytest.mark.parametrize(
+    "path", ["deploy/grafana/txscreen-dashboard.json", "deploy/prometheus/alerts.yml"], ids=lambda p: p
+)
+def test_deploy_files_query_only_exported_metrics(path: str) -> None:
+    """Every txscreen_* metric the dashboard and the alert rules query is one txscreen exports."""
+    text = (REPO / path).read_text()
+    if path.endswith(".json"):
+        json.loads(text)  # the dashboard is valid JSON
+    queried = set(re.findall(r"\btxscreen_[a-z_]+", text))
+    assert queried
+    assert sorted(queried - _exported_names()) == []
