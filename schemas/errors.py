@@ -7,7 +7,8 @@
     ├── WatchlistError            a watchlist source cannot be loaded (file, line)
     ├── BrokerError               Kafka or the local broker cannot do what was asked
     │   └── ClientStuckError      a librdkafka call hangs: the process must leave at once
-    └── ConfigError               a setting or command-line value is wrong
+    ├── ConfigError               a setting or command-line value is wrong
+    └── ReviewError               the review service refused a call, or cannot be reached
 
 Per-message problems are *not* exceptions: a malformed payment event becomes a dead
 letter value and the loop goes on. These errors are for the operational failures that
@@ -64,3 +65,11 @@ class ClientStuckError(BrokerError):
 
 class ConfigError(TxscreenError):
     """A setting, flag or environment variable has a value txscreen cannot use."""
+
+
+class ReviewError(TxscreenError):
+    """The review service refused a call (``status`` is the HTTP status; 0 when it could not be reached)."""
+
+    def __init__(self, message: str, *, status: int = 0) -> None:
+        super().__init__(message)
+        self.status = status

@@ -142,3 +142,20 @@ def dead_letter_raw(record: DeadLetter) -> bytes:
     if record.raw_encoding == "base64":
         return base64.b64decode(record.raw)
     return record.raw.encode("utf-8")
+
+
+_BLOCKED_HEAD: Final = b'{"event":'
+
+
+def blocked_event_bytes(record: bytes) -> bytes:
+    """The event bytes a blocked record embeds, exactly as :func:`encode_blocked` wrote them.
+
+    That is the input's bytes without leading and trailing whitespace. The record's tail is rebuilt
+    from its parsed members (orjson writes it the same way twice); a record written otherwise gives
+    its event re-encoded as compact JSON.
+    """
+    parsed = orjson.loads(record)
+    tail = orjson.dumps({k: v for k, v in parsed.items() if k != "event"})
+    if record.startswith(_BLOCKED_HEAD) and record.endswith(tail[1:]) and len(tail) > 2:
+        return record[len(_BLOCKED_HEAD) : len(record) - len(tail)]
+    return orjson.dumps(parsed["event"])

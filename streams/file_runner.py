@@ -33,15 +33,17 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from operator import attrgetter
 from pathlib import Path
 from typing import BinaryIO, Final, NamedTuple, TextIO
 
+from matchers.allowlist import apply_allowlist
 from matchers.automaton import NameAutomaton
 from schemas.errors import ConfigError, TxscreenError
 from schemas.events import MAX_EVENT_BYTES
 from schemas.records import Verdict
+from streams.allowlist import Allowlist
 from streams.outputs import MessageAdapter, OutputRecord, output_records, screen_messages
 from streams.progress import ProgressBar
 
@@ -297,12 +299,15 @@ def run_file(
     stdin: BinaryIO | None = None,
     progress: TextIO | None = None,
     clock: Callable[[], datetime] | None = None,
+    allowlist: Allowlist | None = None,
 ) -> RunSummary:
     """Screen ``settings.input`` into the three outputs under ``settings.out_dir`` and say what happened.
 
-    ``stdin`` replaces ``sys.stdin.buffer`` for input ``-``; ``progress`` gets the bar (regular files
-    only); ``clock`` stamps each batch (default: the time it is screened). Operational failures raise
-    :class:`~schemas.errors.TxscreenError` and leave the ``.partial`` outputs behind.
+        ``stdin`` replaces ``sys.stdin.buffer`` for input ``-``; ``progress`` gets the bar (regular files
+        only); ``clock`` stamps each batch (default: the time it is screened); ``allowlist`` (entries from
+    ``txscreen allow export``) clears the blocked events whose every hit an active entry covers.
+    Operational failures raise
+        :class:`~schemas.errors.TxscreenError` and leave the ``.partial`` outputs behind.
     """
     out_dir = settings.out_dir
     try:
@@ -316,7 +321,7 @@ def run_file(
         sinks = _Sinks(outputs, stack)
         bar = _FileProgress(progress, total) if progress is not None and total is not None else None
         reader = LineReader(stream, settings.max_event_bytes)
-        screener = _BatchScreener(settings, automaton, sinks, reader.over_long, clock)
+        screener = _BatchScreener(settings, automaton, sinks, reader.over_long, clock, allowlist=allowlist)
         try:
             for lines in _batches(reader.chunks(), settings.batch_size):
                 screener.screen(lines)
@@ -375,7 +380,10 @@ class _BatchScreener:
         sinks: _Sinks,
         over_long: dict[int, int],
         clock: Callable[[], datetime] | None,
+        *,
+        allowlist: Allowlist | None = None,
     ) -> None:
+        self._allowlist = allowlist
         self._file = settings.input
         self._limit = settings.max_event_bytes
         self._automaton = automaton
@@ -409,18 +417,19 @@ class _BatchScreener:
         lines_in = [
             _Line(file, numbers[i] if numbers is not None else first + i, raw) for i, raw in enumerate(raws)
         ]
+        now = self._clock() if self._clock is not None else datetime.now(UTC)  # rule f: the screening time
         result = screen_messages(
-            lines_in,
-            FILE_LINE,
-            self._automaton,
-            now=self._clock() if self._clock is not None else None,  # rule f: the screening time
-            max_event_bytes=self._limit,
-            cut=cut,
+            lines_in, FILE_LINE, self._automaton, now=now, max_event_bytes=self._limit, cut=cut
         )
+        allowed: dict[int, list[str]] = {}
+        if self._allowlist is not None and result.hits:
+            result, allowed = apply_allowlist(result, raws, self._allowlist.active(now))
         self.cleared += result.cleared
         self.blocked += result.blocked
         self.dead_lettered += result.dead_lettered
-        records = output_records(lines_in, FILE_LINE, result, self._destinations, log_outcomes=False)
+        records = output_records(
+            lines_in, FILE_LINE, result, self._destinations, log_outcomes=False, allowlisted=allowed
+        )
         self._sinks.write(records)
         log.debug("screened lines %d-%d", first, self.read)
 

@@ -33,6 +33,13 @@ SCREENED_AT: Final = "txscreen-screened-at"
 #: ``txscreen-*`` input header the engines pass on (its first exact copy only); check it against the
 #: replay audit topic, which is keyed by the same ``topic[partition]@offset``.
 REPLAY_OF: Final = "txscreen-replay-of"
+#: On a cleared record the allowlist cleared: the comma-separated ids of the entries that covered its hits.
+ALLOWLISTED: Final = "txscreen-allowlisted"
+#: On a record the review service released to the cleared topic: the case and the executing decision ids.
+CASE: Final = "txscreen-case"
+DECISION: Final = "txscreen-decision"
+#: ``txscreen-verdict`` of a record the review service released.
+RELEASED: Final = "released"
 #: Set by ``txscreen loadgen --produced-at-header``: the produce time, in ns since the epoch.
 PRODUCED_AT: Final = "txscreen-produced-at"
 

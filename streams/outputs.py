@@ -33,7 +33,7 @@ from matchers.automaton import NameAutomaton
 from matchers.screening import BatchResult, screen_batch
 from schemas.events import MAX_EVENT_BYTES
 from schemas.records import Hit, Verdict
-from streams.headers import Headers, own_headers, verdict_headers
+from streams.headers import ALLOWLISTED, Headers, own_headers, verdict_headers
 from streams.metrics.reasons import reason_class
 
 log = logging.getLogger(__name__)
@@ -130,8 +130,13 @@ def output_records(
     destinations: Mapping[Verdict, str],
     *,
     log_outcomes: bool = True,
+    allowlisted: Mapping[int, Sequence[str]] | None = None,
 ) -> list[OutputRecord]:
-    """One output record per message, in order; logs the outcomes (unless ``log_outcomes`` is off)."""
+    """One output record per message, in order; logs the outcomes (unless ``log_outcomes`` is off).
+
+    ``allowlisted`` maps the inputs the allowlist cleared (:func:`matchers.allowlist.apply_allowlist`)
+    to the entries that cleared them: their records also carry ``txscreen-allowlisted: <entry ids>``.
+    """
     if log_outcomes:
         log_batch_outcomes(messages, adapter, result)
     version, screened_at = result.watchlist_version, result.screened_at
@@ -144,9 +149,17 @@ def output_records(
         headers, forged = own_headers(headers_of(message), extra)
         dropped += forged
         append(OutputRecord(topic, key_of(message), value, headers))
+    for i, entry_ids in (allowlisted or {}).items():
+        record = records[i]  # headers may be shared with other records: build a new list
+        records[i] = record._replace(headers=[*record.headers, (ALLOWLISTED, ",".join(entry_ids).encode())])
+        log.info("allowlisted %s: entries %s", where(adapter.source(messages[i])), ", ".join(entry_ids))
     if dropped:
         log_dropped_headers(dropped, span(map(adapter.source, messages)))
     return records
+
+
+#: The ``verdict`` label of events the allowlist cleared (they go to the cleared topic).
+ALLOWLISTED_VERDICT = "allowlisted"
 
 
 class Counts(dict[str, int]):
@@ -175,6 +188,12 @@ class Counts(dict[str, int]):
         self.hits: Counter[tuple[str, str]] = Counter(
             (hit.list_id, hit.rule) for hits in result.hits.values() for hit in hits
         )
+
+    def allowlisted(self, n: int) -> None:
+        """``n`` of the cleared events were cleared by the allowlist: the metrics count them apart."""
+        if n:
+            self.verdicts[Verdict.CLEARED.value] -= n
+            self.verdicts[ALLOWLISTED_VERDICT] = n
 
 
 def counts(result: BatchResult) -> Counts:

@@ -118,6 +118,12 @@ class Topics:
     replayed: str = ""
     """The audit topic of ``txscreen dlq replay`` (one record per replayed dead letter; no worker uses it):
     ``<dlq>.replayed`` unless given."""
+    decisions: str = "payments.decisions"
+    """The review service's audit log: every proposal, approval, refusal, release and allowlist change."""
+    confirmed: str = "payments.confirmed"
+    """True matches confirmed by review: the blocked record with the deciding decisions."""
+    allowlist: str = "txscreen.allowlist"
+    """Approved allowlist entries (compacted, key = entry id, a revoke is a tombstone); ``run`` follows it."""
 
     def __post_init__(self) -> None:
         if not self.replayed:
@@ -125,8 +131,22 @@ class Topics:
 
     @property
     def managed(self) -> tuple[str, ...]:
-        """The topics ``txscreen topics create`` makes: input, outputs and the replay audit topic."""
-        return (*self.all, self.replayed)
+        """The topics ``txscreen topics create`` makes: input, outputs, replay audit, review topics."""
+        return (*self.all, self.replayed, *self.review)
+
+    @property
+    def review(self) -> tuple[str, str, str]:
+        """The review service's topics: decisions, confirmed and allowlist."""
+        return (self.decisions, self.confirmed, self.allowlist)
+
+    def configs(self) -> dict[str, dict[str, str]]:
+        """Topic configs ``topics create`` sets: the audit log kept forever, the allowlist compacted."""
+        forever = {"retention.ms": "-1", "retention.bytes": "-1"}
+        return {
+            self.decisions: forever,
+            self.confirmed: forever,
+            self.allowlist: {"cleanup.policy": "compact"},
+        }
 
     @property
     def outputs(self) -> tuple[str, str, str]:
@@ -374,6 +394,31 @@ REPLAYED_TOPIC = Setting(
     "none means the dead-letter topic's name + .replayed",
     metavar="TOPIC",
 )
+DECISIONS_TOPIC = Setting(
+    "decisions_topic",
+    "--decisions-topic",
+    "TXSCREEN_DECISIONS_TOPIC",
+    DEFAULT_TOPICS.decisions,
+    "the review audit log: every proposal, approval, refusal, release, confirmation and allowlist change "
+    "(unlimited retention)",
+    metavar="TOPIC",
+)
+CONFIRMED_TOPIC = Setting(
+    "confirmed_topic",
+    "--confirmed-topic",
+    "TXSCREEN_CONFIRMED_TOPIC",
+    DEFAULT_TOPICS.confirmed,
+    "topic confirmed true matches go to: the blocked record with the deciding decisions",
+    metavar="TOPIC",
+)
+ALLOWLIST_TOPIC = Setting(
+    "allowlist_topic",
+    "--allowlist-topic",
+    "TXSCREEN_ALLOWLIST_TOPIC",
+    DEFAULT_TOPICS.allowlist,
+    "the approved allowlist entries (compacted; key = entry id); txscreen run follows it",
+    metavar="TOPIC",
+)
 KAFKA_CONFIG_FILE = Setting(
     "kafka_config_file",
     "--kafka-config",
@@ -398,6 +443,9 @@ KAFKA_SETTINGS: Final = (
     CLEARED_TOPIC,
     BLOCKED_TOPIC,
     DLQ_TOPIC,
+    DECISIONS_TOPIC,
+    CONFIRMED_TOPIC,
+    ALLOWLIST_TOPIC,
     KAFKA_CONFIG_FILE,
     KAFKA_OPTIONS,
 )
@@ -576,11 +624,19 @@ def kafka_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Kafk
         blocked=BLOCKED_TOPIC.value(args, environ),
         dlq=DLQ_TOPIC.value(args, environ),
         replayed=REPLAYED_TOPIC.value(args, environ) or "",
+        decisions=DECISIONS_TOPIC.value(args, environ),
+        confirmed=CONFIRMED_TOPIC.value(args, environ),
+        allowlist=ALLOWLIST_TOPIC.value(args, environ),
     )
     if len(set(topics.all)) != len(topics.all):
         raise ConfigError(f"the input and output topics must be four different topics, got {topics.all}.")
     if topics.replayed in topics.all:
         raise ConfigError(f"the replay audit topic must differ from {', '.join(topics.all)}.")
+    if len(set(topics.managed)) != len(topics.managed):
+        raise ConfigError(
+            f"the review topics {', '.join(topics.review)} must differ from each other and "
+            "from the input, output and replay audit topics."
+        )
     return KafkaSettings(
         bootstrap_servers=BOOTSTRAP_SERVERS.value(args, environ),
         topics=topics,

@@ -165,7 +165,11 @@ def _topics_create(args: argparse.Namespace) -> int:
     names = kafka.topics.managed
     admin = _admin(args)
     created = create_topics(
-        admin, names, partitions=args.partitions, replication_factor=args.replication_factor
+        admin,
+        names,
+        partitions=args.partitions,
+        replication_factor=args.replication_factor,
+        configs=kafka.topics.configs(),
     )
     counts = partition_counts(admin, [name for name in names if name not in created])
     for name in names:

@@ -19,9 +19,19 @@ Handler = Callable[[argparse.Namespace], int]
 
 def _registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Modules that add sub-commands; imported lazily so ``txscreen --help`` stays fast."""
-    from streams.cli import broker, demo, dlq, kafka, loadgen, screen
+    from streams.cli import allow, broker, demo, dlq, kafka, loadgen, review, screen, users
 
-    return [screen.register, kafka.register, dlq.register, broker.register, loadgen.register, demo.register]
+    return [
+        screen.register,
+        kafka.register,
+        dlq.register,
+        broker.register,
+        loadgen.register,
+        demo.register,
+        review.register,
+        users.register,
+        allow.register,
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:

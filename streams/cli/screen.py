@@ -75,6 +75,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     screen.add_argument(
         "--no-progress", action="store_true", help="no progress bar (shown only for a file on a terminal)"
     )
+    screen.add_argument(
+        "--allowlist",
+        metavar="FILE",
+        type=Path,
+        help="approved allowlist entries exported by `txscreen allow export`: an event whose every hit an "
+        "active entry covers is cleared",
+    )
     add_watchlist_arguments(screen)
     screen.set_defaults(handler=_screen)
 
@@ -144,8 +151,14 @@ def _screen(args: argparse.Namespace) -> int:
     settings = settings_from_args(args, os.environ)
     check_input(settings.input)
     automaton = load_automaton(watchlist_sources(args, os.environ))
+    allowlist = None
+    if args.allowlist is not None:
+        from matchers.allowlist import entity_hashes
+        from streams.allowlist import Allowlist, read_export
+
+        allowlist = Allowlist(read_export(args.allowlist), entity_hashes(automaton.watchlists))
     progress = sys.stderr if not args.no_progress and sys.stderr.isatty() else None
-    summary = run_file(settings, automaton, progress=progress)
+    summary = run_file(settings, automaton, progress=progress, allowlist=allowlist)
     print(format_summary(summary))
     return 0
 

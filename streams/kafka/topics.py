@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
@@ -60,17 +60,21 @@ def create_topics(
     partitions: int,
     replication_factor: int = -1,
     timeout: float = ADMIN_TIMEOUT,
+    configs: Mapping[str, Mapping[str, str]] | None = None,
 ) -> list[str]:
     """Create the topics that do not exist yet; returns those created (a topic that exists is fine).
 
     ``replication_factor=-1`` takes the broker's ``default.replication.factor``. A topic that is
-    still being deleted is retried until ``timeout``.
+    still being deleted is retried until ``timeout``. ``configs`` gives topic configurations by name.
     """
     deadline = time.monotonic() + timeout
     created: list[str] = []
     pending = list(dict.fromkeys(names))
     while pending:
-        new = [NewTopic(name, partitions, replication_factor) for name in pending]
+        new = [
+            NewTopic(name, partitions, replication_factor, config=dict((configs or {}).get(name, {})))
+            for name in pending
+        ]
         futures = admin.create_topics(new, operation_timeout=timeout, request_timeout=timeout)
         retry: list[str] = []
         for name, future in futures.items():

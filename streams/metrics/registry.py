@@ -48,7 +48,7 @@ from streams.metrics.reasons import REASON_CLASSES
 #: The verdict labels of ``txscreen_events_total``: the worker's three, then the review service's.
 RELEASED: Final = "released"
 ALLOWLISTED: Final = "allowlisted"
-WORKER_VERDICTS: Final = tuple(v.value for v in Verdict)
+WORKER_VERDICTS: Final = (*(v.value for v in Verdict), ALLOWLISTED)
 #: Transaction outcomes.
 COMMITTED: Final = "committed"
 ABORTED: Final = "aborted"

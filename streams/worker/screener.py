@@ -7,6 +7,10 @@ whose ``source`` is ``{"topic", "partition", "offset"}``), with its key, its own
 three txscreen headers; this module only produces them (:mod:`streams.kafka.backpressure`). The loop
 (:mod:`streams.worker.batch_loop`) commits the batch's offsets with that output.
 
+Allowlist: approved entries from the allowlist topic (:mod:`streams.allowlist`, followed on a
+background thread, read to its end before the first batch) clear a blocked event whose every hit
+they cover (:mod:`matchers.allowlist`); its cleared record carries ``txscreen-allowlisted``.
+
 Fail closed: the watchlists are loaded, and the four topics checked, before any Kafka consumer
 exists; a list that does not load stops the worker with nothing consumed. With ``--metrics-listen``
 the metrics listener starts first, so ``/readyz`` says "not ready" while the lists load.
@@ -17,12 +21,16 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from confluent_kafka import Message, Producer
 from confluent_kafka.admin import AdminClient
 
+from matchers.allowlist import apply_allowlist, entity_hashes
 from matchers.automaton import NameAutomaton
 from schemas.records import Verdict
+from streams.allowlist import Allowlist
+from streams.kafka.allowlist import AllowlistFollower
 from streams.kafka.backpressure import produce
 from streams.kafka.clients import MAX_OUTPUT_BYTES, admin_config, new_client
 from streams.kafka.topics import require_topics
@@ -44,20 +52,34 @@ class ScreeningTransform:
     kinds: Sequence[str] = tuple(v.count_name for v in Verdict)
 
     def __init__(
-        self, automaton: NameAutomaton, topics: Topics, metrics: WorkerMetrics | None = None
+        self,
+        automaton: NameAutomaton,
+        topics: Topics,
+        allowlist: AllowlistFollower | None = None,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         self.automaton = automaton
         self.destinations = topics.by_verdict()
+        self.allowlist = allowlist
         self.metrics = metrics
 
     def __call__(self, messages: list[Message]) -> Emit:
         """Screen the batch (one ``screen_batch`` call); the returned step produces its outputs."""
+        now = datetime.now(UTC)
         started = time.perf_counter()
-        result = screen_messages(messages, KAFKA_MESSAGE, self.automaton, max_output_bytes=MAX_OUTPUT_BYTES)
+        result = screen_messages(
+            messages, KAFKA_MESSAGE, self.automaton, now=now, max_output_bytes=MAX_OUTPUT_BYTES
+        )
         if self.metrics is not None:
             self.metrics.screen_seconds.observe(time.perf_counter() - started)
-        records = output_records(messages, KAFKA_MESSAGE, result, self.destinations)
+        allowed: dict[int, list[str]] = {}
+        if self.allowlist is not None and result.hits:
+            self.allowlist.check()
+            active = self.allowlist.allowlist.active(now)
+            result, allowed = apply_allowlist(result, [m.value() for m in messages], active)
+        records = output_records(messages, KAFKA_MESSAGE, result, self.destinations, allowlisted=allowed)
         batch_counts = counts(result)
+        batch_counts.allowlisted(len(allowed))
 
         def emit(producer: Producer) -> dict[str, int]:
             for record in records:
@@ -76,13 +98,19 @@ def run_worker(settings: WorkerSettings, metrics_listen: ListenAddress | None = 
     server = MetricsServer(metrics_listen, metrics.registry, health) if metrics_listen is not None else None
     try:
         automaton = load_automaton(settings.watchlists or None)  # fail closed: before any consumer exists
-        metrics.lists_loaded(automaton)
-        health.lists_loaded(automaton.version)
         topics = settings.kafka.topics
         require_topics(new_client(AdminClient, admin_config(settings.kafka)), topics.all)
-        transform = ScreeningTransform(automaton, topics, metrics)
-        observer = WorkerObserver(metrics, health)
-        return BatchLoop(settings, transform, name="screener", observer=observer).run()
+        follower = AllowlistFollower(settings.kafka, Allowlist(hashes=entity_hashes(automaton.watchlists)))
+        follower.start()
+        follower.wait_caught_up()  # the first batch sees every entry approved before the worker started
+        metrics.lists_loaded(automaton)
+        health.lists_loaded(automaton.version)
+        transform = ScreeningTransform(automaton, topics, follower, metrics)
+        loop = BatchLoop(settings, transform, name="screener", observer=WorkerObserver(metrics, health))
+        try:
+            return loop.run()
+        finally:
+            follower.stop()
     finally:
         if server is not None:
             server.close()

@@ -1,0 +1,1 @@
+"""The review service (``txscreen review serve``): four-eyes decisions on blocked payments, the allowlist."""

@@ -1,0 +1,181 @@
+"""Shared by the review service's Kafka tests: topics, users, blocked cases and readers (not a test module)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Producer, TopicPartition
+
+from streams.lists import load_automaton
+from streams.outputs import OutputRecord, output_records, screen_messages
+from streams.review.config import ReviewSettings
+from streams.review.users import add_user
+from streams.settings import KafkaSettings, Topics
+
+REPO = Path(__file__).resolve().parents[2]
+#: A small invented list (tests/data/README.md): globex hits anywhere; SEA BREEZE only as a whole party name.
+VALID_LIST = REPO / "tests" / "data" / "txscreen_list" / "valid.yaml"
+USERS = {"alice": ["analyst"], "bob": ["approver"], "carol": ["approver"], "vic": ["viewer"]}
+
+
+@dataclass
+class ReviewEnv:
+    """One test's topics, users file and tokens."""
+
+    bootstrap: str
+    topics: Topics
+    users_file: Path
+    tokens: dict[str, str]
+    transactional_id: str
+    watchlists: tuple[str, ...]
+
+    def settings(self, **overrides: object) -> ReviewSettings:
+        """The service settings of this test."""
+        values: dict[str, object] = {
+            "kafka": KafkaSettings(bootstrap_servers=self.bootstrap, topics=self.topics),
+            "users_file": self.users_file,
+            "transactional_id": self.transactional_id,
+            "watchlists": self.watchlists,
+            **overrides,
+        }
+        return ReviewSettings(**values)  # type: ignore[arg-type]
+
+    def topic_flags(self) -> list[str]:
+        """The Kafka flags of the CLI for these topics."""
+        t = self.topics
+        return [
+            "--bootstrap-servers", self.bootstrap, "--input-topic", t.input, "--cleared-topic", t.cleared,
+            "--blocked-topic", t.blocked, "--dlq-topic", t.dlq, "--decisions-topic", t.decisions,
+            "--confirmed-topic", t.confirmed, "--allowlist-topic", t.allowlist,
+        ]  # fmt: skip
+
+    def header(self, user: str) -> dict[str, str]:
+        """The Authorization header of ``user``."""
+        return {"Authorization": f"Bearer {self.tokens[user]}"}
+
+
+def make_review_env(
+    bootstrap: str,
+    make_topics: Callable[..., list[str]],
+    unique_name: Callable[[str], str],
+    tmp_path: Path,
+    *,
+    watchlists: Sequence[Path] = (VALID_LIST,),
+) -> ReviewEnv:
+    """Fresh topics (the allowlist one compacted), a users file with alice, bob, carol and vic."""
+    names = make_topics("in", "cleared", "blocked", "dlq", "decisions", "confirmed")
+    (allowlist,) = make_topics("allowlist", config={"cleanup.policy": "compact"})
+    source, cleared, blocked, dlq, decisions, confirmed = names
+    topics = Topics(source, cleared, blocked, dlq, "", decisions, confirmed, allowlist)
+    users_file = tmp_path / "users.yaml"
+    tokens = {name: add_user(users_file, name, roles) for name, roles in USERS.items()}
+    return ReviewEnv(
+        bootstrap, topics, users_file, tokens, unique_name("txn"), tuple(str(w) for w in watchlists)
+    )
+
+
+def payment(event_id: str, creditor: str, *, debtor: str = "Jane Doe", account: str | None = None) -> bytes:
+    """A valid payment event."""
+    party: dict[str, object] = {"name": creditor}
+    if account is not None:
+        party["account"] = account
+    return orjson.dumps(
+        {
+            "id": event_id,
+            "created_at": "2026-06-01T10:00:00Z",
+            "amount": "10.00",
+            "currency": "EUR",
+            "debtor": {"name": debtor},
+            "creditor": party,
+            "remittance": "invoice 7",
+        }
+    )
+
+
+class _Msg:
+    """A stand-in for a consumed input message (what the output step reads)."""
+
+    def __init__(self, value: bytes, key: bytes, offset: int) -> None:
+        self._v, self._k, self._o = value, key, offset
+
+    def value(self) -> bytes:
+        return self._v
+
+    def key(self) -> bytes:
+        return self._k
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        return [("trace-id", b"t-" + self._k), ("txscreen-verdict", b"forged")]
+
+    def topic(self) -> str:
+        return "payments"
+
+    def partition(self) -> int:
+        return 0
+
+    def offset(self) -> int:
+        return self._o
+
+
+def block(env: ReviewEnv, events: Sequence[bytes]) -> list[OutputRecord]:
+    """Screen ``events`` with the shared output step and write the blocked records to the blocked topic."""
+    from streams.outputs import KAFKA_MESSAGE
+
+    automaton = load_automaton(list(env.watchlists), report=None)
+    messages = [_Msg(v, orjson.loads(v)["id"].encode(), i) for i, v in enumerate(events)]
+    result = screen_messages(messages, KAFKA_MESSAGE, automaton, now=datetime.now(UTC))
+    records = output_records(messages, KAFKA_MESSAGE, result, env.topics.by_verdict(), log_outcomes=False)
+    blocked = [r for r in records if r.topic == env.topics.blocked]
+    assert len(blocked) == len(events), "every test event must be blocked"
+    producer = Producer({"bootstrap.servers": env.bootstrap, "enable.idempotence": True})
+    for r in blocked:
+        producer.produce(r.topic, r.value, r.key, headers=r.headers)
+    assert producer.flush(30) == 0
+    return blocked
+
+
+def read_all(bootstrap: str, topic: str, timeout: float = 30.0) -> list[Message]:
+    """Every committed record of ``topic`` (read_committed, from the start, to its end)."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"reader-{topic}-{time.monotonic_ns()}",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed",
+            "enable.partition.eof": True,
+        }
+    )
+    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
+    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+    records: list[Message] = []
+    at_end: set[int] = set()
+    deadline = time.monotonic() + timeout
+    try:
+        while len(at_end) < len(partitions) and time.monotonic() < deadline:
+            message = consumer.poll(0.5)
+            if message is None:
+                continue
+            error = message.error()
+            if error is not None:
+                if error.code() == KafkaError._PARTITION_EOF:
+                    at_end.add(message.partition() or 0)
+                continue
+            at_end.discard(message.partition() or 0)
+            records.append(message)
+    finally:
+        consumer.close()
+    assert len(at_end) == len(partitions), f"{topic} was not read to its end within {timeout} s"
+    return records
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "a condition") -> None:
+    """Poll ``predicate`` until it holds (AssertionError after ``timeout`` seconds)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
