@@ -171,7 +171,7 @@ class WorkerMetrics:
 
 #: Review case states and allowlist entry states, as the review service names them.
 CASE_STATES: Final = ("open", "pending", "released", "confirmed")
-ENTRY_STATES: Final = ("proposed", "active", "expired", "revoked", "void")
+ENTRY_STATES: Final = ("pending", "active", "void", "revoked")
 
 
 class ReviewMetrics:

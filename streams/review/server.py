@@ -64,6 +64,7 @@ def build_service(settings: ReviewSettings) -> tuple[ReviewService, ReviewFollow
         entity_hashes=entity_hashes(automaton.watchlists),
         watchlist_version=automaton.version,
     )
+    service.watchlists = automaton.watchlists
     return service, follower
 
 
