@@ -17,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
@@ -323,4 +324,52 @@ def test_a_post_without_the_csrf_token_is_refused(console: str, env: ReviewEnv, 
     assert page.request.post(f"{url}/logout", form={}, max_redirects=0).status == 403
     page.goto(f"{url}/case/{case_id}")
     assert page.locator("span.pill.big").inner_text() == "open"
+    context.close()
+
+
+def test_allowlist_page_four_eyes_and_live_view(console: str, env: ReviewEnv, browser: object) -> None:
+    """An entry proposed and approved by two users on the page becomes active, then revoked; the live view
+    shows the workers' counts; the service's /metrics show cases and entries."""
+    url = console
+    until = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    context = browser.new_context(viewport={"width": 1280, "height": 860})  # type: ignore[attr-defined]
+    page = context.new_page()
+    sign_in(page, url, env.tokens["alice"])
+    page.goto(f"{url}/entries")
+    page.fill("input[name=entity_id]", "acme-internal:globex")
+    page.fill("input[name=name]", "Globex Corporation")
+    page.fill("input[name=valid_until]", until)
+    page.fill("form.stack textarea[name=reason]", "Our own subsidiary, checked by compliance.")
+    with page.expect_navigation():
+        page.click("form.stack button[type=submit]")
+    assert "proposed" in page.inner_text(".flash.ok")
+    assert page.locator("table.entries span.pill.pending").count() == 1
+    page.click("button.link")
+    sign_in(page, url, env.tokens["bob"])
+    page.goto(f"{url}/entries")
+    page.fill("form.inline input[name=reason] >> nth=0", "Agreed.")
+    with page.expect_navigation():
+        page.click("form.inline button:has-text('Approve')")
+    page.screenshot(path=str(SCREENSHOTS / "entries.png"), full_page=True)
+    assert page.locator("table.entries span.pill.active").count() == 1
+
+    _status, body = http(f"{url}/metrics")
+    text = body.decode()
+    assert 'txscreen_allowlist_entries{state="active"} 1.0' in text
+    assert 'txscreen_review_cases{status="open"} 2.0' in text
+    assert http(f"{url}/readyz")[0] == 200
+
+    page.fill("form.inline input[name=reason] >> nth=0", "Subsidiary sold.")
+    with page.expect_navigation():
+        page.click("form.inline button:has-text('Revoke')")
+    assert page.locator("table.entries span.pill.revoked").count() == 1
+
+    def live_counts_blocked() -> bool:
+        page.goto(f"{url}/live")
+        return page.inner_text(".tile.blocked .value") == "2"
+
+    wait_for(live_counts_blocked, 30, "the live view did not show the worker's two blocked events")
+    assert page.inner_text(".tile.cleared .value") == "1"
+    assert "up" in page.inner_text("ul.plain")
+    page.screenshot(path=str(SCREENSHOTS / "live.png"), full_page=True)
     context.close()
