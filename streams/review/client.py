@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import logging
+
 import httpx
 
 from schemas.errors import ConfigError, ReviewError
 
 TIMEOUT = 60.0
+#: httpx logs every request at INFO; the CLI prints its own lines.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 class ReviewClient:

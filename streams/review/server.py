@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Callable
 
 import uvicorn
 from confluent_kafka.admin import AdminClient
@@ -40,8 +41,13 @@ def _leave(fenced: Fenced) -> None:
     threading.Timer(0.5, os._exit, args=(2,)).start()
 
 
-def build_service(settings: ReviewSettings) -> tuple[ReviewService, ReviewFollower]:
-    """Steps 1 to 4 above: the service over a state rebuilt from the topics, and its running follower."""
+def build_service(
+    settings: ReviewSettings, *, on_fenced: Callable[[Fenced], None] = _leave
+) -> tuple[ReviewService, ReviewFollower]:
+    """Steps 1 to 4 above: the service over a state rebuilt from the topics, and its running follower.
+
+    ``on_fenced`` runs when another instance took over (by default: leave the process, exit 2).
+    """
     users = load_users(settings.users_file)
     automaton = load_automaton(settings.watchlists or None)
     topics = settings.kafka.topics
@@ -49,7 +55,7 @@ def build_service(settings: ReviewSettings) -> tuple[ReviewService, ReviewFollow
         new_client(AdminClient, admin_config(settings.kafka)),
         [topics.blocked, topics.cleared, topics.decisions, topics.confirmed, topics.allowlist],
     )
-    writer = TransactionalWriter(settings.kafka, settings.transactional_id, on_fenced=_leave)
+    writer = TransactionalWriter(settings.kafka, settings.transactional_id, on_fenced=on_fenced)
     writer.start()
     state = ReviewState()
     follower = ReviewFollower(settings.kafka, state)

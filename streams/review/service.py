@@ -18,11 +18,12 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+import msgspec
 import orjson
 
 from matchers.allowlist import parse_time, void_reason
@@ -255,7 +256,7 @@ class ReviewService:
         user, view, case_id = step.user, step.view, step.message.case_id
         if not user.roles & PROPOSERS:
             raise Refusal(
-                403, f"{user.name} is a {_roles(user)}: proposing needs the analyst or approver role."
+                403, f"{user.name} ({_roles(user)}) may not propose: proposing needs the analyst or approver role."
             )
         if view.status in DECIDED:
             raise Refusal(
@@ -277,7 +278,7 @@ class ReviewService:
     def _approve(self, step: _Step) -> str:
         user, view, case_id = step.user, step.view, step.message.case_id
         if not user.has(Role.APPROVER):
-            raise Refusal(403, f"{user.name} is a {_roles(user)}: approving needs the approver role.")
+            raise Refusal(403, f"{user.name} ({_roles(user)}) may not approve: approving needs the approver role.")
         if view.status in DECIDED:
             return view.status.value  # the same outcome, never a second release
         proposal = view.proposal
@@ -320,7 +321,7 @@ class ReviewService:
             raise Refusal(400, f"to {action.value} a proposal needs a reason.")
         if action is CaseAction.REJECT:
             if not user.has(Role.APPROVER):
-                raise Refusal(403, f"{user.name} is a {_roles(user)}: rejecting needs the approver role.")
+                raise Refusal(403, f"{user.name} ({_roles(user)}) may not reject: rejecting needs the approver role.")
             if proposal.actor == user.name:
                 raise Refusal(403, f"{user.name} proposed this; withdraw it instead of rejecting it.")
         elif proposal.actor != user.name:
@@ -417,7 +418,7 @@ class ReviewService:
         """Propose an allowlist entry (it applies only once approved)."""
         if not user.roles & PROPOSERS:
             raise Refusal(
-                403, f"{user.name} is a {_roles(user)}: proposing needs the analyst or approver role."
+                403, f"{user.name} ({_roles(user)}) may not propose: proposing needs the analyst or approver role."
             )
         entity_hash = self.hashes.get(entity_id)
         if entity_hash is None:
@@ -468,7 +469,7 @@ class ReviewService:
     def approve_entry(self, entry_id: str, user: User, reason: str) -> dict[str, Any]:
         """Approve an entry; the approval that completes four-eyes writes it to the allowlist topic."""
         if not user.has(Role.APPROVER):
-            raise Refusal(403, f"{user.name} is a {_roles(user)}: approving needs the approver role.")
+            raise Refusal(403, f"{user.name} ({_roles(user)}) may not approve: approving needs the approver role.")
         with self._lock:
             view = self._entry(entry_id)
             if view.status is EntryStatus.REVOKED:
@@ -493,7 +494,7 @@ class ReviewService:
                 )
             approvers = [*view.approvers, user.name]
             complete = 1 + len(approvers) >= self.settings.approvals
-            entry = replace(
+            entry = msgspec.structs.replace(
                 view.entry,
                 approved_by=approvers,
                 entity_hash=current,
@@ -521,7 +522,7 @@ class ReviewService:
         """Revoke an entry: a tombstone on the allowlist topic, in the transaction of its decision."""
         if not user.roles & PROPOSERS:
             raise Refusal(
-                403, f"{user.name} is a {_roles(user)}: revoking needs the analyst or approver role."
+                403, f"{user.name} ({_roles(user)}) may not revoke: revoking needs the analyst or approver role."
             )
         if not reason.strip():
             raise Refusal(400, "a revoke needs a reason.")

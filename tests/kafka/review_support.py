@@ -1,17 +1,23 @@
-"""Shared by the review service's Kafka tests: topics, users, blocked cases and readers (not a test module)."""
+"""Shared by the review service's Kafka tests: topics, users, cases, readers, the server (not tests)."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Producer, TopicPartition
 
 from streams.lists import load_automaton
+from streams.localbroker.broker import free_ports
 from streams.outputs import OutputRecord, output_records, screen_messages
 from streams.review.config import ReviewSettings
 from streams.review.users import add_user
@@ -179,3 +185,49 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "
     while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.1)
+
+
+class Server:
+    """``txscreen review serve`` as a subprocess on a free port, killed and restarted at will."""
+
+    def __init__(self, env: ReviewEnv, log: Path) -> None:
+        self.env = env
+        (self.port,) = free_ports(1)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        args = [
+            sys.executable, "-m", "streams.cli", "review", "serve", *self.env.topic_flags(),
+            "--users", str(self.env.users_file), "--listen", f"127.0.0.1:{self.port}",
+            "--transactional-id", self.env.transactional_id, "--watchlist", self.env.watchlists[0],
+        ]  # fmt: skip
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(args, cwd=REPO, stdout=out, stderr=out)
+
+        def answers() -> bool:
+            assert self.process is not None and self.process.poll() is None, self.log.read_text()[-3000:]
+            try:
+                return (
+                    httpx.get(f"{self.url}/users/me", headers=self.env.header("vic"), timeout=2).status_code
+                    == 200
+                )
+            except httpx.HTTPError:
+                return False
+
+        wait_for(answers, timeout=120, what="the review service to answer")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(30)

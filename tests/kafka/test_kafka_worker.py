@@ -9,7 +9,7 @@ from pathlib import Path
 import orjson
 import pytest
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient
+from confluent_kafka.admin import AdminClient, ConfigResource
 
 from schemas.records import decode_blocked, decode_dead_letter
 from streams.headers import SCREENED_AT, VERDICT, WATCHLIST_VERSION, last_header
@@ -219,15 +219,25 @@ def test_cli_creates_topics_produces_a_file_and_prints_records(
     """topics create (idempotent), produce FILE keyed by id, run, consume: a shell session end to end."""
     base = unique_name("cli")
     topics = [base, f"{base}.cleared", f"{base}.blocked", f"{base}.dlq"]
-    flags = topic_flags(kafka_bootstrap, topics)
+    review = [f"{base}.decisions", f"{base}.confirmed", f"{base}.allowlist"]
+    flags = [
+        *topic_flags(kafka_bootstrap, topics),
+        *("--decisions-topic", review[0], "--confirmed-topic", review[1], "--allowlist-topic", review[2]),
+    ]
     try:
         created = txscreen("topics", "create", "--partitions", "2", *flags)
         assert created.returncode == 0, created.stderr
-        assert created.stdout.count("created") == 5  # the four and the replay audit topic
+        assert created.stdout.count("created") == 8  # the four, the replay audit topic and the review topics
         assert f"{base}.dlq.replayed: created" in created.stdout
+        described = kafka_admin.describe_configs(
+            [ConfigResource(ConfigResource.Type.TOPIC, name) for name in (review[0], review[2])]
+        )
+        configs = {resource.name: future.result() for resource, future in described.items()}
+        assert configs[review[0]]["retention.ms"].value == "-1"
+        assert configs[review[2]]["cleanup.policy"].value == "compact"
         again = txscreen("topics", "create", "--partitions", "2", *flags)
         assert again.returncode == 0, again.stderr
-        assert again.stdout.count("exists (2 partitions)") == 5
+        assert again.stdout.count("exists (2 partitions)") == 8
         other = txscreen("topics", "create", "--partitions", "3", *flags)
         assert other.returncode == 0, other.stderr
         kept = f"{base}: exists (2 partitions, not 3: partitions are not changed)"
@@ -266,7 +276,7 @@ def test_cli_creates_topics_produces_a_file_and_prints_records(
     finally:
         deleted = txscreen("topics", "delete", "--yes", *flags)
         assert deleted.returncode == 0, deleted.stderr
-    assert not {*topics, f"{base}.dlq.replayed"} & set(kafka_admin.list_topics(timeout=10).topics)
+    assert not {*topics, *review, f"{base}.dlq.replayed"} & set(kafka_admin.list_topics(timeout=10).topics)
 
 
 def test_run_stops_with_a_clear_error_when_a_topic_is_missing(

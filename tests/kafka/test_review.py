@@ -85,7 +85,9 @@ def test_four_eyes_is_enforced_and_a_release_happens_once(env: ReviewEnv) -> Non
     decisions = [decode_decision(m.value()) for m in read_all(env.bootstrap, env.topics.decisions)]
     assert [d.action.value for d in decisions] == ["propose-release", "approve", "release"]
     assert last_header(headers, DECISION) == decisions[-1].decision_id.encode()
-    assert decisions[-1].entity_ids == ["acme-internal:globex"] and decisions[-1].watchlist_version.startswith("sha256:")
+    assert decisions[-1].entity_ids == ["acme-internal:globex"] and decisions[
+        -1
+    ].watchlist_version.startswith("sha256:")
 
 
 def test_a_confirmation_goes_to_the_confirmed_topic_and_a_proposal_can_return_to_the_queue(
