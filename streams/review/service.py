@@ -256,7 +256,8 @@ class ReviewService:
         user, view, case_id = step.user, step.view, step.message.case_id
         if not user.roles & PROPOSERS:
             raise Refusal(
-                403, f"{user.name} ({_roles(user)}) may not propose: proposing needs the analyst or approver role."
+                403,
+                f"{user.name} ({_roles(user)}) may not propose: that needs the analyst or approver role.",
             )
         if view.status in DECIDED:
             raise Refusal(
@@ -278,7 +279,9 @@ class ReviewService:
     def _approve(self, step: _Step) -> str:
         user, view, case_id = step.user, step.view, step.message.case_id
         if not user.has(Role.APPROVER):
-            raise Refusal(403, f"{user.name} ({_roles(user)}) may not approve: approving needs the approver role.")
+            raise Refusal(
+                403, f"{user.name} ({_roles(user)}) may not approve: approving needs the approver role."
+            )
         if view.status in DECIDED:
             return view.status.value  # the same outcome, never a second release
         proposal = view.proposal
@@ -321,7 +324,9 @@ class ReviewService:
             raise Refusal(400, f"to {action.value} a proposal needs a reason.")
         if action is CaseAction.REJECT:
             if not user.has(Role.APPROVER):
-                raise Refusal(403, f"{user.name} ({_roles(user)}) may not reject: rejecting needs the approver role.")
+                raise Refusal(
+                    403, f"{user.name} ({_roles(user)}) may not reject: rejecting needs the approver role."
+                )
             if proposal.actor == user.name:
                 raise Refusal(403, f"{user.name} proposed this; withdraw it instead of rejecting it.")
         elif proposal.actor != user.name:
@@ -418,7 +423,8 @@ class ReviewService:
         """Propose an allowlist entry (it applies only once approved)."""
         if not user.roles & PROPOSERS:
             raise Refusal(
-                403, f"{user.name} ({_roles(user)}) may not propose: proposing needs the analyst or approver role."
+                403,
+                f"{user.name} ({_roles(user)}) may not propose: that needs the analyst or approver role.",
             )
         entity_hash = self.hashes.get(entity_id)
         if entity_hash is None:
@@ -469,7 +475,9 @@ class ReviewService:
     def approve_entry(self, entry_id: str, user: User, reason: str) -> dict[str, Any]:
         """Approve an entry; the approval that completes four-eyes writes it to the allowlist topic."""
         if not user.has(Role.APPROVER):
-            raise Refusal(403, f"{user.name} ({_roles(user)}) may not approve: approving needs the approver role.")
+            raise Refusal(
+                403, f"{user.name} ({_roles(user)}) may not approve: approving needs the approver role."
+            )
         with self._lock:
             view = self._entry(entry_id)
             if view.status is EntryStatus.REVOKED:
@@ -522,7 +530,8 @@ class ReviewService:
         """Revoke an entry: a tombstone on the allowlist topic, in the transaction of its decision."""
         if not user.roles & PROPOSERS:
             raise Refusal(
-                403, f"{user.name} ({_roles(user)}) may not revoke: revoking needs the analyst or approver role."
+                403,
+                f"{user.name} ({_roles(user)}) may not revoke: revoking needs the analyst or approver role.",
             )
         if not reason.strip():
             raise Refusal(400, "a revoke needs a reason.")

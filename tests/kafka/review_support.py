@@ -207,7 +207,8 @@ class Server:
             self.process = subprocess.Popen(args, cwd=REPO, stdout=out, stderr=out)
 
         def answers() -> bool:
-            assert self.process is not None and self.process.poll() is None, self.log.read_text()[-3000:]
+            assert self.process is not None
+            assert self.process.poll() is None, self.log.read_text()[-3000:]
             try:
                 return (
                     httpx.get(f"{self.url}/users/me", headers=self.env.header("vic"), timeout=2).status_code

@@ -44,7 +44,9 @@ def running(env: ReviewEnv, **overrides: object) -> Iterator[TestClient]:
         service.writer.close()
 
 
-def decide(client: TestClient, env: ReviewEnv, user: str, case_id: str, action: str, reason: str = "checked"):
+def decide(
+    client: TestClient, env: ReviewEnv, user: str, case_id: str, action: str, *, reason: str = "checked"
+):
     return client.post(
         f"/cases/{case_id}/decisions", json={"action": action, "reason": reason}, headers=env.header(user)
     )
@@ -55,7 +57,7 @@ def case_ids(client: TestClient, env: ReviewEnv) -> list[str]:
 
 
 def test_four_eyes_is_enforced_and_a_release_happens_once(env: ReviewEnv) -> None:
-    """401 without a valid token, 403 for a viewer's proposal, an analyst's approval and self-approval; one release."""
+    """401 without a valid token; 403 for viewer proposals, analyst approvals, self-approval; one release."""
     block(env, [payment("ev-1", "Globex Corporation")])
     with running(env) as client:
         (case_id,) = case_ids(client, env)
@@ -64,16 +66,21 @@ def test_four_eyes_is_enforced_and_a_release_happens_once(env: ReviewEnv) -> Non
         assert client.get("/cases", headers={"Authorization": "Bearer nope.nope"}).status_code == 401
         assert client.post(f"/cases/{case_id}/decisions", json=body).status_code == 401
         viewer = decide(client, env, "vic", case_id, "propose-release")
-        assert viewer.status_code == 403 and "viewer" in viewer.json()["detail"]
+        assert viewer.status_code == 403
+        assert "viewer" in viewer.json()["detail"]
         assert decide(client, env, "bob", case_id, "propose-release").json()["outcome"] == "proposed"
         self_approval = decide(client, env, "bob", case_id, "approve")
-        assert self_approval.status_code == 403 and "four-eyes" in self_approval.json()["detail"]
+        assert self_approval.status_code == 403
+        assert "four-eyes" in self_approval.json()["detail"]
         analyst = decide(client, env, "alice", case_id, "approve")
-        assert analyst.status_code == 403 and "approver role" in analyst.json()["detail"]
+        assert analyst.status_code == 403
+        assert "approver role" in analyst.json()["detail"]
         released = decide(client, env, "carol", case_id, "approve")
-        assert released.status_code == 200 and released.json()["outcome"] == "released"
+        assert released.status_code == 200
+        assert released.json()["outcome"] == "released"
         again = decide(client, env, "carol", case_id, "approve")
-        assert again.status_code == 200 and again.json()["outcome"] == "released"
+        assert again.status_code == 200
+        assert again.json()["outcome"] == "released"
         assert decide(client, env, "alice", case_id, "propose-confirm").status_code == 409
     (record,) = read_all(env.bootstrap, env.topics.cleared)
     assert record.value() == payment("ev-1", "Globex Corporation")
@@ -85,15 +92,14 @@ def test_four_eyes_is_enforced_and_a_release_happens_once(env: ReviewEnv) -> Non
     decisions = [decode_decision(m.value()) for m in read_all(env.bootstrap, env.topics.decisions)]
     assert [d.action.value for d in decisions] == ["propose-release", "approve", "release"]
     assert last_header(headers, DECISION) == decisions[-1].decision_id.encode()
-    assert decisions[-1].entity_ids == ["acme-internal:globex"] and decisions[
-        -1
-    ].watchlist_version.startswith("sha256:")
+    assert decisions[-1].entity_ids == ["acme-internal:globex"]
+    assert decisions[-1].watchlist_version.startswith("sha256:")
 
 
 def test_a_confirmation_goes_to_the_confirmed_topic_and_a_proposal_can_return_to_the_queue(
     env: ReviewEnv,
 ) -> None:
-    """Withdraw and reject return a case to the queue; a confirmed case carries the blocked record and decisions."""
+    """Withdraw and reject requeue a case; a confirmed case carries the blocked record and decisions."""
     block(env, [payment("ev-2", "Globex Corporation")])
     with running(env) as client:
         (case_id,) = case_ids(client, env)
@@ -107,7 +113,8 @@ def test_a_confirmation_goes_to_the_confirmed_topic_and_a_proposal_can_return_to
     assert read_all(env.bootstrap, env.topics.cleared) == []
     (confirmed,) = read_all(env.bootstrap, env.topics.confirmed)
     body = orjson.loads(confirmed.value())
-    assert body["case_id"] == case_id and body["blocked"]["event"]["id"] == "ev-2"
+    assert body["case_id"] == case_id
+    assert body["blocked"]["event"]["id"] == "ev-2"
     assert [d["action"] for d in body["decisions"]][-2:] == ["approve", "confirm"]
 
 
@@ -161,17 +168,21 @@ def test_bad_requests_are_refused_with_a_sentence(env: ReviewEnv) -> None:
         (case_id,) = case_ids(client, env)
         auth = env.header("alice")
         unknown = client.get("/cases/9-999", headers=auth)
-        assert unknown.status_code == 404 and unknown.json()["detail"] == "there is no case 9-999."
+        assert unknown.status_code == 404
+        assert unknown.json()["detail"] == "there is no case 9-999."
         malformed = client.post(
             f"/cases/{case_id}/decisions",
             content=b"{not json",
             headers={**auth, "Content-Type": "application/json"},
         )
-        assert malformed.status_code == 400 and "not valid JSON" in malformed.json()["detail"]
+        assert malformed.status_code == 400
+        assert "not valid JSON" in malformed.json()["detail"]
         huge = client.post(f"/cases/{case_id}/decisions", content=b"x" * (2 * 1024 * 1024), headers=auth)
-        assert huge.status_code == 413 and huge.json()["detail"].endswith(".")
+        assert huge.status_code == 413
+        assert huge.json()["detail"].endswith(".")
         action = decide(client, env, "alice", case_id, "delete-everything")
-        assert action.status_code == 400 and "unknown action" in action.json()["detail"]
+        assert action.status_code == 400
+        assert "unknown action" in action.json()["detail"]
         assert client.get("/openapi.json").status_code == 200
 
 
@@ -185,11 +196,12 @@ def test_bad_requests_are_refused_with_a_sentence(env: ReviewEnv) -> None:
 def test_the_service_refuses_to_start_with_a_bad_users_file(
     env: ReviewEnv, tmp_path: Path, content: str, expected: str
 ) -> None:
-    """A users file that does not parse or names an unknown role stops ``review serve`` with one sentence, exit 2."""
+    """A users file that does not parse or names an unknown role stops ``review serve``: exit 2."""
     users = tmp_path / "bad-users.yaml"
     users.write_text(content)
     done = run_txscreen(
         "review", "serve", *env.topic_flags(), "--users", str(users), "--listen", "127.0.0.1:1"
     )
     assert done.returncode == 2
-    assert expected in done.stderr and "Traceback" not in done.stderr
+    assert expected in done.stderr
+    assert "Traceback" not in done.stderr

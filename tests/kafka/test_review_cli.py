@@ -1,4 +1,4 @@
-"""The review and allow CLI clients against ``txscreen review serve``: the README's workflow, as a user runs it."""
+"""The review and allow CLI clients against ``txscreen review serve``: the README's workflow."""
 
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def cli(server: Server, user: str, *args: str) -> tuple[int, str, str]:
 
 
 def test_the_review_and_allow_commands_work_end_to_end(env: ReviewEnv, tmp_path: Path) -> None:
-    """list, show, release by two users, a refused self-approval (exit 2 with the reason), allow add/approve/export."""
+    """list, show, release by two users, refusals (exit 2 with the reason), allow add/approve/list/export."""
     block(env, [payment("ev-cli", "Globex Corporation")])
     server = Server(env, tmp_path / "serve.log")
     server.start()
@@ -70,7 +70,8 @@ def test_the_review_and_allow_commands_work_end_to_end(env: ReviewEnv, tmp_path:
         assert "there is no case 9-9" in err
         until = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
         code, out, err = cli(
-            server, "alice", "allow", "add", "--entity", "acme-internal:globex", "--name", "Globex Corporation",
+            server, "alice", "allow", "add", "--entity", "acme-internal:globex",
+            "--name", "Globex Corporation",
             "--scope", "creditor", "--until", until, "--reason", "long-standing customer",
         )  # fmt: skip
         assert code == 0, err

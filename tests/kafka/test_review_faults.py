@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import threading
 import time
 from collections import Counter
@@ -38,7 +36,7 @@ def env(
 
 
 def call_until_done(url: str, headers: dict[str, str], body: dict[str, str], stop: threading.Event) -> str:
-    """POST until the service answers 200 (it may be dead, restarting or answer 503 meanwhile); the outcome."""
+    """POST until the service answers 200 (it may be dead, restarting or answer 503 meanwhile)."""
     while not stop.is_set():
         try:
             answer = httpx.post(url, json=body, headers=headers, timeout=30)
@@ -55,7 +53,7 @@ def call_until_done(url: str, headers: dict[str, str], body: dict[str, str], sto
 def test_releases_are_exactly_once_while_the_service_is_killed_three_times(
     env: ReviewEnv, tmp_path: Path
 ) -> None:
-    """200 releases with SIGKILL ×3: each released event is on the cleared topic once, each case's decisions complete."""
+    """200 releases, SIGKILL ×3: each event is on the cleared topic once; each case's decisions complete."""
     block(env, [payment(f"ev-{i:03d}", "Globex Corporation") for i in range(CASES)])
     server = Server(env, tmp_path / "serve.log")
     server.start()
@@ -120,7 +118,8 @@ def test_a_second_instance_fences_the_first(env: ReviewEnv) -> None:
             answer = client.post(
                 f"/cases/{case['case_id']}/decisions", json=body, headers=env.header("alice")
             )
-            assert answer.status_code == 503 and "fenced" in answer.json()["detail"]
+            assert answer.status_code == 503
+            assert "fenced" in answer.json()["detail"]
             assert len(fenced) == 1
         with TestClient(create_app(new)) as client:
             answer = client.post(

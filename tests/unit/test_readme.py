@@ -10,6 +10,7 @@ import streams
 from streams.cli import build_parser
 from streams.cli.dlq import REPLAY_TABLE_SETTINGS
 from streams.cli.kafka import TABLE_SETTINGS
+from streams.cli.review import REVIEW_TABLE_SETTINGS
 from streams.settings import Setting, settings_table
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
@@ -25,6 +26,11 @@ def test_replay_settings_table_is_the_generated_one() -> None:
     assert settings_table(REPLAY_TABLE_SETTINGS).strip() in README
 
 
+def test_review_settings_table_is_the_generated_one() -> None:
+    """The README's review settings table is generated from the review service's declarations."""
+    assert settings_table(REVIEW_TABLE_SETTINGS).strip() in README
+
+
 def test_every_declared_setting_is_in_the_configuration_table() -> None:
     """Each Setting declared in a streams module (TXSCREEN_ENGINE, …) is in a README table."""
     declared: set[str] = set()
@@ -34,7 +40,11 @@ def test_every_declared_setting_is_in_the_configuration_table() -> None:
             continue
         loaded = importlib.import_module(module.name)
         declared |= {value.env for value in vars(loaded).values() if isinstance(value, Setting) and value.env}
-    table = settings_table(TABLE_SETTINGS) + settings_table(REPLAY_TABLE_SETTINGS)
+    table = (
+        settings_table(TABLE_SETTINGS)
+        + settings_table(REPLAY_TABLE_SETTINGS)
+        + settings_table(REVIEW_TABLE_SETTINGS)
+    )
     assert {"TXSCREEN_ENGINE", "TXSCREEN_WEB_PORT"} <= declared
     assert [env for env in sorted(declared) if f"`{env}`" not in table] == []
 

@@ -58,13 +58,15 @@ def screen(*events: bytes, entries: list[AllowEntry]) -> tuple[list[Verdict], di
 def test_an_active_entry_clears_an_event_whose_every_hit_it_covers() -> None:
     """The folded creditor name matches: the event is cleared and the entry id reported."""
     verdicts, allowed = screen(event("GLOBEX  Corporation"), entries=[entry()])
-    assert verdicts == [Verdict.CLEARED] and allowed == {0: ["al-1"]}
+    assert verdicts == [Verdict.CLEARED]
+    assert allowed == {0: ["al-1"]}
 
 
 def test_a_second_uncovered_hit_keeps_the_event_blocked() -> None:
     """A debtor hit on another entity is not covered, so the event stays blocked."""
     verdicts, allowed = screen(event("Globex Corporation", debtor="SEA BREEZE"), entries=[entry()])
-    assert verdicts == [Verdict.BLOCKED] and allowed == {}
+    assert verdicts == [Verdict.BLOCKED]
+    assert allowed == {}
 
 
 def test_scope_name_and_account_must_all_agree() -> None:
@@ -88,7 +90,9 @@ def test_void_entries_cover_nothing_and_say_why() -> None:
 
 def test_covering_lists_each_entry_once() -> None:
     """Two hits of one entity covered by one entry name it once."""
-    result = screen_batch([event("Globex Corporation Globex")], AUTOMATON, NOW, lambda i: {"file": "t", "line": i})
+    result = screen_batch(
+        [event("Globex Corporation Globex")], AUTOMATON, NOW, lambda i: {"file": "t", "line": i}
+    )
     hits = result.hits.get(0, [])
     parsed = orjson.loads(event("Globex Corporation Globex"))
     assert covering(hits, parsed, {GLOBEX: [entry(name="globex corporation globex")]}) == ["al-1"]

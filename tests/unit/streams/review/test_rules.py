@@ -16,10 +16,13 @@ from streams.review.config import ReviewSettings
 from streams.review.service import CaseAction, Refusal, ReviewService
 from streams.review.state import ReviewState, decode_blocked_message
 from streams.review.users import add_user, load_users
-from streams.settings import KafkaSettings
 from streams.review.writer import ReviewRecord
+from streams.settings import KafkaSettings
 
-EVENT = b'{"id":"ev-1","created_at":"2026-06-01T10:00:00Z","amount":"1.50","currency":"EUR","debtor":{"name":"J"},"creditor":{"name":"Globex"}}'
+EVENT = (
+    b'{"id":"ev-1","created_at":"2026-06-01T10:00:00Z","amount":"1.50","currency":"EUR",'
+    b'"debtor":{"name":"J"},"creditor":{"name":"Globex"}}'
+)
 
 
 class FakeWriter:
@@ -36,16 +39,27 @@ class FakeWriter:
 
 
 def hit() -> Hit:
-    return Hit(entity_id="l:globex", list_id="l", entity_name="Globex", entity_type="entity", matched_name="globex",
-               field="creditor.name", start=0, end=6, matched_text="Globex", programs=[], rule="anywhere",
-               in_force_at="both")  # fmt: skip
+    return Hit(
+        entity_id="l:globex",
+        list_id="l",
+        entity_name="Globex",
+        entity_type="entity",
+        matched_name="globex",
+        field="creditor.name",
+        start=0,
+        end=6,
+        matched_text="Globex",
+        programs=[],
+        rule="anywhere",
+        in_force_at="both",
+    )
 
 
 @pytest.fixture
 def setup(tmp_path: Path) -> tuple[ReviewService, FakeWriter, dict[str, Any]]:
     path = tmp_path / "users.yaml"
-    tokens = {name: add_user(path, name, roles) for name, roles in
-              {"alice": ["analyst"], "bob": ["approver"], "carol": ["approver"], "vic": ["viewer"]}.items()}  # fmt: skip
+    roles = {"alice": ["analyst"], "bob": ["approver"], "carol": ["approver"], "vic": ["viewer"]}
+    tokens = {name: add_user(path, name, granted) for name, granted in roles.items()}
     users = load_users(path)
     state = ReviewState()
     value = encode_blocked(EVENT, [hit()], "sha256:v", "2026-06-01T10:00:01.000Z", source={"topic": "p"})
@@ -81,9 +95,12 @@ def test_the_approval_releases_the_original_bytes_once_in_one_transaction(setup:
     assert len(writer.transactions) == 2
     approve, release, event = writer.transactions[1]
     assert [orjson.loads(r.value)["action"] for r in (approve, release)] == ["approve", "release"]
-    assert event.value == EVENT and event.key == b"ev-1"
-    assert ("trace", b"1") in event.headers and (VERDICT, b"released") in event.headers
-    assert (CASE, b"0-7") in event.headers and (VERDICT, b"blocked") not in event.headers
+    assert event.value == EVENT
+    assert event.key == b"ev-1"
+    assert ("trace", b"1") in event.headers
+    assert (VERDICT, b"released") in event.headers
+    assert (CASE, b"0-7") in event.headers
+    assert (VERDICT, b"blocked") not in event.headers
 
 
 def test_more_approvals_need_more_distinct_approvers(setup: Any) -> None:

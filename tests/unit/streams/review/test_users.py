@@ -17,7 +17,9 @@ def test_a_token_authenticates_its_user_and_is_not_stored(tmp_path: Path) -> Non
     alice = add_user(path, "alice", ["analyst"])
     bob = add_user(path, "bob", ["approver", "analyst"])
     text = path.read_text()
-    assert alice not in text and bob not in text and "scrypt:" in text
+    assert alice not in text
+    assert bob not in text
+    assert "scrypt:" in text
     users = load_users(path)
     assert users.authenticate(alice).name == "alice"  # type: ignore[union-attr]
     assert users.authenticate(bob).roles == {Role.APPROVER, Role.ANALYST}  # type: ignore[union-attr]
@@ -61,6 +63,7 @@ def test_the_cli_prints_the_token_last_and_removes_users(tmp_path: Path) -> None
     assert load_users(path).authenticate(token).name == "carol"  # type: ignore[union-attr]
     assert run_txscreen("users", "remove", "carol", "--users", str(path)).returncode == 0
     missing = run_txscreen("users", "remove", "carol", "--users", str(path))
-    assert missing.returncode == 2 and "no user 'carol'" in missing.stderr
+    assert missing.returncode == 2
+    assert "no user 'carol'" in missing.stderr
     with pytest.raises(ConfigError):
         remove_user(path, "carol")
