@@ -33,12 +33,12 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from operator import attrgetter
 from pathlib import Path
 from typing import BinaryIO, Final, NamedTuple, TextIO
 
-from matchers.allowlist import apply_allowlist
+from matchers.allowlist import apply_allowlist, parse_time
 from matchers.automaton import NameAutomaton
 from schemas.errors import ConfigError, TxscreenError
 from schemas.events import MAX_EVENT_BYTES
@@ -417,13 +417,18 @@ class _BatchScreener:
         lines_in = [
             _Line(file, numbers[i] if numbers is not None else first + i, raw) for i, raw in enumerate(raws)
         ]
-        now = self._clock() if self._clock is not None else datetime.now(UTC)  # rule f: the screening time
         result = screen_messages(
-            lines_in, FILE_LINE, self._automaton, now=now, max_event_bytes=self._limit, cut=cut
+            lines_in,
+            FILE_LINE,
+            self._automaton,
+            now=self._clock() if self._clock is not None else None,  # rule f: the screening time
+            max_event_bytes=self._limit,
+            cut=cut,
         )
         allowed: dict[int, list[str]] = {}
         if self._allowlist is not None and result.hits:
-            result, allowed = apply_allowlist(result, raws, self._allowlist.active(now))
+            active = self._allowlist.active(parse_time(result.screened_at))  # the batch's clock
+            result, allowed = apply_allowlist(result, raws, active)
         self.cleared += result.cleared
         self.blocked += result.blocked
         self.dead_lettered += result.dead_lettered

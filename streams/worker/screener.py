@@ -21,12 +21,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 from confluent_kafka import Message, Producer
 from confluent_kafka.admin import AdminClient
 
-from matchers.allowlist import apply_allowlist, entity_hashes
+from matchers.allowlist import apply_allowlist, entity_hashes, parse_time
 from matchers.automaton import NameAutomaton
 from schemas.records import Verdict
 from streams.allowlist import Allowlist
@@ -65,17 +64,14 @@ class ScreeningTransform:
 
     def __call__(self, messages: list[Message]) -> Emit:
         """Screen the batch (one ``screen_batch`` call); the returned step produces its outputs."""
-        now = datetime.now(UTC)
         started = time.perf_counter()
-        result = screen_messages(
-            messages, KAFKA_MESSAGE, self.automaton, now=now, max_output_bytes=MAX_OUTPUT_BYTES
-        )
+        result = screen_messages(messages, KAFKA_MESSAGE, self.automaton, max_output_bytes=MAX_OUTPUT_BYTES)
         if self.metrics is not None:
             self.metrics.screen_seconds.observe(time.perf_counter() - started)
         allowed: dict[int, list[str]] = {}
         if self.allowlist is not None and result.hits:
             self.allowlist.check()
-            active = self.allowlist.allowlist.active(now)
+            active = self.allowlist.allowlist.active(parse_time(result.screened_at))  # the batch's clock
             result, allowed = apply_allowlist(result, [m.value() for m in messages], active)
         records = output_records(messages, KAFKA_MESSAGE, result, self.destinations, allowlisted=allowed)
         batch_counts = counts(result)

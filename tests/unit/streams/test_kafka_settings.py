@@ -215,4 +215,4 @@ def test_settings_table_lists_every_flag_and_variable() -> None:
         "`--until-idle SECONDS`",
     ):
         assert needle in table
-    assert table.count("\n") == 17
+    assert table.count("\n") == 20  # 2 header lines + 19 settings (3 review topics)
