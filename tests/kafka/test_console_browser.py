@@ -359,6 +359,22 @@ def test_allowlist_page_four_eyes_and_live_view(console: str, env: ReviewEnv, br
     assert 'txscreen_review_cases{status="open"} 2.0' in text
     assert http(f"{url}/readyz")[0] == 200
 
+    # The worker follows the allowlist topic: a new payment the entry covers is cleared and counted apart.
+    wait_for(
+        lambda: bool(read_all(env.bootstrap, env.topics.allowlist)), 30, "the entry did not reach the topic"
+    )
+    time.sleep(3)  # the worker's allowlist follower reads it within a poll or two
+    producer = Producer({"bootstrap.servers": env.bootstrap})
+    producer.produce(env.topics.input, payment("pay-globex-2", "Globex Corporation"), b"pay-globex-2")
+    assert producer.flush(30) == 0
+
+    def allowlisted_counted() -> bool:
+        page.goto(f"{url}/live")
+        return page.inner_text(".tile.allowlisted .value") == "1"
+
+    wait_for(allowlisted_counted, 60, "the live view did not count the allowlisted payment")
+    page.goto(f"{url}/entries")
+
     page.fill("form.inline input[name=reason] >> nth=0", "Subsidiary sold.")
     with page.expect_navigation():
         page.click("form.inline button:has-text('Revoke')")
