@@ -386,6 +386,6 @@ def test_allowlist_page_four_eyes_and_live_view(console: str, env: ReviewEnv, br
 
     wait_for(live_counts_blocked, 30, "the live view did not show the worker's two blocked events")
     assert page.inner_text(".tile.cleared .value") == "1"
-    assert "up, 1 partitions" in page.inner_text("ul.workers")
+    assert "up, 1 partition" in page.inner_text("ul.workers")
     page.screenshot(path=str(SCREENSHOTS / "live.png"), full_page=True)
     context.close()

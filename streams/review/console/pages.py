@@ -135,7 +135,8 @@ def signed_in(request: Request) -> tuple[Session, User]:
     user = console.service.users.by_name.get(session.user) if session is not None else None
     if session is None or user is None:
         query = f"?{request.url.query}" if request.url.query else ""
-        raise LoginRequired(f"{request.url.path}{query}")
+        # after signing in, come back to the page (a form's target has no page: the queue then)
+        raise LoginRequired(f"{request.url.path}{query}" if request.method == "GET" else "/")
     return session, user
 
 
@@ -203,7 +204,9 @@ async def logout(request: Request) -> Response:
     console = _console(request)
     session = console.sessions.get(request.cookies.get(SESSION_COOKIE))
     await form_of(request, session)
-    console.sessions.drop(session.session_id if session else None)
+    if session is not None:
+        console.sessions.drop(session.session_id)
+        console.flashes.pop(session.session_id, None)
     response = _redirect("/login")
     clear_cookie(response, request, SESSION_COOKIE)
     return response
