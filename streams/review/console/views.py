@@ -198,7 +198,8 @@ def select(rows: Iterable[QueueRow], query: QueueQuery) -> list[QueueRow]:
         if query.entity and not any(query.entity in (eid, name) for eid, name in row.entities):
             return False
         if needle:
-            haystack = [row.event_id, row.case_id, *(e for pair in row.entities for e in pair)]
+            haystack = [row.event_id, row.case_id, row.debtor, row.creditor]
+            haystack += [e for pair in row.entities for e in pair]
             return any(needle in text.casefold() for text in haystack)
         return True
 

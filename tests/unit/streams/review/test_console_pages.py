@@ -145,6 +145,11 @@ def test_approver_exports_csv_and_metrics_show_the_cases(app: Any) -> None:
     assert 'txscreen_review_cases{status="open"} 1.0' in metrics
     assert "txscreen_review_oldest_open_case_seconds" in metrics
     assert client.get("/readyz").status_code == 200
+    live = client.get("/live")
+    assert live.status_code == 200
+    assert "No worker metrics are configured" in live.text
+    assert client.get("/entries").status_code == 200
+    assert "ev-1" in client.get("/?q=globex").text  # search by a party or entity name
     assert client.get("/healthz").text == "alive."
 
 
