@@ -10,6 +10,9 @@ header                          value (UTF-8)                                   
 ``txscreen-screened-at``        when the batch was screened: RFC 3339 UTC, ms     ``2026-01-05T10:00:00.123Z``
 ==============================  ================================================  ==========================
 
+A record the allowlist cleared also carries :data:`ALLOWLISTED`; a payment the review service released
+carries ``txscreen-verdict: released`` with :data:`CASE` and :data:`DECISION`.
+
 Only txscreen sets these: an input's own ``txscreen-*`` headers are dropped (:func:`own_headers`),
 whatever their case, spacing or separators, so that a producer cannot forge a verdict and every
 output carries exactly one of each. The engines count the drops and log them once per batch. The

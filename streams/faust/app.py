@@ -60,10 +60,12 @@ from faust.types import EventT, Message, StreamT, TransportT
 from faust.types.enums import ProcessingGuarantee
 from faust.web import Request, Response, View
 
+from matchers.allowlist import apply_allowlist, entity_hashes, parse_time
 from matchers.automaton import NameAutomaton
 from matchers.screening import BatchResult
 from schemas.errors import BrokerError, ConfigError
 from streams import outputs
+from streams.allowlist import Allowlist
 from streams.faust.config import (
     DEFAULT_WEB_HOST,
     DEFAULT_WEB_PORT,
@@ -73,6 +75,7 @@ from streams.faust.config import (
 )
 from streams.faust.live_counts import LiveCounts, list_summary, render_html
 from streams.faust.transport import ReadCommittedTransport
+from streams.kafka.allowlist import AllowlistFollower
 from streams.kafka.clients import MAX_OUTPUT_BYTES, admin_config, new_client
 from streams.kafka.topics import ADMIN_TIMEOUT, require_topics
 from streams.lists import load_automaton
@@ -113,20 +116,33 @@ class BatchScreener:
     """Screens one batch of consumed messages and delivers its outputs; acking is the caller's."""
 
     def __init__(
-        self, app: faust.App, automaton: NameAutomaton, topics: Topics, metrics: WorkerMetrics | None = None
+        self,
+        app: faust.App,
+        automaton: NameAutomaton,
+        topics: Topics,
+        allowlist: Allowlist | None = None,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         self.app = app
         self.automaton = automaton
         self.destinations = topics.by_verdict()
+        self.allowlist = allowlist
         self.metrics = metrics
+        self.allowlisted = 0
+        """How many events of the last batch the allowlist cleared (the metrics count them apart)."""
 
     def screen(self, messages: Sequence[Message]) -> tuple[BatchResult, list[OutputRecord]]:
-        """The verdicts, and each input's output record (one ``screen_batch`` call)."""
+        """The verdicts, and each input's output record (one ``screen_batch`` call; then the allowlist)."""
         started = time.perf_counter()
         result = screen_messages(messages, FAUST_MESSAGE, self.automaton, max_output_bytes=MAX_OUTPUT_BYTES)
         if self.metrics is not None:
             self.metrics.screen_seconds.observe(time.perf_counter() - started)
-        return result, output_records(messages, FAUST_MESSAGE, result, self.destinations)
+        allowed: dict[int, list[str]] = {}
+        if self.allowlist is not None and result.hits:
+            active = self.allowlist.active(parse_time(result.screened_at))
+            result, allowed = apply_allowlist(result, [m.value for m in messages], active)
+        self.allowlisted = len(allowed)
+        return result, output_records(messages, FAUST_MESSAGE, result, self.destinations, allowlisted=allowed)
 
     async def deliver(self, records: Sequence[OutputRecord]) -> None:
         """Send each record; returns when the broker acknowledged them all (aiokafka waits for room)."""
@@ -174,6 +190,7 @@ def install_screening(
     status_interval: float = 10.0,
     commit_each_batch: bool = True,
     labels: dict[str, Any] | None = None,
+    allowlist: Allowlist | None = None,
     metrics: WorkerMetrics | None = None,
     health: Health | None = None,
 ) -> Screening:
@@ -192,7 +209,7 @@ def install_screening(
         labels={"engine": "faust", "guarantee": Guarantee.AT_LEAST_ONCE.value, **(labels or {})},
     )
     status = StatusLine(counts.totals, status_interval)
-    screener = BatchScreener(app, automaton, topics, metrics)
+    screener = BatchScreener(app, automaton, topics, allowlist, metrics)
     channel = app.topic(
         topics.input,
         key_type=bytes,
@@ -219,7 +236,9 @@ def install_screening(
             if commit_each_batch:
                 await app.consumer.commit()  # as the worker's at-least-once mode: one batch at most repeats
             if metrics is not None:
-                metrics.committed(Counts(result), transaction=False, seconds=time.monotonic() - consumed_at)
+                batch = Counts(result)
+                batch.allowlisted(screener.allowlisted)
+                metrics.committed(batch, transaction=False, seconds=time.monotonic() - consumed_at)
 
     agent = app.agent(channel, name="txscreen.screen")(screen)
 
@@ -368,6 +387,7 @@ def create_app(
     web_host: str = "localhost",
     web_bind: str = DEFAULT_WEB_HOST,
     datadir: Path | None = None,
+    allowlist: Allowlist | None = None,
     metrics: WorkerMetrics | None = None,
     health: Health | None = None,
 ) -> ScreeningApp:
@@ -399,6 +419,7 @@ def create_app(
         batch_timeout=settings.batch_timeout,
         status_interval=settings.status_interval,
         labels={"group_id": settings.group_id, "input_topic": topics.input, "outputs": list(topics.outputs)},
+        allowlist=allowlist,
         metrics=metrics,
         health=health,
     )
@@ -456,6 +477,10 @@ def _run_faust(
     web_bind: str,
 ) -> int:
     automaton = load_automaton(settings.watchlists or None)  # fail closed: before any Kafka client exists
+    allowlist = Allowlist(hashes=entity_hashes(automaton.watchlists))
+    follower = AllowlistFollower(settings.kafka, allowlist)
+    follower.start()
+    follower.wait_caught_up()  # the first batch sees every entry approved before the engine started
     metrics.lists_loaded(automaton)
     health.lists_loaded(automaton.version)
     with tempfile.TemporaryDirectory(prefix="txscreen-faust-") as datadir:  # Faust's (empty) data dir
@@ -466,6 +491,7 @@ def _run_faust(
             web_host=web_host,
             web_bind=web_bind,
             datadir=Path(datadir),
+            allowlist=allowlist,
             metrics=metrics,
             health=health,
         )
@@ -475,4 +501,6 @@ def _run_faust(
             worker.execute_from_commandline()
         except SystemExit as exc:
             return exc.code if isinstance(exc.code, int) else 1
+        finally:
+            follower.stop()
     return 0

@@ -144,6 +144,7 @@ class ReviewService:
             "watchlist_version": message.watchlist_version,
             "screened_at": record.get("screened_at"),
             "age_seconds": round(age_seconds(message, self.clock()), 3),
+            "age": str(timedelta(seconds=int(age_seconds(message, self.clock())))),
             "proposal": None
             if view.proposal is None
             else {

@@ -43,7 +43,8 @@ class WriteFailed(BrokerError):
 
 
 class Fenced(BrokerError):
-    """Another instance took over the transactional id (or the producer hit a fatal error): stop."""
+    """Another instance took over the transactional id, the producer hit a fatal error, or a write's outcome
+    is unknown (its commit failed and so did its abort): the service must stop, and a restart rebuilds."""
 
 
 def producer_config(kafka: KafkaSettings, transactional_id: str) -> dict[str, Any]:
@@ -124,7 +125,16 @@ class TransactionalWriter:
         try:
             self._producer.abort_transaction(CALL_TIMEOUT)
         except KafkaException as abort_exc:
-            log.error("aborting a failed review write failed too: %s", abort_exc.args[0].str())
+            # The commit may have gone through: the state could be behind the topics. Stop; a restart
+            # rebuilds the truth from the topics (the same path as being fenced).
+            self.fenced = Fenced(
+                f"a review write failed ({error.str()}) and could not be aborted "
+                f"({abort_exc.args[0].str()}): its outcome is unknown."
+            )
+            log.error("%s", self.fenced)
+            if self._on_fenced is not None:
+                self._on_fenced(self.fenced)
+            raise self.fenced from exc
         raise WriteFailed(f"the write was not committed ({error.str()}); nothing of it is visible.") from exc
 
     def close(self) -> None:

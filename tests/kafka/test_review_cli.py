@@ -49,7 +49,7 @@ def test_the_review_and_allow_commands_work_end_to_end(env: ReviewEnv, tmp_path:
         code, out, _ = cli(server, "vic", "review", "list", "--status", "open", "--json")
         assert code == 0
         (case,) = orjson.loads(out)
-        assert {"case_id", "event_id", "status", "hits", "age_seconds"} <= set(case)
+        assert {"case_id", "event_id", "status", "hits", "age", "age_seconds"} <= set(case)
         case_id = case["case_id"]
         code, out, _ = cli(server, "alice", "review", "release", case_id, "--reason", "customer verified")
         assert code == 0
