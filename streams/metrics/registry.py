@@ -14,7 +14,7 @@ as they like.
 metric                                          kind       what it measures
 ==============================================  =========  ==================================================
 ``txscreen_events_total{verdict}``              counter    events committed, by verdict: cleared, blocked,
-                                                           dead-letter (worker), released (review service)
+                                                           dead-letter, allowlisted (workers), released
 ``txscreen_dead_letters_total{reason}``         counter    dead letters committed, by reason class
 ``txscreen_hits_total{list,rule}``              counter    hits in committed blocked records, by list and rule
 ``txscreen_batch_seconds``                      histogram  a batch from consumed to committed
