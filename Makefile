@@ -13,7 +13,7 @@ BENCH_FLAGS := $(if $(filter-out 0,$(BENCH_QUICK)),--quick) $(BENCH_ARGS)
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test test-unit test-kafka lint bench bench-peers kafka-up kafka-down clean
+.PHONY: help venv demo test test-unit test-kafka lint check-deploy browser-deps bench bench-peers kafka-up kafka-down clean
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,22 +30,38 @@ venv: $(STAMP) ## create .venv and install txscreen with its dev extras
 demo: $(STAMP) ## stream ~2,000 sample payments through the screener on the local broker; show what was blocked
 	$(BIN)/txscreen demo
 
-test: lint ## lint, then every test: Rust, Python unit, Kafka and bench guards (a broker the tests start and stop)
+test: lint browser-deps ## lint, then every test: Rust, Python unit, Kafka and bench guards (a broker the tests start and stop)
 	PYO3_PYTHON=$(abspath $(BIN)/python) cargo test -q --release --manifest-path native/Cargo.toml
 	$(BIN)/pytest
 
 test-unit: $(STAMP) ## the fast tier only (no broker)
 	$(BIN)/pytest tests/unit
 
-test-kafka: $(STAMP) ## the Kafka tier only (starts and stops its own broker)
+test-kafka: $(STAMP) browser-deps ## the Kafka tier only (starts and stops its own broker; with the browser tests)
 	$(BIN)/pytest tests/kafka
 
-lint: $(STAMP) ## ruff, ruff format --check, mypy (with the optional extras installed), rustfmt and clippy
+lint: $(STAMP) check-deploy ## ruff, ruff format --check, mypy, rustfmt, clippy, and promtool on deploy/
 	$(BIN)/ruff check schemas matchers streams tests benchmarks
 	$(BIN)/ruff format --check schemas matchers streams tests benchmarks
 	$(BIN)/mypy
 	cargo fmt --check --manifest-path native/Cargo.toml
 	PYO3_PYTHON=$(abspath $(BIN)/python) cargo clippy -q --release --all-targets --manifest-path native/Cargo.toml -- -D warnings
+
+# The console's browser tests drive Debian's chromium through Playwright (its own browser download does not work
+# everywhere); installed when missing (as root, as in CI). Playwright itself comes with the dev extra.
+browser-deps: $(STAMP) ## Debian's chromium for the console's browser tests (apt-get install when missing)
+	@command -v chromium >/dev/null || { echo "chromium missing: installing Debian's chromium package"; \
+		apt-get install -y -q --no-install-recommends chromium >/dev/null \
+		|| { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends chromium >/dev/null; }; }
+
+# promtool comes in Debian's prometheus package; installed when missing (as root, as in CI).
+check-deploy: ## promtool: check deploy/'s Prometheus config and alert rules, and run the rules' unit tests
+	@command -v promtool >/dev/null || { echo "promtool missing: installing Debian's prometheus package"; \
+		apt-get install -y -q --no-install-recommends prometheus >/dev/null \
+		|| { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends prometheus >/dev/null; }; }
+	promtool check config deploy/prometheus/prometheus.yml
+	promtool check rules deploy/prometheus/alerts.yml
+	promtool test rules deploy/prometheus/alerts_test.yml
 
 $(PEER_STAMP): benchmarks/peer-quix.txt
 	$(PY) -m venv $(PEER_VENV)

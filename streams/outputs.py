@@ -20,6 +20,7 @@ one WARNING per dead letter, naming ``topic[partition]@offset``.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,6 +34,7 @@ from matchers.screening import BatchResult, screen_batch
 from schemas.events import MAX_EVENT_BYTES
 from schemas.records import Hit, Verdict
 from streams.headers import ALLOWLISTED, Headers, own_headers, verdict_headers
+from streams.metrics.reasons import reason_class
 
 log = logging.getLogger(__name__)
 
@@ -156,13 +158,47 @@ def output_records(
     return records
 
 
-def counts(result: BatchResult) -> dict[str, int]:
-    """A batch's counts by outcome, as the status line names them (:attr:`Verdict.count_name`)."""
-    return {
-        Verdict.CLEARED.count_name: result.cleared,
-        Verdict.BLOCKED.count_name: result.blocked,
-        Verdict.DEAD_LETTER.count_name: result.dead_lettered,
-    }
+#: The ``verdict`` label of events the allowlist cleared (they go to the cleared topic).
+ALLOWLISTED_VERDICT = "allowlisted"
+
+
+class Counts(dict[str, int]):
+    """A batch's counts by outcome, as the status line names them (:attr:`Verdict.count_name`), plus the
+    break-downs the metrics count once the batch is committed (:mod:`streams.metrics.registry`)."""
+
+    __slots__ = ("dead_letters", "hits", "verdicts")
+
+    def __init__(self, result: BatchResult) -> None:
+        super().__init__(
+            {
+                Verdict.CLEARED.count_name: result.cleared,
+                Verdict.BLOCKED.count_name: result.blocked,
+                Verdict.DEAD_LETTER.count_name: result.dead_lettered,
+            }
+        )
+        #: Events by verdict label (``cleared``, ``blocked``, ``dead-letter``).
+        self.verdicts: dict[str, int] = {
+            Verdict.CLEARED.value: result.cleared,
+            Verdict.BLOCKED.value: result.blocked,
+            Verdict.DEAD_LETTER.value: result.dead_lettered,
+        }
+        #: Dead letters by reason class (:func:`streams.metrics.reasons.reason_class`).
+        self.dead_letters: Counter[str] = Counter(map(reason_class, result.errors.values()))
+        #: Hits listed in the blocked records, by list and rule.
+        self.hits: Counter[tuple[str, str]] = Counter(
+            (hit.list_id, hit.rule) for hits in result.hits.values() for hit in hits
+        )
+
+    def allowlisted(self, n: int) -> None:
+        """``n`` of the cleared events were cleared by the allowlist: the metrics count them apart."""
+        if n:
+            self.verdicts[Verdict.CLEARED.value] -= n
+            self.verdicts[ALLOWLISTED_VERDICT] = n
+
+
+def counts(result: BatchResult) -> Counts:
+    """A batch's counts by outcome (:class:`Counts`)."""
+    return Counts(result)
 
 
 def log_batch_outcomes(messages: Sequence[M], adapter: MessageAdapter[M], result: BatchResult) -> None:

@@ -25,6 +25,7 @@ from streams.cli.files import open_binary
 from streams.faust.config import WEB_HOST, WEB_PORT
 from streams.kafka.clients import admin_config, check_options, new_client
 from streams.kafka.topics import create_topics, delete_topics, partition_counts, require_topics
+from streams.metrics.server import METRICS_LISTEN
 from streams.settings import (
     KAFKA_SETTINGS,
     REPLAYED_TOPIC,
@@ -112,6 +113,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_worker_arguments(run)
     add_watchlist_arguments(run)
     ENGINE.add_to(run)
+    METRICS_LISTEN.add_to(run)
     WEB_PORT.add_to(run)
     WEB_HOST.add_to(run)
     run.set_defaults(handler=_run)
@@ -257,6 +259,7 @@ TABLE_SETTINGS: tuple[Setting, ...] = (
     WATCHLISTS,
     *WORKER_SETTINGS,
     ENGINE,
+    METRICS_LISTEN,
     WEB_PORT,
     WEB_HOST,
 )
@@ -266,6 +269,7 @@ def _run(args: argparse.Namespace) -> int:
     from streams.worker.screener import run_worker
 
     settings = _worker(args)
+    metrics_listen = METRICS_LISTEN.value(args, os.environ)
     if ENGINE.value(args, os.environ) == "faust":
         explicit = args.guarantee is not None or os.environ.get("TXSCREEN_GUARANTEE", "").strip()
         if explicit and settings.guarantee is Guarantee.EXACTLY_ONCE:
@@ -276,9 +280,10 @@ def _run(args: argparse.Namespace) -> int:
             settings,
             web_port=WEB_PORT.value(args, os.environ),
             web_bind=WEB_HOST.value(args, os.environ),
+            metrics_listen=metrics_listen,
         )
     try:
-        run_worker(settings)
+        run_worker(settings, metrics_listen)
     except BrokerError as exc:
         _exit_if_client_stuck(exc)
         raise

@@ -79,7 +79,16 @@ from streams.kafka.allowlist import AllowlistFollower
 from streams.kafka.clients import MAX_OUTPUT_BYTES, admin_config, new_client
 from streams.kafka.topics import ADMIN_TIMEOUT, require_topics
 from streams.lists import load_automaton
-from streams.outputs import FAUST_MESSAGE, OutputRecord, faust_source, output_records, screen_messages
+from streams.metrics.registry import WorkerMetrics
+from streams.metrics.server import Health, ListenAddress, MetricsServer
+from streams.outputs import (
+    FAUST_MESSAGE,
+    Counts,
+    OutputRecord,
+    faust_source,
+    output_records,
+    screen_messages,
+)
 from streams.settings import Guarantee, KafkaSettings, Topics, WorkerSettings
 from streams.status import StatusLine
 
@@ -107,20 +116,32 @@ class BatchScreener:
     """Screens one batch of consumed messages and delivers its outputs; acking is the caller's."""
 
     def __init__(
-        self, app: faust.App, automaton: NameAutomaton, topics: Topics, allowlist: Allowlist | None = None
+        self,
+        app: faust.App,
+        automaton: NameAutomaton,
+        topics: Topics,
+        allowlist: Allowlist | None = None,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         self.app = app
         self.automaton = automaton
         self.destinations = topics.by_verdict()
         self.allowlist = allowlist
+        self.metrics = metrics
+        self.allowlisted = 0
+        """How many events of the last batch the allowlist cleared (the metrics count them apart)."""
 
     def screen(self, messages: Sequence[Message]) -> tuple[BatchResult, list[OutputRecord]]:
         """The verdicts, and each input's output record (one ``screen_batch`` call; then the allowlist)."""
+        started = time.perf_counter()
         result = screen_messages(messages, FAUST_MESSAGE, self.automaton, max_output_bytes=MAX_OUTPUT_BYTES)
+        if self.metrics is not None:
+            self.metrics.screen_seconds.observe(time.perf_counter() - started)
         allowed: dict[int, list[str]] = {}
         if self.allowlist is not None and result.hits:
             active = self.allowlist.active(parse_time(result.screened_at))
             result, allowed = apply_allowlist(result, [m.value for m in messages], active)
+        self.allowlisted = len(allowed)
         return result, output_records(messages, FAUST_MESSAGE, result, self.destinations, allowlisted=allowed)
 
     async def deliver(self, records: Sequence[OutputRecord]) -> None:
@@ -170,6 +191,8 @@ def install_screening(
     commit_each_batch: bool = True,
     labels: dict[str, Any] | None = None,
     allowlist: Allowlist | None = None,
+    metrics: WorkerMetrics | None = None,
+    health: Health | None = None,
 ) -> Screening:
     """Add the screening agent, its status line and its web view to ``app`` (at-least-once apps only).
 
@@ -186,7 +209,7 @@ def install_screening(
         labels={"engine": "faust", "guarantee": Guarantee.AT_LEAST_ONCE.value, **(labels or {})},
     )
     status = StatusLine(counts.totals, status_interval)
-    screener = BatchScreener(app, automaton, topics, allowlist)
+    screener = BatchScreener(app, automaton, topics, allowlist, metrics)
     channel = app.topic(
         topics.input,
         key_type=bytes,
@@ -202,6 +225,7 @@ def install_screening(
             events = cast(Sequence[EventT], taken)  # noack_take yields the events, not their values
             messages = [event.message for event in events]
             counts.batch_started()
+            consumed_at = time.monotonic()
             try:
                 result = await screener(messages)
             except Exception as exc:  # any failure: nothing of this batch may be committed
@@ -211,6 +235,10 @@ def install_screening(
             counts.record(result)
             if commit_each_batch:
                 await app.consumer.commit()  # as the worker's at-least-once mode: one batch at most repeats
+            if metrics is not None:
+                batch = Counts(result)
+                batch.allowlisted(screener.allowlisted)
+                metrics.committed(batch, transaction=False, seconds=time.monotonic() - consumed_at)
 
     agent = app.agent(channel, name="txscreen.screen")(screen)
 
@@ -222,6 +250,8 @@ def install_screening(
 
     app.page(STATUS_PATH)(status_page)
     app.page(PAGE_PATH)(html_page)
+    if metrics is not None and health is not None:
+        _observe(app, metrics, health)
 
     if status_interval > 0:
 
@@ -230,6 +260,31 @@ def install_screening(
 
         app.timer(status_interval, on_leader=False)(status_line)
     return Screening(agent, counts, status)
+
+
+def _observe(app: faust.App, metrics: WorkerMetrics, health: Health) -> None:
+    """Keep ``/readyz`` told of the assigned partitions, and the lag gauge read every second."""
+
+    async def assignment_changed(*_args: Any, **_kwargs: Any) -> None:
+        health.assigned(len(app.consumer.assignment()))
+
+    app.on_partitions_assigned.connect(assignment_changed)
+    app.on_partitions_revoked.connect(assignment_changed)
+
+    async def read_lag() -> None:
+        lags: list[tuple[str, int, int]] = []
+        try:
+            consumer = app.consumer
+            for tp in consumer.assignment():
+                high = consumer.highwater(tp)
+                position = await consumer.position(tp)
+                if high is not None and position is not None and position >= 0:
+                    lags.append((tp.topic, tp.partition, max(high - position, 0)))
+        except Exception:  # best effort: a gauge never stops the worker
+            return
+        metrics.set_lag(lags)
+
+    app.timer(1.0, on_leader=False)(read_lag)
 
 
 async def _lag(app: faust.App) -> int | None:
@@ -333,6 +388,8 @@ def create_app(
     web_bind: str = DEFAULT_WEB_HOST,
     datadir: Path | None = None,
     allowlist: Allowlist | None = None,
+    metrics: WorkerMetrics | None = None,
+    health: Health | None = None,
 ) -> ScreeningApp:
     """The standalone screening app (id = the group id), lists loaded and topics checked first.
 
@@ -363,6 +420,8 @@ def create_app(
         status_interval=settings.status_interval,
         labels={"group_id": settings.group_id, "input_topic": topics.input, "outputs": list(topics.outputs)},
         allowlist=allowlist,
+        metrics=metrics,
+        health=health,
     )
     _stop_when_done(app, screening, settings)
 
@@ -389,18 +448,41 @@ def run_faust(
     web_port: int = DEFAULT_WEB_PORT,
     web_host: str = "localhost",
     web_bind: str = DEFAULT_WEB_HOST,
+    metrics_listen: ListenAddress | None = None,
 ) -> int:
     """Load the lists, check the topics, then screen until stopped; the exit status (0 after a clean stop).
 
-    Raises WatchlistError, BrokerError or ConfigError before anything is consumed.
+    Raises WatchlistError, BrokerError or ConfigError before anything is consumed. With
+    ``metrics_listen``, ``/metrics``, ``/healthz`` and ``/readyz`` are served there from the start.
     """
     if settings.guarantee is not Guarantee.AT_LEAST_ONCE:
         log.info("the Faust engine is at-least-once (--guarantee applies to the confluent-kafka engine)")
+    metrics, health = WorkerMetrics(), Health()
+    server = MetricsServer(metrics_listen, metrics.registry, health) if metrics_listen is not None else None
+    try:
+        return _run_faust(settings, metrics, health, web_port=web_port, web_host=web_host, web_bind=web_bind)
+    finally:
+        health.stopped()
+        if server is not None:
+            server.close()
+
+
+def _run_faust(
+    settings: WorkerSettings,
+    metrics: WorkerMetrics,
+    health: Health,
+    *,
+    web_port: int,
+    web_host: str,
+    web_bind: str,
+) -> int:
     automaton = load_automaton(settings.watchlists or None)  # fail closed: before any Kafka client exists
     allowlist = Allowlist(hashes=entity_hashes(automaton.watchlists))
     follower = AllowlistFollower(settings.kafka, allowlist)
     follower.start()
     follower.wait_caught_up()  # the first batch sees every entry approved before the engine started
+    metrics.lists_loaded(automaton)
+    health.lists_loaded(automaton.version)
     with tempfile.TemporaryDirectory(prefix="txscreen-faust-") as datadir:  # Faust's (empty) data dir
         app = create_app(
             settings,
@@ -410,6 +492,8 @@ def run_faust(
             web_bind=web_bind,
             datadir=Path(datadir),
             allowlist=allowlist,
+            metrics=metrics,
+            health=health,
         )
         # Logging stays as the caller configured it; no banner, stdout left alone.
         worker = faust.Worker(app, quiet=True, redirect_stdouts=False, override_logging=False)

@@ -18,7 +18,9 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from streams.review import allowlist, auth, cases
+from streams.metrics.registry import ReviewMetrics
+from streams.review import allowlist, auth, cases, metrics
+from streams.review.console import pages as console
 from streams.review.service import Refusal, ReviewService
 from streams.review.writer import Fenced, WriteFailed
 
@@ -109,6 +111,9 @@ def create_app(service: ReviewService) -> FastAPI:
     app.include_router(cases.router)
     app.include_router(allowlist.router)
     app.include_router(auth.router)
+    app.state.review_metrics = ReviewMetrics()
+    app.include_router(metrics.router)  # /metrics, /healthz, /readyz
+    console.install(app, service, service.watchlists, service.settings.worker_metrics)  # the pages at /
 
     @app.exception_handler(Refusal)
     async def refused(_request: Request, exc: Refusal) -> JSONResponse:

@@ -29,6 +29,8 @@ class ReviewSettings:
     allow_max_days: int = 366
     max_body_bytes: int = 64 * 1024
     watchlists: tuple[str, ...] = ()
+    worker_metrics: tuple[str, ...] = ()
+    """The workers' metrics URLs the console's live view scrapes (``--worker-metrics``)."""
 
 
 def _listen(raw: str, where: str) -> tuple[str, int]:
@@ -140,7 +142,29 @@ TOKEN = Setting(
     "the CLI clients' bearer token (prefer the env var: a flag shows in the process list)",
     metavar="TOKEN",
 )
-SERVE_SETTINGS: Final = (LISTEN, USERS_FILE, APPROVALS, TRANSACTIONAL_ID, ALLOW_MAX_DAYS, MAX_BODY)
+
+
+def _urls(raw: str, where: str) -> tuple[str, ...]:
+    urls = tuple(u.strip() for u in re.split(r"[;\s]+", raw) if u.strip())
+    for url in urls:
+        if not re.fullmatch(r"https?://[^\s/]+(/\S*)?", url):
+            raise ConfigError(f"{where} takes http(s)://HOST:PORT URLs, not {url!r}.")
+    return urls
+
+
+WORKER_METRICS = Setting(
+    "worker_metrics",
+    "--worker-metrics",
+    "TXSCREEN_WORKER_METRICS",
+    (),
+    "the workers' metrics listeners (txscreen run --metrics-listen) the console's live view scrapes, as "
+    "http://HOST:PORT, several separated by ';'",
+    parse=_urls,
+    metavar="URL",
+)
+SERVE_SETTINGS: Final = (
+    LISTEN, USERS_FILE, APPROVALS, TRANSACTIONAL_ID, ALLOW_MAX_DAYS, MAX_BODY, WORKER_METRICS,
+)  # fmt: skip
 
 
 def review_settings(
@@ -160,4 +184,5 @@ def review_settings(
         allow_max_days=ALLOW_MAX_DAYS.value(args, environ),
         max_body_bytes=MAX_BODY.value(args, environ),
         watchlists=watchlist_sources(args, environ),
+        worker_metrics=WORKER_METRICS.value(args, environ),
     )

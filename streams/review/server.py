@@ -70,6 +70,7 @@ def build_service(
         entity_hashes=entity_hashes(automaton.watchlists),
         watchlist_version=automaton.version,
     )
+    service.watchlists = automaton.watchlists
     return service, follower
 
 

@@ -28,6 +28,7 @@ import orjson
 
 from matchers.allowlist import parse_time, void_reason
 from matchers.normalize import fold
+from matchers.watchlist import Watchlist
 from schemas.decisions import Action, AllowEntry, Decision, Scope, encode_allow_entry, encode_decision
 from schemas.errors import TxscreenError
 from schemas.records import blocked_event_bytes, timestamp
@@ -120,6 +121,8 @@ class ReviewService:
         self.watchlist_version = watchlist_version
         self.clock = clock
         self._lock = threading.Lock()
+        #: The lists loaded (the console shows a hit entity's listed names); set by the server.
+        self.watchlists: tuple[Watchlist, ...] = ()
 
     # --- reading --------------------------------------------------------------------------------------
 

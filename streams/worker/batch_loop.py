@@ -66,6 +66,7 @@ from streams.kafka.clients import (
     producer_config,
     transactional_id,
 )
+from streams.metrics.observer import LoopObserver
 from streams.outputs import kafka_source
 from streams.settings import WorkerSettings
 from streams.status import StatusLine, Totals
@@ -176,6 +177,7 @@ class _InFlight:
     future: Future[None]
     messages: list[Message]
     counts: Mapping[str, int]
+    consumed_at: float
 
 
 class BatchLoop:
@@ -188,6 +190,7 @@ class BatchLoop:
         *,
         name: str = "worker",
         topic: str | None = None,
+        observer: LoopObserver | None = None,
     ) -> None:
         self.settings = settings
         self.transform = transform
@@ -209,6 +212,8 @@ class BatchLoop:
         self._producer: Producer | None = None
         self._call_started: float | None = None  # when the librdkafka call in progress began
         self.client_stuck = False
+        self.observer = observer or LoopObserver()  # metrics and /readyz (streams.metrics)
+        self._consumed_at = 0.0  # when the last batch was consumed (monotonic)
 
     # --- the loop ---
 
@@ -221,6 +226,7 @@ class BatchLoop:
             raise BrokerError(self._fatal_message(exc.args[0], "")) from exc
         finally:
             restore()
+            self.observer.stopping()
         log.info("%s: %s", self.name, self.status.summary())
         return self.totals
 
@@ -281,6 +287,7 @@ class BatchLoop:
                 producer.poll(0)
             self._raise_if_fatal()
             self.status.report(consumer)
+            self.observer.tick(consumer)
 
     def _loop_at_least_once(self, consumer: Consumer, producer: Producer) -> None:
         while not self._should_stop():
@@ -291,6 +298,7 @@ class BatchLoop:
             producer.poll(0)
             self._raise_if_fatal()
             self.status.report(consumer)
+            self.observer.tick(consumer)
 
     def _in_flight_events(self) -> int:
         return len(self._in_flight.messages) if self._in_flight is not None else 0
@@ -322,6 +330,7 @@ class BatchLoop:
         self._raise_if_fatal()
         if not messages:
             return messages
+        self._consumed_at = time.monotonic()
         if self.totals.first_batch_at is None:
             self.totals.first_batch_at = time.monotonic()
         if any(map(Message.error, messages)):
@@ -376,7 +385,7 @@ class BatchLoop:
 
         # A daemon thread: a librdkafka call stuck in C must not keep the process from exiting.
         threading.Thread(target=commit, name="txscreen-commit", daemon=True).start()
-        self._in_flight = _InFlight(future, messages, counts)
+        self._in_flight = _InFlight(future, messages, counts, self._consumed_at)
 
     def _commit(self, producer: Producer, offsets: list[TopicPartition], metadata: object) -> None:
         """On the helper thread: send the offsets to the transaction and commit it."""
@@ -399,7 +408,9 @@ class BatchLoop:
             self._failed = in_flight.messages
             return
         self._open = False
-        self.totals.add(in_flight.counts, len(in_flight.messages), at=time.monotonic())
+        now = time.monotonic()
+        self.totals.add(in_flight.counts, len(in_flight.messages), at=now)
+        self.observer.committed(in_flight.counts, transaction=True, seconds=now - in_flight.consumed_at)
 
     def _wait(self, in_flight: _InFlight) -> None:
         """Wait for the commit thread; ClientStuckError if a librdkafka call hangs."""
@@ -444,6 +455,7 @@ class BatchLoop:
         self._retrying("abort the transaction", lambda: producer.abort_transaction(CALL_TIMEOUT))
         self._open = False
         self.totals.aborted += 1
+        self.observer.aborted()
 
     # --- at-least-once ---
 
@@ -475,7 +487,9 @@ class BatchLoop:
             for tp in committed or ():
                 if tp.error is not None:
                     log.warning("could not commit %s[%d]@%d: %s", tp.topic, tp.partition, tp.offset, tp.error)
-        self.totals.add(counts, len(messages), at=time.monotonic())
+        now = time.monotonic()
+        self.totals.add(counts, len(messages), at=now)
+        self.observer.committed(counts, transaction=False, seconds=now - self._consumed_at)
 
     # --- shared helpers ---
 
@@ -583,18 +597,21 @@ class BatchLoop:
         self._rebalanced = True
         self._ever_assigned = True
         self._last_activity = time.monotonic()
+        self.observer.assigned(len(self._assigned))
         log.info("assigned %s", _partitions(partitions))
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._assigned.difference_update(tp.partition for tp in partitions)
         self._rebalanced = True
         self._settle()  # the commit in flight finishes (or is aborted) before the partitions go
+        self.observer.assigned(len(self._assigned))
         log.info("revoked %s", _partitions(partitions))
 
     def _on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         self._assigned.difference_update(tp.partition for tp in partitions)
         self._rebalanced = True
         self._settle()  # its offsets commit will be refused (new generation), and it is aborted
+        self.observer.assigned(len(self._assigned))
         log.warning("lost %s (the group moved on without this worker)", _partitions(partitions))
 
     def _on_error(self, error: KafkaError) -> None:

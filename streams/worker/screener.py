@@ -12,12 +12,14 @@ background thread, read to its end before the first batch) clear a blocked event
 they cover (:mod:`matchers.allowlist`); its cleared record carries ``txscreen-allowlisted``.
 
 Fail closed: the watchlists are loaded, and the four topics checked, before any Kafka consumer
-exists; a list that does not load stops the worker with nothing consumed.
+exists; a list that does not load stops the worker with nothing consumed. With ``--metrics-listen``
+the metrics listener starts first, so ``/readyz`` says "not ready" while the lists load.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 
 from confluent_kafka import Message, Producer
@@ -32,6 +34,9 @@ from streams.kafka.backpressure import produce
 from streams.kafka.clients import MAX_OUTPUT_BYTES, admin_config, new_client
 from streams.kafka.topics import require_topics
 from streams.lists import load_automaton
+from streams.metrics.observer import WorkerObserver
+from streams.metrics.registry import WorkerMetrics
+from streams.metrics.server import Health, ListenAddress, MetricsServer
 from streams.outputs import KAFKA_MESSAGE, counts, output_records, screen_messages
 from streams.settings import Topics, WorkerSettings
 from streams.status import Totals
@@ -46,15 +51,23 @@ class ScreeningTransform:
     kinds: Sequence[str] = tuple(v.count_name for v in Verdict)
 
     def __init__(
-        self, automaton: NameAutomaton, topics: Topics, allowlist: AllowlistFollower | None = None
+        self,
+        automaton: NameAutomaton,
+        topics: Topics,
+        allowlist: AllowlistFollower | None = None,
+        metrics: WorkerMetrics | None = None,
     ) -> None:
         self.automaton = automaton
         self.destinations = topics.by_verdict()
         self.allowlist = allowlist
+        self.metrics = metrics
 
     def __call__(self, messages: list[Message]) -> Emit:
         """Screen the batch (one ``screen_batch`` call); the returned step produces its outputs."""
+        started = time.perf_counter()
         result = screen_messages(messages, KAFKA_MESSAGE, self.automaton, max_output_bytes=MAX_OUTPUT_BYTES)
+        if self.metrics is not None:
+            self.metrics.screen_seconds.observe(time.perf_counter() - started)
         allowed: dict[int, list[str]] = {}
         if self.allowlist is not None and result.hits:
             self.allowlist.check()
@@ -62,6 +75,7 @@ class ScreeningTransform:
             result, allowed = apply_allowlist(result, [m.value() for m in messages], active)
         records = output_records(messages, KAFKA_MESSAGE, result, self.destinations, allowlisted=allowed)
         batch_counts = counts(result)
+        batch_counts.allowlisted(len(allowed))
 
         def emit(producer: Producer) -> dict[str, int]:
             for record in records:
@@ -71,16 +85,28 @@ class ScreeningTransform:
         return emit
 
 
-def run_worker(settings: WorkerSettings) -> Totals:
-    """Load the watchlists, check the topics, then screen until stopped (WatchlistError, BrokerError)."""
-    automaton = load_automaton(settings.watchlists or None)  # fail closed: before any consumer exists
-    topics = settings.kafka.topics
-    require_topics(new_client(AdminClient, admin_config(settings.kafka)), topics.all)
-    follower = AllowlistFollower(settings.kafka, Allowlist(hashes=entity_hashes(automaton.watchlists)))
-    follower.start()
-    follower.wait_caught_up()  # the first batch sees every entry approved before the worker started
-    loop = BatchLoop(settings, ScreeningTransform(automaton, topics, follower), name="screener")
+def run_worker(settings: WorkerSettings, metrics_listen: ListenAddress | None = None) -> Totals:
+    """Load the watchlists, check the topics, then screen until stopped (WatchlistError, BrokerError).
+
+    With ``metrics_listen``, serve ``/metrics``, ``/healthz`` and ``/readyz`` there from the start.
+    """
+    metrics, health = WorkerMetrics(), Health()
+    server = MetricsServer(metrics_listen, metrics.registry, health) if metrics_listen is not None else None
     try:
-        return loop.run()
+        automaton = load_automaton(settings.watchlists or None)  # fail closed: before any consumer exists
+        topics = settings.kafka.topics
+        require_topics(new_client(AdminClient, admin_config(settings.kafka)), topics.all)
+        follower = AllowlistFollower(settings.kafka, Allowlist(hashes=entity_hashes(automaton.watchlists)))
+        follower.start()
+        follower.wait_caught_up()  # the first batch sees every entry approved before the worker started
+        metrics.lists_loaded(automaton)
+        health.lists_loaded(automaton.version)
+        transform = ScreeningTransform(automaton, topics, follower, metrics)
+        loop = BatchLoop(settings, transform, name="screener", observer=WorkerObserver(metrics, health))
+        try:
+            return loop.run()
+        finally:
+            follower.stop()
     finally:
-        follower.stop()
+        if server is not None:
+            server.close()
