@@ -33,6 +33,8 @@ SCREENED_AT: Final = "txscreen-screened-at"
 #: ``txscreen-*`` input header the engines pass on (its first exact copy only); check it against the
 #: replay audit topic, which is keyed by the same ``topic[partition]@offset``.
 REPLAY_OF: Final = "txscreen-replay-of"
+#: Set by ``txscreen rescreen`` on each blocked record it writes: ``<old version> -> <new version>``.
+RESCREEN: Final = "txscreen-rescreen"
 #: Set by ``txscreen loadgen --produced-at-header``: the produce time, in ns since the epoch.
 PRODUCED_AT: Final = "txscreen-produced-at"
 

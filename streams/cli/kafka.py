@@ -28,6 +28,7 @@ from streams.kafka.topics import create_topics, delete_topics, partition_counts,
 from streams.settings import (
     KAFKA_SETTINGS,
     REPLAYED_TOPIC,
+    WATCHLIST_TOPIC,
     WATCHLISTS,
     WORKER_SETTINGS,
     Guarantee,
@@ -111,6 +112,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_kafka_arguments(run)
     add_worker_arguments(run)
     add_watchlist_arguments(run)
+    WATCHLIST_TOPIC.add_to(run)
     ENGINE.add_to(run)
     WEB_PORT.add_to(run)
     WEB_HOST.add_to(run)
@@ -251,6 +253,7 @@ TABLE_SETTINGS: tuple[Setting, ...] = (
     *KAFKA_SETTINGS,
     REPLAYED_TOPIC,
     WATCHLISTS,
+    WATCHLIST_TOPIC,
     *WORKER_SETTINGS,
     ENGINE,
     WEB_PORT,

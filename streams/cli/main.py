@@ -19,9 +19,18 @@ Handler = Callable[[argparse.Namespace], int]
 
 def _registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Modules that add sub-commands; imported lazily so ``txscreen --help`` stays fast."""
-    from streams.cli import broker, demo, dlq, kafka, loadgen, screen
+    from streams.cli import broker, demo, dlq, kafka, lists, loadgen, rescreen, screen
 
-    return [screen.register, kafka.register, dlq.register, broker.register, loadgen.register, demo.register]
+    return [
+        screen.register,
+        kafka.register,
+        lists.register,
+        rescreen.register,
+        dlq.register,
+        broker.register,
+        loadgen.register,
+        demo.register,
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:

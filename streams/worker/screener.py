@@ -28,6 +28,7 @@ from streams.lists import load_automaton
 from streams.outputs import KAFKA_MESSAGE, counts, output_records, screen_messages
 from streams.settings import Topics, WorkerSettings
 from streams.status import Totals
+from streams.watchlists.follower import WatchlistFollower
 from streams.worker.batch_loop import BatchLoop, Emit
 
 log = logging.getLogger(__name__)
@@ -42,9 +43,14 @@ class ScreeningTransform:
         self.automaton = automaton
         self.destinations = topics.by_verdict()
 
+    def swap(self, automaton: NameAutomaton, _swap: object = None) -> None:
+        """Screen the next batch with ``automaton`` (a new list version; the batch in hand keeps its own)."""
+        self.automaton = automaton
+
     def __call__(self, messages: list[Message]) -> Emit:
         """Screen the batch (one ``screen_batch`` call); the returned step produces its outputs."""
-        result = screen_messages(messages, KAFKA_MESSAGE, self.automaton, max_output_bytes=MAX_OUTPUT_BYTES)
+        automaton = self.automaton  # read once: the whole batch (one transaction) is screened by one version
+        result = screen_messages(messages, KAFKA_MESSAGE, automaton, max_output_bytes=MAX_OUTPUT_BYTES)
         records = output_records(messages, KAFKA_MESSAGE, result, self.destinations)
         batch_counts = counts(result)
 
@@ -57,9 +63,27 @@ class ScreeningTransform:
 
 
 def run_worker(settings: WorkerSettings) -> Totals:
-    """Load the watchlists, check the topics, then screen until stopped (WatchlistError, BrokerError)."""
-    automaton = load_automaton(settings.watchlists or None)  # fail closed: before any consumer exists
+    """Load the watchlists (or wait for the first version of ``--watchlist-topic``), check the topics, then
+    screen until stopped (WatchlistError, BrokerError)."""
     topics = settings.kafka.topics
+    if settings.watchlist_topic is None:
+        automaton = load_automaton(settings.watchlists or None)  # fail closed: before any consumer exists
+        require_topics(new_client(AdminClient, admin_config(settings.kafka)), topics.all)
+        return BatchLoop(settings, ScreeningTransform(automaton, topics), name="screener").run()
     require_topics(new_client(AdminClient, admin_config(settings.kafka)), topics.all)
-    loop = BatchLoop(settings, ScreeningTransform(automaton, topics), name="screener")
-    return loop.run()
+    transform: ScreeningTransform | None = None
+
+    def swap(automaton: NameAutomaton, _swap: object) -> None:
+        if transform is not None:
+            transform.swap(automaton)
+
+    follower = WatchlistFollower(settings.kafka, settings.watchlist_topic, on_swap=swap).start()
+    try:
+        first = follower.wait_ready()  # fail closed: no consumer exists until a version is built
+        assert first is not None
+        transform = ScreeningTransform(first, topics)
+        if follower.current is not None and follower.current is not first:
+            transform.swap(follower.current)  # a version built between the wait and the line above
+        return BatchLoop(settings, transform, name="screener").run()
+    finally:
+        follower.close()
