@@ -29,7 +29,7 @@ from streams.outputs import KAFKA_MESSAGE, counts, output_records, screen_messag
 from streams.settings import Topics, WorkerSettings
 from streams.status import Totals
 from streams.watchlists.follower import WatchlistFollower
-from streams.worker.batch_loop import BatchLoop, Emit
+from streams.worker.batch_loop import BatchLoop, Emit, StopRequest
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +79,15 @@ def run_worker(settings: WorkerSettings) -> Totals:
 
     follower = WatchlistFollower(settings.kafka, settings.watchlist_topic, on_swap=swap).start()
     try:
-        first = follower.wait_ready()  # fail closed: no consumer exists until a version is built
-        assert first is not None
+        stop = StopRequest()
+        restore = stop.install()
+        try:  # fail closed: no consumer exists until a version is built; SIGTERM here stops cleanly
+            first = follower.wait_ready(stopping=lambda: stop.requested)
+        finally:
+            restore()
+        if first is None:
+            log.info("stopped while waiting for a watchlist version: nothing was consumed")
+            return Totals(ScreeningTransform.kinds)
         transform = ScreeningTransform(first, topics)
         if follower.current is not None and follower.current is not first:
             transform.swap(follower.current)  # a version built between the wait and the line above

@@ -23,7 +23,7 @@ import orjson
 import pytest
 from confluent_kafka import Message, Producer
 
-from matchers.sources import load_watchlists
+from matchers.sources import DEFAULT_SOURCES, load_watchlists
 from matchers.watchlist import watchlist_version
 from schemas.records import decode_blocked
 from streams.headers import RESCREEN, WATCHLIST_VERSION, last_header
@@ -33,6 +33,13 @@ from streams.watchlists.publish import build_manifest, ensure_topic
 from streams.watchlists.sources import source_sha256
 from tests.cli_runner import run_txscreen
 from tests.kafka.test_kafka_worker import read_all, topic_flags
+from tests.kafka.test_worker_faults import (
+    PARTITIONS,
+    Feeder,
+    assert_exactly_once,
+    output_keys,
+    wait_drained,
+)
 
 pytestmark = pytest.mark.kafka
 
@@ -315,9 +322,78 @@ def test_a_worker_with_no_version_consumes_nothing_until_one_is_published(
     assert worker.alive(), worker.log()
     assert all(read_all(kafka_bootstrap, topic, timeout=5) == [] for topic in topics[1:])
     assert "assigned" not in worker.log()  # it never joined the group
+    idle = spawn("stopped", *topic_flags(kafka_bootstrap, topics), "--group-id", unique_name("group"),
+                 "--watchlist-topic", watch)  # fmt: skip
+    wait_for(lambda: "consuming nothing" in idle.log(), 60, "the second worker saying it waits")
+    assert idle.stop() == 0, idle.log()  # SIGTERM while waiting: a clean stop, nothing consumed
     done = publish(kafka_bootstrap, watch, write_list(tmp_path / "v1.yaml"))
     assert done.returncode == 0, done.stderr
     wait_for(
         lambda: len(read_all(kafka_bootstrap, topics[1], timeout=5)) == 3, 90, "the events being cleared"
     )
     assert worker.stop() == 0, worker.log()
+
+
+def streamed_events(count: int) -> list[tuple[bytes, bytes]]:
+    """``count`` events with unique keys; every 50th names the counterparty v2 adds."""
+    names = ("Plain Trading Ltd", "Harbour Foods GmbH", "Juniper Tools SARL", "Maple Leaf Logistics Inc")
+    return [
+        (f"s-{n:06d}".encode(), event(f"s-{n:06d}", NEWLY_LISTED if n % 50 == 0 else names[n % len(names)]))
+        for n in range(count)
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(420)
+def test_kill_9_during_a_swap_loses_and_repeats_nothing(
+    kafka_bootstrap: str,
+    make_topics: Callable[..., list[str]],
+    unique_name: Callable[[str], str],
+    spawn: Callable[..., Worker],
+    tmp_path: Path,
+) -> None:
+    """Step 7: kill -9 while a new version builds, and again right as one is swapped in: every input is in
+    exactly one output (read_committed), and the last events are screened by the last version."""
+    topics = make_topics("payments", "cleared", "blocked", "dlq", partitions=PARTITIONS)
+    watch = unique_name("watchlists")
+    group = unique_name("group")
+    bundled = list(DEFAULT_SOURCES)
+    v2 = write_list(tmp_path / "v2.yaml", [NEWLY_LISTED])
+    v3 = write_list(tmp_path / "v3.yaml", [NEWLY_LISTED, NEVER_LISTED])
+    assert publish(kafka_bootstrap, watch, *bundled).returncode == 0
+    flags = (*topic_flags(kafka_bootstrap, topics), "--group-id", group, "--watchlist-topic", watch,
+             "--instance-id", "w1")  # fmt: skip
+    worker = spawn("w-0", *flags)
+    wait_for(lambda: "the first version" in worker.log(), 120, "the worker building v1")
+    events = streamed_events(40_000)  # 40 s at 1,000 events/s: both kills fall inside the stream
+    feeder = Feeder(kafka_bootstrap, topics[0], events, 1_000)
+    feeder.start()
+
+    time.sleep(4)
+    done = publish(kafka_bootstrap, watch, *bundled, v2)  # kill 1: while v2 is being built
+    assert done.returncode == 0, done.stderr
+    time.sleep(0.2)
+    mid_build = "replaces" not in worker.log()
+    worker.kill9()
+    worker = spawn("w-1", *flags)
+    wait_for(lambda: "the first version" in worker.log(), 120, "the restarted worker building v2")
+
+    time.sleep(2)
+    done = publish(kafka_bootstrap, watch, *bundled, v3)  # kill 2: right as v3 is swapped in
+    assert done.returncode == 0, done.stderr
+    wait_for(lambda: "replaces" in worker.log(), 120, "the worker swapping v3 in")
+    worker.kill9()
+    worker = spawn("w-2", *flags)
+    assert feeder.is_alive(), "the stream ended before the second kill: the kills did not interrupt it"
+
+    feeder.join()
+    assert feeder.failed == []
+    wait_drained(kafka_bootstrap, group, topics[0], len(events), timeout=180)
+    assert worker.stop() == 0, worker.log()
+    assert_exactly_once(output_keys(kafka_bootstrap, topics[1:], len(events)), events)
+    version3 = watchlist_version(load_watchlists([*bundled, v3]))
+    last = {key.decode() for key, _ in events[-2000:] if int(key[2:]) % 50 == 0}
+    blocked = by_key(read_all(kafka_bootstrap, topics[2]))
+    assert last <= set(blocked)
+    assert {text(last_header(blocked[k][0].headers(), WATCHLIST_VERSION)) for k in last} == {version3}
+    print(f"first kill during the build of v2: {mid_build}")
