@@ -76,6 +76,8 @@ from streams.faust.transport import ReadCommittedTransport
 from streams.kafka.clients import MAX_OUTPUT_BYTES, admin_config, new_client
 from streams.kafka.topics import ADMIN_TIMEOUT, require_topics
 from streams.lists import load_automaton
+from streams.watchlists.follower import WatchlistFollower
+from streams.worker.batch_loop import StopRequest
 from streams.outputs import FAUST_MESSAGE, OutputRecord, faust_source, output_records, screen_messages
 from streams.settings import Guarantee, KafkaSettings, Topics, WorkerSettings
 from streams.status import StatusLine
@@ -109,8 +111,9 @@ class BatchScreener:
         self.destinations = topics.by_verdict()
 
     def screen(self, messages: Sequence[Message]) -> tuple[BatchResult, list[OutputRecord]]:
-        """The verdicts, and each input's output record (one ``screen_batch`` call)."""
-        result = screen_messages(messages, FAUST_MESSAGE, self.automaton, max_output_bytes=MAX_OUTPUT_BYTES)
+        """The verdicts, and each input's output record (one ``screen_batch`` call, one list version)."""
+        automaton = self.automaton  # read once: a version swapped in meanwhile takes the next batch
+        result = screen_messages(messages, FAUST_MESSAGE, automaton, max_output_bytes=MAX_OUTPUT_BYTES)
         return result, output_records(messages, FAUST_MESSAGE, result, self.destinations)
 
     async def deliver(self, records: Sequence[OutputRecord]) -> None:
@@ -147,6 +150,12 @@ class Screening:
     agent: Any
     counts: LiveCounts
     status: StatusLine
+    screener: BatchScreener
+
+    def swap(self, automaton: NameAutomaton, _swap: object = None) -> None:
+        """Screen the next batch with ``automaton`` (a new list version from ``--watchlist-topic``)."""
+        self.screener.automaton = automaton
+        self.counts.watchlist_version = automaton.version
 
 
 def install_screening(
@@ -218,7 +227,7 @@ def install_screening(
             log.info("%s", status.line(await _lag(app)))
 
         app.timer(status_interval, on_leader=False)(status_line)
-    return Screening(agent, counts, status)
+    return Screening(agent, counts, status, screener)
 
 
 async def _lag(app: faust.App) -> int | None:
@@ -321,6 +330,7 @@ def create_app(
     web_host: str = "localhost",
     web_bind: str = DEFAULT_WEB_HOST,
     datadir: Path | None = None,
+    follower: WatchlistFollower | None = None,
 ) -> ScreeningApp:
     """The standalone screening app (id = the group id), lists loaded and topics checked first.
 
@@ -336,6 +346,9 @@ def create_app(
         web_bind=web_bind,
         datadir=datadir,
     )  # validates the raw options before anything loads
+    if automaton is None and settings.watchlist_topic is not None:
+        follower = follower or WatchlistFollower(settings.kafka, settings.watchlist_topic).start()
+        automaton = follower.wait_ready()  # fail closed: no app until a version is built
     if automaton is None:
         automaton = load_automaton(settings.watchlists or None)
     options["topic_partitions"] = input_partitions(settings.kafka)
@@ -358,6 +371,10 @@ def create_app(
 
     app.on_before_shutdown.connect(summary)
     app.screening = screening
+    if follower is not None:  # later versions are swapped in between two batches
+        follower.on_swap = screening.swap
+        if follower.current is not None and follower.current is not automaton:
+            screening.swap(follower.current)  # built while the app was being created
     log.info(
         "faust engine: group %s, %s → %s, at-least-once, security %s, web view on %s:%d",
         settings.group_id,
@@ -383,7 +400,21 @@ def run_faust(
     """
     if settings.guarantee is not Guarantee.AT_LEAST_ONCE:
         log.info("the Faust engine is at-least-once (--guarantee applies to the confluent-kafka engine)")
-    automaton = load_automaton(settings.watchlists or None)  # fail closed: before any Kafka client exists
+    follower = None
+    if settings.watchlist_topic is None:
+        automaton = load_automaton(settings.watchlists or None)  # fail closed: before any Kafka client exists
+    else:
+        follower = WatchlistFollower(settings.kafka, settings.watchlist_topic).start()
+        stop = StopRequest()
+        restore = stop.install()
+        try:  # fail closed: the app is not created until a version is built
+            first = follower.wait_ready(stopping=lambda: stop.requested)
+        finally:
+            restore()
+        if first is None:
+            follower.close()
+            return 0
+        automaton = first
     with tempfile.TemporaryDirectory(prefix="txscreen-faust-") as datadir:  # Faust's (empty) data dir
         app = create_app(
             settings,
@@ -392,6 +423,7 @@ def run_faust(
             web_host=web_host,
             web_bind=web_bind,
             datadir=Path(datadir),
+            follower=follower,
         )
         # Logging stays as the caller configured it; no banner, stdout left alone.
         worker = faust.Worker(app, quiet=True, redirect_stdouts=False, override_logging=False)
@@ -399,4 +431,7 @@ def run_faust(
             worker.execute_from_commandline()
         except SystemExit as exc:
             return exc.code if isinstance(exc.code, int) else 1
+        finally:
+            if follower is not None:
+                follower.close()
     return 0

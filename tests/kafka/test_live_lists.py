@@ -27,6 +27,7 @@ from matchers.sources import DEFAULT_SOURCES, load_watchlists
 from matchers.watchlist import watchlist_version
 from schemas.records import decode_blocked
 from streams.headers import RESCREEN, WATCHLIST_VERSION, last_header
+from streams.localbroker.broker import free_ports
 from streams.settings import KafkaSettings
 from streams.watchlists.codec import chunks_of, encode_manifest, manifest_key
 from streams.watchlists.publish import build_manifest, ensure_topic
@@ -397,3 +398,45 @@ def test_kill_9_during_a_swap_loses_and_repeats_nothing(
     assert last <= set(blocked)
     assert {text(last_header(blocked[k][0].headers(), WATCHLIST_VERSION)) for k in last} == {version3}
     print(f"first kill during the build of v2: {mid_build}")
+
+
+@pytest.mark.timeout(300)
+def test_the_faust_engine_follows_the_topic_and_swaps_without_restart(
+    kafka_bootstrap: str,
+    make_topics: Callable[..., list[str]],
+    unique_name: Callable[[str], str],
+    tmp_path: Path,
+) -> None:
+    """``run --engine faust --watchlist-topic``: cleared under v1, then blocked under v2, same process."""
+    topics = make_topics("payments", "cleared", "blocked", "dlq")
+    watch = unique_name("watchlists")
+    v1 = write_list(tmp_path / "v1.yaml")
+    v2 = write_list(tmp_path / "v2.yaml", [NEWLY_LISTED])
+    assert publish(kafka_bootstrap, watch, v1).returncode == 0
+    (port,) = free_ports(1)
+    command = [sys.executable, "-m", "streams.cli", "run", "--engine", "faust", "--web-port", str(port),
+               *topic_flags(kafka_bootstrap, topics), "--group-id", unique_name("group"),
+               "--batch-timeout", "0.1", "--watchlist-topic", watch]  # fmt: skip
+    engine = Worker(command, tmp_path / "faust.log")
+    try:
+        send(kafka_bootstrap, topics[0], [("f-early", event("f-early", NEWLY_LISTED))])
+        wait_for(lambda: len(read_all(kafka_bootstrap, topics[1], timeout=5)) == 1, 120, "f-early cleared")
+        assert publish(kafka_bootstrap, watch, v2).returncode == 0
+        version2 = watchlist_version(load_watchlists([v2]))
+        sent = 0
+
+        def blocked_under_v2() -> bool:
+            nonlocal sent
+            send(kafka_bootstrap, topics[0], [(f"f-{sent}", event(f"f-{sent}", NEWLY_LISTED))])
+            sent += 1
+            return any(
+                text(last_header(r.headers(), WATCHLIST_VERSION)) == version2
+                for r in read_all(kafka_bootstrap, topics[2], timeout=5)
+            )
+
+        wait_for(blocked_under_v2, 90, "the Faust engine blocking under v2")
+        assert engine.alive(), engine.log()
+        assert engine.stop() == 0, engine.log()
+    finally:
+        if engine.alive():
+            engine.kill9()
