@@ -76,11 +76,11 @@ from streams.faust.transport import ReadCommittedTransport
 from streams.kafka.clients import MAX_OUTPUT_BYTES, admin_config, new_client
 from streams.kafka.topics import ADMIN_TIMEOUT, require_topics
 from streams.lists import load_automaton
-from streams.watchlists.follower import WatchlistFollower
-from streams.worker.batch_loop import StopRequest
 from streams.outputs import FAUST_MESSAGE, OutputRecord, faust_source, output_records, screen_messages
 from streams.settings import Guarantee, KafkaSettings, Topics, WorkerSettings
 from streams.status import StatusLine
+from streams.watchlists.follower import WatchlistFollower
+from streams.worker.batch_loop import StopRequest
 
 log = logging.getLogger(__name__)
 
