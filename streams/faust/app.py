@@ -79,8 +79,7 @@ from streams.lists import load_automaton
 from streams.outputs import FAUST_MESSAGE, OutputRecord, faust_source, output_records, screen_messages
 from streams.settings import Guarantee, KafkaSettings, Topics, WorkerSettings
 from streams.status import StatusLine
-from streams.watchlists.follower import WatchlistFollower
-from streams.worker.batch_loop import StopRequest
+from streams.watchlists.follower import WatchlistFollower, wait_first_version
 
 log = logging.getLogger(__name__)
 
@@ -405,12 +404,7 @@ def run_faust(
         automaton = load_automaton(settings.watchlists or None)  # fail closed: before any Kafka client exists
     else:
         follower = WatchlistFollower(settings.kafka, settings.watchlist_topic).start()
-        stop = StopRequest()
-        restore = stop.install()
-        try:  # fail closed: the app is not created until a version is built
-            first = follower.wait_ready(stopping=lambda: stop.requested)
-        finally:
-            restore()
+        first = wait_first_version(follower)  # fail closed: the app is not created until a version is built
         if first is None:
             follower.close()
             return 0

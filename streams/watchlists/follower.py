@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import gc
 import logging
+import signal
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from confluent_kafka import Consumer
 
@@ -192,6 +194,21 @@ class WatchlistFollower:
             skipped.describe(),
             self.current.version if self.current is not None else "none (still waiting)",
         )
+
+
+def wait_first_version(follower: WatchlistFollower) -> NameAutomaton | None:
+    """Wait for the follower's first version; None when SIGTERM or SIGINT came meanwhile (a clean stop,
+    nothing consumed). The handlers are only installed on the main thread, and restored after."""
+    stopped: list[int] = []
+    old: dict[signal.Signals, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            old[sig] = signal.signal(sig, lambda signum, _frame: stopped.append(signum))
+    try:
+        return follower.wait_ready(stopping=lambda: bool(stopped))
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
 
 
 def build_automaton(candidate: Candidate) -> NameAutomaton:

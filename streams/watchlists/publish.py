@@ -227,6 +227,15 @@ def publish(
     if previous == manifest.version:
         return Published(manifest, previous, diff, False, 0, 0)
     dead = tombstones(history, keep, manifest.version)
+    records = write_version(kafka, topic, lists, manifest, dead)
+    return Published(manifest, previous, diff, True, records, len(dead))
+
+
+def write_version(
+    kafka: KafkaSettings, topic: str, lists: Sequence[Watchlist], manifest: Manifest, dead: Sequence[str] = ()
+) -> int:
+    """One transaction: the chunks of ``lists``, then ``manifest``, then tombstones for ``dead`` keys; how
+    many records it wrote (BrokerError when the transaction fails: then nothing is visible)."""
     producer = publisher_producer(kafka, topic)
     records = 0
     try:
@@ -243,7 +252,7 @@ def publish(
         producer.commit_transaction(CALL_TIMEOUT)
     except KafkaException as exc:
         raise BrokerError(f"could not publish to the watchlist topic {topic}: {exc.args[0].str()}.") from exc
-    return Published(manifest, previous, diff, True, records, len(dead))
+    return records
 
 
 def _produce(producer: Producer, topic: str, key: str, value: bytes | None) -> None:

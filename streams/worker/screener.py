@@ -28,8 +28,8 @@ from streams.lists import load_automaton
 from streams.outputs import KAFKA_MESSAGE, counts, output_records, screen_messages
 from streams.settings import Topics, WorkerSettings
 from streams.status import Totals
-from streams.watchlists.follower import WatchlistFollower
-from streams.worker.batch_loop import BatchLoop, Emit, StopRequest
+from streams.watchlists.follower import WatchlistFollower, wait_first_version
+from streams.worker.batch_loop import BatchLoop, Emit
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +79,7 @@ def run_worker(settings: WorkerSettings) -> Totals:
 
     follower = WatchlistFollower(settings.kafka, settings.watchlist_topic, on_swap=swap).start()
     try:
-        stop = StopRequest()
-        restore = stop.install()
-        try:  # fail closed: no consumer exists until a version is built; SIGTERM here stops cleanly
-            first = follower.wait_ready(stopping=lambda: stop.requested)
-        finally:
-            restore()
+        first = wait_first_version(follower)  # fail closed: no consumer until a version is built
         if first is None:
             log.info("stopped while waiting for a watchlist version: nothing was consumed")
             return Totals(ScreeningTransform.kinds)
