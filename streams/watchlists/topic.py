@@ -153,7 +153,7 @@ def manifest_key_of(candidate: Candidate) -> str:
     return f"{MANIFEST_PREFIX}{candidate.version}"
 
 
-def read_history(kafka: KafkaSettings, topic: str, timeout: float = 30.0) -> TopicHistory:
+def read_history(kafka: KafkaSettings, topic: str, timeout: float = 300.0) -> TopicHistory:
     """Read the topic to its end (BrokerError when the end is not reached within ``timeout`` s)."""
     import time
 
