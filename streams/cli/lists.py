@@ -9,7 +9,9 @@ list's counts and hashes, what changed from the previous version and the version
 from __future__ import annotations
 
 import argparse
+import getpass
 import os
+import socket
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +23,7 @@ from streams.kafka.clients import admin_config, check_options, new_client
 from streams.kafka.topics import existing_topics
 from streams.settings import Setting, add_kafka_arguments, kafka_settings
 from streams.watchlists.codec import Changes, changes
-from streams.watchlists.publish import default_publisher, parse_expectations, publish
+from streams.watchlists.publish import parse_expectations, publish
 from streams.watchlists.topic import DEFAULT_TOPIC, TopicHistory, read_history
 
 
@@ -62,6 +64,15 @@ KEEP_VERSIONS = Setting(
 )
 #: The settings of ``txscreen lists`` beyond the Kafka ones, in the order of the README table.
 LISTS_TABLE_SETTINGS: tuple[Setting, ...] = (LISTS_TOPIC, PUBLISHER, KEEP_VERSIONS)
+
+
+def default_publisher() -> str:
+    """``user@host`` of the publishing process (the login name comes from the environment: read here)."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -16,9 +16,7 @@ records of older ones are tombstoned in the same transaction, so compaction remo
 
 from __future__ import annotations
 
-import getpass
 import logging
-import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -65,15 +63,6 @@ class Published:
     written: bool
     records: int
     tombstoned: int
-
-
-def default_publisher() -> str:
-    """``user@host`` of the publishing process."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
 
 
 def parse_expectations(entries: Sequence[str], sources: Sequence[str]) -> dict[str, str]:

@@ -198,7 +198,7 @@ def test_publish_follow_swap_rescreen_skip_and_guards(
     wait_for(blocked_under_v2, 60, "an event blocked under v2")
     delay = time.monotonic() - published
     print(f"publish -> first event blocked under v2: {delay:.2f} s (target 5 s; noisy shared machine)")
-    assert delay < 30, delay
+    assert delay <= 5.0, f"{delay:.2f} s from publish to the first event blocked under v2 (target 5 s)"
     assert worker.alive(), worker.log()  # the same process: no restart
     assert "replaces " + version1 in worker.log()
     late = [(f"late-{n}", event(f"late-{n}", NEWLY_LISTED)) for n in range(sent, sent + 5)]
