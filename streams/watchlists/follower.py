@@ -30,7 +30,7 @@ from confluent_kafka import Consumer
 from matchers.automaton import NameAutomaton
 from schemas.errors import TxscreenError, WatchlistError
 from streams.settings import KafkaSettings
-from streams.watchlists.topic import Candidate, Skipped, VersionScanner, key_of, reader, records
+from streams.watchlists.topic import Candidate, Retired, Skipped, VersionScanner, key_of, reader, records
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +146,8 @@ class WatchlistFollower:
                         del waiting[:-START_CANDIDATES]
                 elif isinstance(found, Skipped):
                     self._skip(found)
+                elif isinstance(found, Retired):
+                    waiting = [c for c in waiting if c.version != found.version]
             caught_up = caught_up or at_end
             if waiting and (caught_up or at_end):
                 self._take(waiting)

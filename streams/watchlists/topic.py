@@ -59,6 +59,13 @@ class Skipped:
         return f"{what} (offset {self.offset}): {self.reason}"
 
 
+@dataclass(frozen=True, slots=True)
+class Retired:
+    """A version whose manifest was tombstoned (``lists publish --keep``): no longer a candidate."""
+
+    version: str
+
+
 @dataclass
 class VersionScanner:
     """Sorts the topic's records into versions, in topic order."""
@@ -66,9 +73,10 @@ class VersionScanner:
     pending: dict[str, dict[str, bytes]] = field(default_factory=dict)
     """Chunk values by version, for versions whose manifest has not come yet."""
 
-    def feed(self, key: str, value: bytes | None, offset: int) -> Candidate | Skipped | None:
+    def feed(self, key: str, value: bytes | None, offset: int) -> Candidate | Skipped | Retired | None:
         """One record: a :class:`Candidate` when it completes a version, :class:`Skipped` for a manifest
-        that does not decode, else None (a chunk, a tombstone, a record of no kind txscreen writes)."""
+        that does not decode, :class:`Retired` for a manifest's tombstone, else None (a chunk, a chunk's
+        tombstone, a record of no kind txscreen writes)."""
         if key.startswith(CHUNK_PREFIX):
             version = key[len(CHUNK_PREFIX) :].rsplit(":", 2)[0]
             held = self.pending.setdefault(version, {})
@@ -77,9 +85,12 @@ class VersionScanner:
             else:
                 held[key] = value
             return None
-        if not key.startswith(MANIFEST_PREFIX) or value is None:
+        if not key.startswith(MANIFEST_PREFIX):
             return None
         version = key[len(MANIFEST_PREFIX) :]
+        if value is None:
+            self.pending.pop(version, None)
+            return Retired(version)
         try:
             manifest = decode_manifest(value)
         except WatchlistError as exc:
@@ -177,6 +188,8 @@ def read_history(kafka: KafkaSettings, topic: str, timeout: float = 300.0) -> To
                     history.candidates.append(found)
                 elif isinstance(found, Skipped):
                     history.skipped.append(found)
+                elif isinstance(found, Retired):
+                    history.candidates = [c for c in history.candidates if c.version != found.version]
             if at_end:
                 return history
     finally:

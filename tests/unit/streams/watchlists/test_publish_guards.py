@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from matchers.watchlist import Entity, EntityType, ListedName, Watchlist
-from streams.watchlists.codec import ListInfo, Manifest
-from streams.watchlists.publish import PublishRefused, check_guards, parse_expectations
+from matchers.watchlist import Entity, EntityType, ListedName, Watchlist, watchlist_version
+from streams.watchlists.codec import ListInfo, Manifest, chunks_of, manifest_key
+from streams.watchlists.publish import PublishRefused, check_guards, parse_expectations, tombstones
 from streams.watchlists.sources import source_sha256
+from streams.watchlists.topic import Candidate, Retired, TopicHistory, VersionScanner
 
 
 def listing(list_id: str, count: int) -> Watchlist:
@@ -76,3 +77,29 @@ def test_expectations_need_a_source_name_when_several_are_published() -> None:
     assert parse_expectations(["y.yaml=sha256:ff"], ["x.yaml", "y.yaml"]) == {"y.yaml": "ff"}
     with pytest.raises(PublishRefused, match="SRC=HEX"):
         parse_expectations(["abc"], ["x.yaml", "y.yaml"])
+
+
+def test_keep_tombstones_every_record_of_the_versions_beyond_it() -> None:
+    """With --keep 2, a publish tombstones the manifests and chunks of all but the newest older version."""
+    history = TopicHistory()
+    for offset, count in enumerate((3, 4, 5)):
+        wl = listing("a", count)
+        version = watchlist_version([wl])
+        info = ListInfo(
+            list_id="a", source="a", source_date=None, sha256="", entities=count, names=count,
+            content_hash=wl.content_hash, chunks=1,
+        )  # fmt: skip
+        manifest = Manifest(version=version, published_at="", publisher="", lists=[info])
+        history.candidates.append(Candidate(manifest, dict(chunks_of(version, wl)), offset))
+    oldest, middle, _newest = history.candidates
+    dead = tombstones(history, 2, "sha256:" + "f" * 64)
+    expected = {manifest_key(oldest.version), manifest_key(middle.version)}
+    expected |= {*oldest.manifest.chunk_keys, *middle.manifest.chunk_keys}
+    assert set(dead) == expected
+    assert tombstones(history, 5, "sha256:" + "f" * 64) == []
+
+
+def test_a_tombstoned_manifest_retires_its_version() -> None:
+    """A manifest's tombstone (from --keep) makes the scanner report the version as retired."""
+    scanner = VersionScanner()
+    assert scanner.feed(manifest_key("sha256:" + "1" * 64), None, 7) == Retired("sha256:" + "1" * 64)
