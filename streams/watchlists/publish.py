@@ -156,17 +156,20 @@ def ensure_topic(kafka: KafkaSettings, topic: str) -> None:
 def publisher_producer(kafka: KafkaSettings, topic: str) -> Producer:
     """A transactional producer whose id is the topic's: two publishers of one topic fence each other,
     and a publisher killed mid-transaction has it aborted by the next one."""
-    config = {
-        **kafka.client_options.for_client("producer"),
-        "bootstrap.servers": kafka.bootstrap_servers,
-        "transactional.id": f"txscreen-lists-publish-{topic}",
-        "enable.idempotence": True,
-        "acks": "all",
+    tuning = {
         "compression.type": "lz4",
         "linger.ms": 5,
         "batch.size": 1_000_000,
         "message.max.bytes": 1_000_000 + 64 * 1024,
         "transaction.timeout.ms": 120_000,
+    }
+    config = {
+        **tuning,  # -X producer.… options may change these, not the guarantees below
+        **kafka.client_options.for_client("producer"),
+        "bootstrap.servers": kafka.bootstrap_servers,
+        "transactional.id": f"txscreen-lists-publish-{topic}",
+        "enable.idempotence": True,
+        "acks": "all",
         "logger": RDKAFKA_LOG,
     }
     return Producer(config)
@@ -206,6 +209,9 @@ def publish(
                 f"the sha256 of {src} is {digests[src]}, not the expected {wanted}; nothing was published."
             )
     ensure_topic(kafka, topic)
+    # The producer first: init_transactions fences an earlier publisher and aborts a transaction it left
+    # open (a publisher killed mid-publish), which would otherwise hold read_committed readers back.
+    producer = init_producer(kafka, topic)
     history = read_history(kafka, topic)
     current = history.latest_good()
     current_manifest = current[0].manifest if current else None
@@ -216,19 +222,34 @@ def publish(
     if previous == manifest.version:
         return Published(manifest, previous, diff, False, 0, 0)
     dead = tombstones(history, keep, manifest.version)
-    records = write_version(kafka, topic, lists, manifest, dead)
+    records = write_version(kafka, topic, lists, manifest, dead, producer=producer)
     return Published(manifest, previous, diff, True, records, len(dead))
 
 
+def init_producer(kafka: KafkaSettings, topic: str) -> Producer:
+    """The topic's transactional producer, initialized (BrokerError when the cluster refuses)."""
+    producer = publisher_producer(kafka, topic)
+    try:
+        producer.init_transactions(CALL_TIMEOUT)
+    except KafkaException as exc:
+        raise BrokerError(f"could not start publishing to {topic}: {exc.args[0].str()}.") from exc
+    return producer
+
+
 def write_version(
-    kafka: KafkaSettings, topic: str, lists: Sequence[Watchlist], manifest: Manifest, dead: Sequence[str] = ()
+    kafka: KafkaSettings,
+    topic: str,
+    lists: Sequence[Watchlist],
+    manifest: Manifest,
+    dead: Sequence[str] = (),
+    *,
+    producer: Producer | None = None,
 ) -> int:
     """One transaction: the chunks of ``lists``, then ``manifest``, then tombstones for ``dead`` keys; how
     many records it wrote (BrokerError when the transaction fails: then nothing is visible)."""
-    producer = publisher_producer(kafka, topic)
+    producer = producer or init_producer(kafka, topic)
     records = 0
     try:
-        producer.init_transactions(CALL_TIMEOUT)
         producer.begin_transaction()
         for wl in lists:
             for key, value in chunks_of(manifest.version, wl):

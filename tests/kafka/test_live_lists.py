@@ -21,7 +21,7 @@ from pathlib import Path
 import msgspec
 import orjson
 import pytest
-from confluent_kafka import Message, Producer
+from confluent_kafka import Consumer, Message, Producer, TopicPartition
 
 from matchers.sources import DEFAULT_SOURCES, load_watchlists
 from matchers.watchlist import watchlist_version
@@ -335,6 +335,18 @@ def test_a_worker_with_no_version_consumes_nothing_until_one_is_published(
     assert worker.stop() == 0, worker.log()
 
 
+def write_bulk_list(path: Path, count: int) -> str:
+    """A txscreen list (JSON) of ``count`` made-up companies: a version of many chunks."""
+    entities = [
+        {"id": f"b{n}", "type": "entity", "names": [f"Bulkmade Holding {n:07d} Limited"]}
+        for n in range(count)
+    ]
+    path.write_bytes(
+        orjson.dumps({"format": "txscreen-watchlist/v1", "list_id": "bulk", "entities": entities})
+    )
+    return str(path)
+
+
 def streamed_events(count: int) -> list[tuple[bytes, bytes]]:
     """``count`` events with unique keys; every 50th names the counterparty v2 adds."""
     names = ("Plain Trading Ltd", "Harbour Foods GmbH", "Juniper Tools SARL", "Maple Leaf Logistics Inc")
@@ -440,3 +452,76 @@ def test_the_faust_engine_follows_the_topic_and_swaps_without_restart(
     finally:
         if engine.alive():
             engine.kill9()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(420)
+def test_a_publisher_killed_mid_transaction_leaves_nothing_and_the_next_publish_works(
+    kafka_bootstrap: str,
+    make_topics: Callable[..., list[str]],
+    unique_name: Callable[[str], str],
+    spawn: Callable[..., Worker],
+    tmp_path: Path,
+) -> None:
+    """kill -9 of ``lists publish`` while its chunks are being written: the version is all or nothing (the
+    kill may land after the commit was sent), no version is ever skipped as partial, and the next publish
+    aborts a transaction left open at once; at least one kill must leave nothing."""
+    topics = make_topics("payments", "cleared", "blocked", "dlq")
+    watch = unique_name("watchlists")
+    v1 = write_list(tmp_path / "v1.yaml")
+    assert publish(kafka_bootstrap, watch, v1).returncode == 0
+    worker = spawn("follower", *topic_flags(kafka_bootstrap, topics), "--group-id", unique_name("group"),
+                   "--watchlist-topic", watch)  # fmt: skip
+    wait_for(lambda: "the first version" in worker.log(), 120, "the worker building v1")
+    # read_uncommitted: its high watermark moves with records of open transactions (a read_committed
+    # consumer's stops at the last stable offset)
+    watermarks = Consumer(
+        {
+            "bootstrap.servers": kafka_bootstrap,
+            "group.id": unique_name("watermarks"),
+            "isolation.level": "read_uncommitted",
+        }
+    )
+    partition = TopicPartition(watch, 0)
+    outcomes = []
+    for attempt in range(3):  # a big version (about 20 MB of chunks), produced slowly (see below)
+        bulk = write_bulk_list(tmp_path / f"bulk-{attempt}.json", 150_000 + attempt)
+        bulk_version = watchlist_version(load_watchlists([v1, bulk]))
+        before = watermarks.get_watermark_offsets(partition, timeout=10, cached=False)[1]
+        command = [sys.executable, "-m", "streams.cli", "lists", "publish", v1, bulk, "--allow-shrink",
+                   "--bootstrap-servers", kafka_bootstrap, "--watchlist-topic", watch,
+                   # one chunk in flight at a time, each waiting 200 ms: a transaction of seconds to kill in
+                   "-X", "producer.queue.buffering.max.kbytes=1000", "-X", "producer.linger.ms=200",
+                   "-X", "producer.compression.type=none"]  # fmt: skip
+        publisher = Worker(command, tmp_path / f"publish-{attempt}.log")
+        while publisher.alive():
+            if watermarks.get_watermark_offsets(partition, timeout=10, cached=False)[1] > before:
+                break  # its first chunks are on the topic: the transaction is open
+            time.sleep(0.005)
+        assert publisher.alive(), publisher.log()
+        publisher.kill9()
+        # The next publish aborts a transaction the killed one left open: at once, not after its timeout.
+        v2 = write_list(tmp_path / f"v2-{attempt}.yaml", [NEWLY_LISTED, f"Other Party {attempt}"])
+        started = time.monotonic()
+        done = publish(kafka_bootstrap, watch, v2, "--allow-shrink")
+        assert done.returncode == 0, done.stderr
+        assert time.monotonic() - started < 60
+        version2 = watchlist_version(load_watchlists([v2]))
+        wait_for(
+            lambda v=version2: f"{v} (published" in worker.log(), 180, "the worker taking the new version"
+        )
+        status = run_txscreen(
+            "lists", "status", "--json", "--bootstrap-servers", kafka_bootstrap, "--watchlist-topic", watch
+        )
+        report = orjson.loads(status.stdout)
+        assert report["current"]["version"] == version2
+        assert report["skipped"] == []  # the killed version is whole or absent, never partial
+        shown = report["previous"]["version"]
+        outcomes.append("committed" if shown == bulk_version else "aborted")
+        if outcomes[-1] == "aborted":
+            break
+    watermarks.close()
+    print(f"kill -9 during publish: {outcomes}")
+    assert "aborted" in outcomes
+    assert "skipped watchlist version" not in worker.log()
+    assert worker.stop() == 0, worker.log()
