@@ -141,7 +141,7 @@ def _rescreen(args: argparse.Namespace) -> int:
         group_id=RESCREEN_GROUP.value(args, os.environ),
         until_idle=IDLE.value(args, os.environ),
         guarantee=Guarantee.EXACTLY_ONCE,
-        instance_id=None,
+        instance_id="rescreen",  # a restarted rescreen fences a killed one at once (static member too)
     )
     check_options(settings.kafka)
     automaton = current_automaton(settings.watchlist_topic, settings.watchlists, settings.kafka)

@@ -38,6 +38,7 @@ from tests.kafka.test_worker_faults import (
     PARTITIONS,
     Feeder,
     assert_exactly_once,
+    committed_total,
     output_keys,
     wait_drained,
 )
@@ -525,3 +526,55 @@ def test_a_publisher_killed_mid_transaction_leaves_nothing_and_the_next_publish_
     assert "aborted" in outcomes
     assert "skipped watchlist version" not in worker.log()
     assert worker.stop() == 0, worker.log()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(420)
+def test_rescreen_killed_mid_run_and_run_again_blocks_each_event_exactly_once(
+    kafka_bootstrap: str,
+    make_topics: Callable[..., list[str]],
+    unique_name: Callable[[str], str],
+    tmp_path: Path,
+) -> None:
+    """kill -9 of ``txscreen rescreen`` part-way, then a new run: every event cleared under v1 that v2 lists
+    is in the blocked topic exactly once (read_committed), and a third run adds nothing."""
+    topics = make_topics("payments", "cleared", "blocked", "dlq", partitions=PARTITIONS)
+    watch = unique_name("watchlists")
+    v1 = write_list(tmp_path / "v1.yaml")
+    v2 = write_list(tmp_path / "v2.yaml", [NEWLY_LISTED])
+    version1 = watchlist_version(load_watchlists([v1]))
+    assert publish(kafka_bootstrap, watch, v2).returncode == 0
+    events = streamed_events(20_000)
+    producer = Producer({"bootstrap.servers": kafka_bootstrap, "acks": "all", "linger.ms": 20})
+    for key, value in events:  # as a worker under v1 wrote them to the cleared topic
+        producer.produce(topics[1], value, key, headers=[(WATCHLIST_VERSION, version1.encode())])
+    assert producer.flush(60) == 0
+    expected = {key for key, _ in events if int(key[2:]) % 50 == 0}
+    group = unique_name("rescreen")
+    flags = [
+        *topic_flags(kafka_bootstrap, topics),
+        "--watchlist-topic",
+        watch,
+        "--group-id",
+        group,
+        "--idle",
+        "3",
+    ]
+    command = [sys.executable, "-m", "streams.cli", "rescreen", "--since", "1h", *flags, "--max-batch", "100"]
+    first = Worker(command, tmp_path / "rescreen-0.log")
+    wait_for(
+        lambda: committed_total(kafka_bootstrap, group, topics[1]) > 0 or not first.alive(), 120, "progress"
+    )
+    assert first.alive(), first.log()
+    first.kill9()
+    done_before = committed_total(kafka_bootstrap, group, topics[1])
+    assert done_before < len(events)
+    done = run_txscreen("rescreen", "--since", "1h", *flags)
+    assert done.returncode == 0, done.stderr
+    assert_exactly_once(
+        output_keys(kafka_bootstrap, [topics[2]], len(expected)), [(k, b"") for k in expected]
+    )
+    again = run_txscreen("rescreen", "--since", "1h", *flags)
+    assert again.returncode == 0, again.stderr
+    assert output_keys(kafka_bootstrap, [topics[2]], len(expected)).total() == len(expected)
+    print(f"rescreen killed after {done_before} of {len(events)} cleared records")
