@@ -13,7 +13,9 @@ shown for scale only (a shared 2-core machine is too noisy for them to mean much
 4. the load generator alone: events/s to Kafka and to a file;
 5. latency (:mod:`benchmarks.latency`): loadgen at 25%, 50% and 75% of the worker's measured
    exactly-once rate, exactly-once and at-least-once;
-6. results: ``benchmarks/results/suite.json``, ``suite.md``, PNG plots, and the summary in
+6. live lists (:mod:`benchmarks.live_lists`): publish → first event screened with the new version (bundled
+   lists; 1M synthetic names, 200k quick) and the loop's stall while a version builds;
+7. results: ``benchmarks/results/suite.json``, ``suite.md``, PNG plots, and the summary in
    ``benchmarks/README.md`` (the ``<!-- RESULTS -->`` section).
 
 ``--quick`` (``BENCH_QUICK=1 make bench``) runs smaller sizes and fewer rounds: a few minutes. Its
@@ -37,7 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks import drains
+from benchmarks import drains, live_lists
 from benchmarks.broker_session import bench_broker
 from benchmarks.core import RESULTS, machine
 from benchmarks.drains import COPIER, COPIER_ALOS, FAUST, QUIX, WORKER, WORKER_ALOS, BenchError, Engine
@@ -286,6 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "the worker did not complete a drain: no rate to base the latency runs on"
                     )
                 report["latency"] = run_latency(plan, bootstrap, max_rate, logs, notes)
+                report["live_lists"] = live_lists.run(bootstrap, quick=plan.quick, out=out)
         except BenchError as exc:
             say(f"bench failed: {exc}")
             return 1

@@ -57,6 +57,15 @@ IN_FORCE_AT_BOTH: Final = "both"
 MAX_HITS_PER_RECORD: Final = 100
 
 
+class Rescreen(Struct, frozen=True, kw_only=True):
+    """The ``rescreen`` marker of a blocked record written by ``txscreen rescreen``."""
+
+    previous_version: str
+    """The version that had cleared the event (``unknown`` when its cleared record named none)."""
+    cleared_at: str | None = None
+    """When it was cleared (the cleared record's ``txscreen-screened-at`` header)."""
+
+
 class BlockedRecord(Struct, kw_only=True):
     """The record written to the blocked topic/file (decoded form, for readers and tests)."""
 
@@ -67,6 +76,8 @@ class BlockedRecord(Struct, kw_only=True):
     source: dict[str, Any]
     watchlist_version: str
     screened_at: str
+    rescreen: Rescreen | None = None
+    """Only on records of ``txscreen rescreen`` (an optional member: older readers ignore it)."""
 
 
 class DeadLetter(Struct, kw_only=True):
@@ -119,6 +130,14 @@ def encode_blocked(
         }
     )
     return b'{"event":' + raw_event.strip() + b"," + tail[1:]
+
+
+def with_rescreen(record: bytes, marker: Rescreen) -> bytes:
+    """A blocked record (as :func:`encode_blocked` writes it) with the ``rescreen`` marker added last."""
+    body = record.rstrip()
+    if not body.endswith(b"}"):
+        raise ValueError("not a blocked record")
+    return body[:-1] + b',"rescreen":' + msgspec.json.encode(marker) + b"}"
 
 
 def encode_dead_letter(raw: bytes | None, error: str, source: dict[str, Any], failed_at: str) -> bytes:

@@ -43,6 +43,8 @@ CASE: Final = "txscreen-case"
 DECISION: Final = "txscreen-decision"
 #: ``txscreen-verdict`` of a record the review service released.
 RELEASED: Final = "released"
+#: Set by ``txscreen rescreen`` on each blocked record it writes: ``<old version> -> <new version>``.
+RESCREEN: Final = "txscreen-rescreen"
 #: Set by ``txscreen loadgen --produced-at-header``: the produce time, in ns since the epoch.
 PRODUCED_AT: Final = "txscreen-produced-at"
 

@@ -211,6 +211,8 @@ class WorkerSettings:
     """``--guarantee`` / ``TXSCREEN_GUARANTEE``: see :data:`GUARANTEE`."""
     watchlists: tuple[str, ...] = ()
     """``--watchlist`` / ``TXSCREEN_WATCHLIST``: see :data:`WATCHLISTS` (``run`` only)."""
+    watchlist_topic: str | None = None
+    """``--watchlist-topic`` / ``TXSCREEN_WATCHLIST_TOPIC``: see :data:`WATCHLIST_TOPIC` (``run`` only)."""
     max_batch: int = 5000
     """``--max-batch`` / ``TXSCREEN_MAX_BATCH``: see :data:`MAX_BATCH`."""
     batch_timeout: float = 0.2
@@ -487,6 +489,17 @@ WATCHLISTS = Setting(
     "empty means builtin + the bundled OFAC SDN and UN snapshots",
     metavar="SRC",
 )
+WATCHLIST_TOPIC = Setting(
+    "watchlist_topic",
+    "--watchlist-topic",
+    "TXSCREEN_WATCHLIST_TOPIC",
+    None,
+    "follow the list versions published to this topic (txscreen lists publish) instead of loading "
+    "--watchlist: start from the newest version that builds, waiting (consuming nothing) until there is "
+    "one, and swap each new version in between two batches; none loads --watchlist once",
+    parse=_optional_text,
+    metavar="TOPIC",
+)
 MAX_BATCH = Setting(
     "max_batch",
     "--max-batch",
@@ -656,8 +669,14 @@ def watchlist_sources(args: argparse.Namespace, environ: Mapping[str, str]) -> t
 def worker_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> WorkerSettings:
     """The settings of ``run``/``copy`` from parsed flags, falling back to ``environ`` and the defaults."""
     values = {setting.name: setting.value(args, environ) for setting in WORKER_SETTINGS}
+    watchlists = watchlist_sources(args, environ)
+    topic = WATCHLIST_TOPIC.value(args, environ)
+    if topic and watchlists:
+        raise ConfigError(
+            "give either --watchlist (lists loaded once) or --watchlist-topic (lists followed), not both."
+        )
     return WorkerSettings(
-        kafka=kafka_settings(args, environ), watchlists=watchlist_sources(args, environ), **values
+        kafka=kafka_settings(args, environ), watchlists=watchlists, watchlist_topic=topic, **values
     )
 
 

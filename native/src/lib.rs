@@ -421,24 +421,36 @@ pub struct KeySearch {
 #[pymethods]
 impl KeySearch {
     #[new]
-    fn new(keys: &Bound<'_, PyAny>) -> PyResult<Self> {
-        // Keys stream from the Python iterator into the builder, one at a time: a million-name list
-        // has millions of keys, and holding them all here too would cost hundreds of MB at the peak.
-        let mut failure: Option<PyErr> = None;
-        let stream = keys.try_iter()?.map_while(|key| {
-            match key.and_then(|k| k.extract::<Vec<u8>>()) {
-                Ok(bytes) if !bytes.is_empty() => return Some(bytes),
-                Ok(_) => failure = Some(PyValueError::new_err("a key is empty")),
-                Err(err) => failure = Some(err),
+    fn new(py: Python<'_>, keys: &Bound<'_, PyAny>) -> PyResult<Self> {
+        // The keys are copied into one flat buffer (no allocation per key: a million-name list has
+        // millions of keys), then the automaton is built with the GIL released, so that a list version
+        // built on a background thread does not stall the screening loop (txscreen run
+        // --watchlist-topic); the build is most of the time.
+        let mut bytes: Vec<u8> = Vec::new();
+        let mut ends: Vec<usize> = Vec::new();
+        for key in keys.try_iter()? {
+            let key = key?;
+            let before = bytes.len();
+            match key.downcast::<PyBytes>() {
+                Ok(b) => bytes.extend_from_slice(b.as_bytes()),
+                Err(_) => bytes.extend_from_slice(&key.extract::<Vec<u8>>()?),
             }
-            None
-        });
-        let built = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .build(stream);
-        if let Some(err) = failure {
-            return Err(err);
+            if bytes.len() == before {
+                return Err(PyValueError::new_err("a key is empty"));
+            }
+            ends.push(bytes.len());
         }
+        let built = py.allow_threads(|| {
+            let mut start = 0;
+            let patterns = ends.iter().map(|&end| {
+                let pattern = &bytes[start..end];
+                start = end;
+                pattern
+            });
+            AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(patterns)
+        });
         let automaton = built.map_err(|e| PyValueError::new_err(e.to_string()))?;
         Ok(KeySearch { automaton })
     }

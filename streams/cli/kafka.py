@@ -29,6 +29,7 @@ from streams.metrics.server import METRICS_LISTEN
 from streams.settings import (
     KAFKA_SETTINGS,
     REPLAYED_TOPIC,
+    WATCHLIST_TOPIC,
     WATCHLISTS,
     WORKER_SETTINGS,
     Guarantee,
@@ -112,6 +113,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_kafka_arguments(run)
     add_worker_arguments(run)
     add_watchlist_arguments(run)
+    WATCHLIST_TOPIC.add_to(run)
     ENGINE.add_to(run)
     METRICS_LISTEN.add_to(run)
     WEB_PORT.add_to(run)
@@ -257,6 +259,7 @@ TABLE_SETTINGS: tuple[Setting, ...] = (
     *KAFKA_SETTINGS,
     REPLAYED_TOPIC,
     WATCHLISTS,
+    WATCHLIST_TOPIC,
     *WORKER_SETTINGS,
     ENGINE,
     METRICS_LISTEN,

@@ -19,12 +19,13 @@ Handler = Callable[[argparse.Namespace], int]
 
 def _registrars() -> list[Callable[[argparse._SubParsersAction], None]]:
     """Modules that add sub-commands; imported lazily so ``txscreen --help`` stays fast."""
-    from streams.cli import allow, broker, demo, dlq, kafka, lists, loadgen, review, screen, users
+    from streams.cli import allow, broker, demo, dlq, kafka, lists, loadgen, rescreen, review, screen, users
 
     return [
         screen.register,
         kafka.register,
         lists.register,
+        rescreen.register,
         dlq.register,
         broker.register,
         loadgen.register,

@@ -91,6 +91,7 @@ from streams.outputs import (
 )
 from streams.settings import Guarantee, KafkaSettings, Topics, WorkerSettings
 from streams.status import StatusLine
+from streams.watchlists.follower import WatchlistFollower, wait_first_version
 
 log = logging.getLogger(__name__)
 
@@ -124,21 +125,35 @@ class BatchScreener:
         metrics: WorkerMetrics | None = None,
     ) -> None:
         self.app = app
-        self.automaton = automaton
+        self._current = (automaton, entity_hashes(automaton.watchlists))
         self.destinations = topics.by_verdict()
         self.allowlist = allowlist
         self.metrics = metrics
         self.allowlisted = 0
         """How many events of the last batch the allowlist cleared (the metrics count them apart)."""
 
+    @property
+    def automaton(self) -> NameAutomaton:
+        """The list version the next batch is screened with."""
+        return self._current[0]
+
+    def swap(self, automaton: NameAutomaton) -> None:
+        """Screen the next batch with ``automaton``, and judge allowlist entries by its entity hashes."""
+        self._current = (automaton, entity_hashes(automaton.watchlists))
+
     def screen(self, messages: Sequence[Message]) -> tuple[BatchResult, list[OutputRecord]]:
-        """The verdicts, and each input's output record (one ``screen_batch`` call; then the allowlist)."""
+        """The verdicts, and each input's output record (one ``screen_batch`` call, one list version).
+
+        The allowlist is applied after screening, judged against the same version's entity hashes.
+        """
+        automaton, hashes = self._current  # read once: a version swapped in meanwhile takes the next batch
         started = time.perf_counter()
-        result = screen_messages(messages, FAUST_MESSAGE, self.automaton, max_output_bytes=MAX_OUTPUT_BYTES)
+        result = screen_messages(messages, FAUST_MESSAGE, automaton, max_output_bytes=MAX_OUTPUT_BYTES)
         if self.metrics is not None:
             self.metrics.screen_seconds.observe(time.perf_counter() - started)
         allowed: dict[int, list[str]] = {}
         if self.allowlist is not None and result.hits:
+            self.allowlist.hashes = hashes
             active = self.allowlist.active(parse_time(result.screened_at))
             result, allowed = apply_allowlist(result, [m.value for m in messages], active)
         self.allowlisted = len(allowed)
@@ -178,6 +193,18 @@ class Screening:
     agent: Any
     counts: LiveCounts
     status: StatusLine
+    screener: BatchScreener
+    metrics: WorkerMetrics | None = None
+    health: Health | None = None
+
+    def swap(self, automaton: NameAutomaton, _swap: object = None) -> None:
+        """Screen the next batch with ``automaton`` (a new list version from ``--watchlist-topic``)."""
+        self.screener.swap(automaton)
+        self.counts.watchlist_version = automaton.version
+        if self.metrics is not None:
+            self.metrics.lists_loaded(automaton)
+        if self.health is not None:
+            self.health.lists_loaded(automaton.version)
 
 
 def install_screening(
@@ -259,7 +286,7 @@ def install_screening(
             log.info("%s", status.line(await _lag(app)))
 
         app.timer(status_interval, on_leader=False)(status_line)
-    return Screening(agent, counts, status)
+    return Screening(agent, counts, status, screener, metrics, health)
 
 
 def _observe(app: faust.App, metrics: WorkerMetrics, health: Health) -> None:
@@ -390,6 +417,7 @@ def create_app(
     allowlist: Allowlist | None = None,
     metrics: WorkerMetrics | None = None,
     health: Health | None = None,
+    follower: WatchlistFollower | None = None,
 ) -> ScreeningApp:
     """The standalone screening app (id = the group id), lists loaded and topics checked first.
 
@@ -405,6 +433,9 @@ def create_app(
         web_bind=web_bind,
         datadir=datadir,
     )  # validates the raw options before anything loads
+    if automaton is None and settings.watchlist_topic is not None:
+        follower = follower or WatchlistFollower(settings.kafka, settings.watchlist_topic).start()
+        automaton = follower.wait_ready()  # fail closed: no app until a version is built
     if automaton is None:
         automaton = load_automaton(settings.watchlists or None)
     options["topic_partitions"] = input_partitions(settings.kafka)
@@ -430,6 +461,10 @@ def create_app(
 
     app.on_before_shutdown.connect(summary)
     app.screening = screening
+    if follower is not None:  # later versions are swapped in between two batches
+        follower.on_swap = screening.swap
+        if follower.current is not None and follower.current is not automaton:
+            screening.swap(follower.current)  # built while the app was being created
     log.info(
         "faust engine: group %s, %s → %s, at-least-once, security %s, web view on %s:%d",
         settings.group_id,
@@ -476,11 +511,21 @@ def _run_faust(
     web_host: str,
     web_bind: str,
 ) -> int:
-    automaton = load_automaton(settings.watchlists or None)  # fail closed: before any Kafka client exists
+    lists: WatchlistFollower | None = None
+    if settings.watchlist_topic is None:
+        automaton = load_automaton(settings.watchlists or None)  # fail closed: before any Kafka client exists
+    else:
+        lists = WatchlistFollower(settings.kafka, settings.watchlist_topic).start()
+        metrics.follow_skipped_versions(lambda: lists.skipped_total if lists is not None else 0)
+        first = wait_first_version(lists)  # fail closed: the app is not created until a version is built
+        if first is None:
+            lists.close()
+            return 0
+        automaton = first
     allowlist = Allowlist(hashes=entity_hashes(automaton.watchlists))
-    follower = AllowlistFollower(settings.kafka, allowlist)
-    follower.start()
-    follower.wait_caught_up()  # the first batch sees every entry approved before the engine started
+    allow_follower = AllowlistFollower(settings.kafka, allowlist)
+    allow_follower.start()
+    allow_follower.wait_caught_up()  # the first batch sees every entry approved before the engine started
     metrics.lists_loaded(automaton)
     health.lists_loaded(automaton.version)
     with tempfile.TemporaryDirectory(prefix="txscreen-faust-") as datadir:  # Faust's (empty) data dir
@@ -494,6 +539,7 @@ def _run_faust(
             allowlist=allowlist,
             metrics=metrics,
             health=health,
+            follower=lists,
         )
         # Logging stays as the caller configured it; no banner, stdout left alone.
         worker = faust.Worker(app, quiet=True, redirect_stdouts=False, override_logging=False)
@@ -502,5 +548,7 @@ def _run_faust(
         except SystemExit as exc:
             return exc.code if isinstance(exc.code, int) else 1
         finally:
-            follower.stop()
+            allow_follower.stop()
+            if lists is not None:
+                lists.close()
     return 0

@@ -133,6 +133,15 @@ class WorkerMetrics:
         for outcome in (COMMITTED, ABORTED):
             self.transactions.labels(outcome)
 
+    def follow_skipped_versions(self, skipped: Callable[[], int]) -> None:
+        """Export how many published list versions the worker skipped because they did not build."""
+        gauge = Gauge(
+            "txscreen_watchlist_skipped_versions",
+            "Published watchlist versions skipped because they did not build (the last good one is kept).",
+            registry=self.registry,
+        )
+        gauge.set_function(lambda: float(skipped()))
+
     def lists_loaded(self, automaton: NameAutomaton) -> None:
         """The lists in use are ``automaton``'s, loaded now (a new version replaces the old one)."""
         self.watchlist_info.clear()

@@ -11,9 +11,15 @@ Allowlist: approved entries from the allowlist topic (:mod:`streams.allowlist`, 
 background thread, read to its end before the first batch) clear a blocked event whose every hit
 they cover (:mod:`matchers.allowlist`); its cleared record carries ``txscreen-allowlisted``.
 
-Fail closed: the watchlists are loaded, and the four topics checked, before any Kafka consumer
-exists; a list that does not load stops the worker with nothing consumed. With ``--metrics-listen``
-the metrics listener starts first, so ``/readyz`` says "not ready" while the lists load.
+Live lists: with ``--watchlist-topic`` the worker follows the published list versions
+(:mod:`streams.watchlists.follower`): each new version is built on the follower's thread and swapped in
+between two batches, with the allowlist's entity hashes, so every output carries the version that
+screened it.
+
+Fail closed: the watchlists are loaded (or, with ``--watchlist-topic``, the first version is built), and the
+topics checked, before any Kafka consumer exists; a list that does not load stops the worker with
+nothing consumed, and with an empty watchlist topic the worker waits without consuming. With
+``--metrics-listen`` the metrics listener starts first, so ``/readyz`` says "not ready" while the lists load.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from streams.metrics.server import Health, ListenAddress, MetricsServer
 from streams.outputs import KAFKA_MESSAGE, counts, output_records, screen_messages
 from streams.settings import Topics, WorkerSettings
 from streams.status import Totals
+from streams.watchlists.follower import WatchlistFollower, wait_first_version
 from streams.worker.batch_loop import BatchLoop, Emit
 
 log = logging.getLogger(__name__)
@@ -57,20 +64,35 @@ class ScreeningTransform:
         allowlist: AllowlistFollower | None = None,
         metrics: WorkerMetrics | None = None,
     ) -> None:
-        self.automaton = automaton
+        self._current = (automaton, entity_hashes(automaton.watchlists))
         self.destinations = topics.by_verdict()
         self.allowlist = allowlist
         self.metrics = metrics
 
+    @property
+    def automaton(self) -> NameAutomaton:
+        """The list version the next batch is screened with."""
+        return self._current[0]
+
+    def swap(self, automaton: NameAutomaton, _swap: object = None) -> None:
+        """Screen the next batch with ``automaton`` (a new list version; the batch in hand keeps its own).
+
+        The allowlist's entity hashes change with it, in one assignment, so that an entry approved against
+        an entity that the new version changed is void from the first batch the new version screens.
+        """
+        self._current = (automaton, entity_hashes(automaton.watchlists))
+
     def __call__(self, messages: list[Message]) -> Emit:
         """Screen the batch (one ``screen_batch`` call); the returned step produces its outputs."""
+        automaton, hashes = self._current  # read once: one batch (one transaction) is screened by one version
         started = time.perf_counter()
-        result = screen_messages(messages, KAFKA_MESSAGE, self.automaton, max_output_bytes=MAX_OUTPUT_BYTES)
+        result = screen_messages(messages, KAFKA_MESSAGE, automaton, max_output_bytes=MAX_OUTPUT_BYTES)
         if self.metrics is not None:
             self.metrics.screen_seconds.observe(time.perf_counter() - started)
         allowed: dict[int, list[str]] = {}
         if self.allowlist is not None and result.hits:
             self.allowlist.check()
+            self.allowlist.allowlist.hashes = hashes  # entries are judged against the version that screened
             active = self.allowlist.allowlist.active(parse_time(result.screened_at))  # the batch's clock
             result, allowed = apply_allowlist(result, [m.value() for m in messages], active)
         records = output_records(messages, KAFKA_MESSAGE, result, self.destinations, allowlisted=allowed)
@@ -86,27 +108,57 @@ class ScreeningTransform:
 
 
 def run_worker(settings: WorkerSettings, metrics_listen: ListenAddress | None = None) -> Totals:
-    """Load the watchlists, check the topics, then screen until stopped (WatchlistError, BrokerError).
+    """Load the watchlists (or wait for the first version of ``--watchlist-topic``), check the topics, then
+    screen until stopped (WatchlistError, BrokerError).
 
     With ``metrics_listen``, serve ``/metrics``, ``/healthz`` and ``/readyz`` there from the start.
     """
     metrics, health = WorkerMetrics(), Health()
     server = MetricsServer(metrics_listen, metrics.registry, health) if metrics_listen is not None else None
     try:
-        automaton = load_automaton(settings.watchlists or None)  # fail closed: before any consumer exists
-        topics = settings.kafka.topics
-        require_topics(new_client(AdminClient, admin_config(settings.kafka)), topics.all)
-        follower = AllowlistFollower(settings.kafka, Allowlist(hashes=entity_hashes(automaton.watchlists)))
-        follower.start()
-        follower.wait_caught_up()  # the first batch sees every entry approved before the worker started
-        metrics.lists_loaded(automaton)
-        health.lists_loaded(automaton.version)
-        transform = ScreeningTransform(automaton, topics, follower, metrics)
-        loop = BatchLoop(settings, transform, name="screener", observer=WorkerObserver(metrics, health))
-        try:
-            return loop.run()
-        finally:
-            follower.stop()
+        return _run_worker(settings, metrics, health)
     finally:
+        health.stopped()
         if server is not None:
             server.close()
+
+
+def _run_worker(settings: WorkerSettings, metrics: WorkerMetrics, health: Health) -> Totals:
+    topics = settings.kafka.topics
+    lists: WatchlistFollower | None = None
+    transform: ScreeningTransform | None = None
+
+    def swap(automaton: NameAutomaton, _swap: object) -> None:
+        if transform is not None:
+            transform.swap(automaton)
+            metrics.lists_loaded(automaton)
+            health.lists_loaded(automaton.version)
+
+    if settings.watchlist_topic is None:
+        automaton: NameAutomaton | None = load_automaton(settings.watchlists or None)  # fail closed: first
+        require_topics(new_client(AdminClient, admin_config(settings.kafka)), topics.all)
+    else:
+        require_topics(new_client(AdminClient, admin_config(settings.kafka)), topics.all)
+        lists = WatchlistFollower(settings.kafka, settings.watchlist_topic, on_swap=swap).start()
+        metrics.follow_skipped_versions(lambda: lists.skipped_total if lists is not None else 0)
+        automaton = wait_first_version(lists)  # fail closed: no consumer until a version is built
+    try:
+        if automaton is None:
+            log.info("stopped while waiting for a watchlist version: nothing was consumed")
+            return Totals(ScreeningTransform.kinds)
+        allowlist = AllowlistFollower(settings.kafka, Allowlist(hashes=entity_hashes(automaton.watchlists)))
+        allowlist.start()
+        try:
+            allowlist.wait_caught_up()  # the first batch sees every entry approved before the worker started
+            transform = ScreeningTransform(automaton, topics, allowlist, metrics)
+            metrics.lists_loaded(automaton)
+            health.lists_loaded(automaton.version)
+            if lists is not None and lists.current is not None and lists.current is not automaton:
+                swap(lists.current, None)  # a version built between the wait and the line above
+            loop = BatchLoop(settings, transform, name="screener", observer=WorkerObserver(metrics, health))
+            return loop.run()
+        finally:
+            allowlist.stop()
+    finally:
+        if lists is not None:
+            lists.close()

@@ -10,7 +10,9 @@ import streams
 from streams.cli import build_parser
 from streams.cli.dlq import REPLAY_TABLE_SETTINGS
 from streams.cli.kafka import TABLE_SETTINGS
+from streams.cli.lists import LISTS_TABLE_SETTINGS
 from streams.cli.lists_fetch import FETCH_TABLE_SETTINGS
+from streams.cli.rescreen import RESCREEN_TABLE_SETTINGS
 from streams.cli.review import REVIEW_TABLE_SETTINGS
 from streams.settings import Setting, settings_table
 
@@ -37,6 +39,11 @@ def test_review_settings_table_is_the_generated_one() -> None:
     assert settings_table(REVIEW_TABLE_SETTINGS).strip() in README
 
 
+def test_lists_and_rescreen_settings_table_is_the_generated_one() -> None:
+    """The README's table of `txscreen lists` and `txscreen rescreen` settings is the declared one."""
+    assert settings_table(LISTS_TABLE_SETTINGS + RESCREEN_TABLE_SETTINGS).strip() in README
+
+
 def test_every_declared_setting_is_in_the_configuration_table() -> None:
     """Each Setting declared in a streams module (TXSCREEN_ENGINE, …) is in a README table."""
     declared: set[str] = set()
@@ -51,6 +58,7 @@ def test_every_declared_setting_is_in_the_configuration_table() -> None:
         + settings_table(REPLAY_TABLE_SETTINGS)
         + settings_table(FETCH_TABLE_SETTINGS)
         + settings_table(REVIEW_TABLE_SETTINGS)
+        + settings_table(LISTS_TABLE_SETTINGS + RESCREEN_TABLE_SETTINGS)
     )
     assert {"TXSCREEN_ENGINE", "TXSCREEN_WEB_PORT"} <= declared
     assert [env for env in sorted(declared) if f"`{env}`" not in table] == []
