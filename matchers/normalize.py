@@ -46,10 +46,12 @@ from functools import cache
 from matchers._native import fold_ascii
 from matchers.unicode_tables import IGNORABLE_RANGES, LATIN_CONFUSABLES
 
-#: Combining marks removed as diacritics (other marks, such as Kana voicing or Indic vowel
-#: signs, are part of the letter and are kept).
-_DIACRITIC_RANGES = (
-    (0x0300, 0x036F),  # combining diacritical marks
+#: Combining marks that belong to one script's letters and are removed as diacritics wherever they
+#: stand: the Cyrillic titlo, Hebrew points (niqqud) and Arabic harakat. Hebrew and Arabic write
+#: vowels as optional points that names, lists and payment text almost always leave out, so a
+#: vocalized and a bare spelling are one name. Other scripts' own marks (Indic and Thai vowel
+#: signs, Kana voicing) are part of the letter and are kept.
+_SCRIPT_DIACRITIC_RANGES = (
     (0x0483, 0x0489),  # Cyrillic titlo and friends
     (0x0591, 0x05BD),
     (0x05BF, 0x05BF),
@@ -63,10 +65,49 @@ _DIACRITIC_RANGES = (
     (0x06DF, 0x06E4),
     (0x06E7, 0x06E8),
     (0x06EA, 0x06ED),
+)
+#: Combining marks any script may carry (acute, diaeresis, ring…): removed as diacritics only where
+#: their base letter is Latin, Greek or Cyrillic (or Hebrew or Arabic, whose marks are all optional
+#: vocalization), or where they have no base letter at all; after a letter of another script
+#: (Devanagari, Thai, …) a mark is part of the name and is kept (issue 10).
+_GENERIC_DIACRITIC_RANGES = (
+    (0x0300, 0x036F),  # combining diacritical marks
     (0x1AB0, 0x1AFF),
     (0x1DC0, 0x1DFF),
     (0x20D0, 0x20FF),
     (0xFE20, 0xFE2F),
+)
+#: Every mark removed as a diacritic somewhere (the word classes of the readings count them as letters).
+_DIACRITIC_RANGES = _GENERIC_DIACRITIC_RANGES[:1] + _SCRIPT_DIACRITIC_RANGES + _GENERIC_DIACRITIC_RANGES[1:]
+#: Letters whose generic marks are diacritics: Latin (with IPA, modifier letters, phonetic extensions
+#: and full-width forms), Greek, Cyrillic, Hebrew and Arabic blocks.
+_DIACRITIC_BASE_RANGES = (
+    (0x0041, 0x005A),
+    (0x0061, 0x007A),
+    (0x00AA, 0x00AA),
+    (0x00B5, 0x00B5),
+    (0x00BA, 0x00BA),
+    (0x00C0, 0x02FF),
+    (0x0370, 0x052F),  # Greek, Cyrillic
+    (0x0590, 0x06FF),  # Hebrew, Arabic
+    (0x0750, 0x077F),
+    (0x0870, 0x08FF),
+    (0x1C80, 0x1C8F),
+    (0x1D00, 0x1DBF),
+    (0x1E00, 0x1FFF),  # Latin Extended Additional, Greek Extended
+    (0x2071, 0x2071),
+    (0x207F, 0x207F),
+    (0x2090, 0x209C),
+    (0x2C60, 0x2C7F),
+    (0x2DE0, 0x2DFF),
+    (0xA640, 0xA69F),
+    (0xA720, 0xA7FF),
+    (0xAB30, 0xAB6F),
+    (0xFB00, 0xFB06),
+    (0xFB1D, 0xFDFF),
+    (0xFE70, 0xFEFF),
+    (0xFF21, 0xFF3A),
+    (0xFF41, 0xFF5A),
 )
 #: Letters that only stretch or decorate text (Arabic tatweel) are dropped like marks.
 _DROPPED_LETTERS = (0x0640,)
@@ -258,7 +299,7 @@ def _fold_tables() -> tuple[dict[int, str | None], dict[int, str | None]]:
             table[cp] = None
         elif cat[0] in "PSZ" or cat == "Cc":
             table[cp] = " "
-    for a, b in _DIACRITIC_RANGES:
+    for a, b in _SCRIPT_DIACRITIC_RANGES:  # generic marks: :func:`drop_diacritics`
         for cp in range(a, b + 1):
             table[cp] = None
     for cp in _DROPPED_LETTERS:
@@ -303,6 +344,31 @@ def _cjk_spacing(text: str) -> str:
 _YPOGEGRAMMENI = "\u0345"
 
 
+def _ranges_class(ranges: Sequence[tuple[int, int]]) -> str:
+    return "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "") for a, b in ranges)
+
+
+@cache
+def _generic_diacritics_re() -> re.Pattern[str]:
+    """A run of generic combining marks that are diacritics: the first not after a letter or mark of a
+    script that keeps them (any letter or mark outside :data:`_DIACRITIC_BASE_RANGES`)."""
+    generic = _ranges_class(_GENERIC_DIACRITIC_RANGES)
+    base = _ranges_class(_DIACRITIC_BASE_RANGES)
+    keeps = f"(?:(?![{base}{generic}])(?:[^\\W\\d_]|{_mark()}))"
+    return re.compile(f"[{generic}](?<!{keeps}.)[{generic}]*")
+
+
+def drop_diacritics(text: str) -> str:
+    """Generic combining marks removed where their base letter is Latin, Greek, Cyrillic, Hebrew or
+    Arabic, or where they have none (kept after a letter of another script: policy a, issue 10)."""
+    return _generic_diacritics_re().sub("", text)
+
+
+def _diacritic_positions(text: str) -> set[int]:
+    """The positions :func:`drop_diacritics` removes."""
+    return {i for m in _generic_diacritics_re().finditer(text) for i in range(*m.span())}
+
+
 def _casefold(text: str) -> str:
     """Step 3; the Greek iota subscript, a diacritic, is dropped first (case folding makes it a letter ι)."""
     return text.replace(_YPOGEGRAMMENI, "").casefold() if _YPOGEGRAMMENI in text else text.casefold()
@@ -311,7 +377,7 @@ def _casefold(text: str) -> str:
 def fold(text: str) -> str:
     """The normalized form of one text."""
     s = latinize(unicodedata.normalize("NFKD", text))
-    s = " ".join(_casefold(s).translate(_fold_tables()[0]).split())
+    s = " ".join(drop_diacritics(_casefold(s)).translate(_fold_tables()[0]).split())
     return _cjk_spacing(s)
 
 
@@ -429,7 +495,7 @@ def fold_batch(texts: Sequence[str]) -> str:
     """Batch fold of any texts; a NUL inside a text reads as a space, as in :func:`fold`."""
     joined = batch_string(texts)
     dropped, separators, letters = _batch_fold_passes()
-    s = _casefold(latinize(unicodedata.normalize("NFKD", joined)))
+    s = drop_diacritics(_casefold(latinize(unicodedata.normalize("NFKD", joined))))
     if _ASTRAL_RE.search(s):  # emoji, historic scripts: character by character
         s = s.translate(_fold_tables()[1])
     else:
@@ -774,21 +840,27 @@ def fold_with_spans(text: str) -> tuple[str, list[Span]]:
     table = _fold_tables()[0]
     chars, spans = _nfkd_with_spans(text)
     chars, spans = _latinize_with_spans(chars, spans)
+    folded = [
+        (c, span)
+        for ch, span in zip(chars, spans, strict=True)
+        if ch != _YPOGEGRAMMENI
+        for c in ch.casefold()
+    ]
+    dropped = _diacritic_positions("".join(c for c, _ in folded))
     out: list[str] = []
     out_spans: list[Span] = []
-    for ch, span in zip(chars, spans, strict=True):
-        for c in ch.casefold() if ch != _YPOGEGRAMMENI else "":
-            mapped = table.get(ord(c), c)
-            if mapped is None:
-                continue
-            for m in mapped:
-                if m.isspace():
-                    if out and out[-1] != " ":
-                        out.append(" ")
-                        out_spans.append(span)
-                else:
-                    out.append(m)
+    for i, (c, span) in enumerate(folded):
+        mapped = None if i in dropped else table.get(ord(c), c)
+        if mapped is None:
+            continue
+        for m in mapped:
+            if m.isspace():
+                if out and out[-1] != " ":
+                    out.append(" ")
                     out_spans.append(span)
+            else:
+                out.append(m)
+                out_spans.append(span)
     if out and out[-1] == " ":
         out.pop()
         out_spans.pop()
