@@ -263,7 +263,7 @@ def _non_latin(text: str) -> bool:
 
 
 def test_multilingual_profile_writes_about_40_percent_of_texts_in_other_scripts(tmp_path: Path) -> None:
-    """--profile multilingual: about 40% of party and remittance texts in non-Latin scripts, all ten present."""
+    """--profile multilingual: about 40% of party and remittance texts in non-Latin scripts, ten of them."""
     out = tmp_path / "multi.jsonl"
     argv = ["loadgen", "--count", "3000", "--profile", "multilingual", "--seed", "5"]
     argv += ["--listed-share", "0"]
