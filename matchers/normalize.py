@@ -351,10 +351,11 @@ def _ranges_class(ranges: Sequence[tuple[int, int]]) -> str:
 @cache
 def _generic_diacritics_re() -> re.Pattern[str]:
     """A run of generic combining marks that are diacritics: the first not after a letter or mark of a
-    script that keeps them (any letter or mark outside :data:`_DIACRITIC_BASE_RANGES`)."""
+    script that keeps them (any letter or mark outside :data:`_DIACRITIC_BASE_RANGES`, or a generic
+    mark kept there)."""
     generic = _ranges_class(_GENERIC_DIACRITIC_RANGES)
     base = _ranges_class(_DIACRITIC_BASE_RANGES)
-    keeps = f"(?:(?![{base}{generic}])(?:[^\\W\\d_]|{_mark()}))"
+    keeps = f"(?:(?![{base}])(?:[^\\W\\d_]|{_mark()}))"
     return re.compile(f"[{generic}](?<!{keeps}.)[{generic}]*")
 
 
@@ -976,3 +977,116 @@ class FoldMap:
 
     def _text_span(self, start: int, end: int) -> Span:
         return self._spans[start][0], self._spans[end - 1][1]
+
+
+# ---------------------------------------------------------------------------------------------
+# The native triage's fold of any script (``native/src/fold.rs``): one entry per character.
+
+#: ``NativeFold.kind``: how the readings see a character (as :func:`simple_kinds`, and 5 for a mark).
+KIND_LETTER, KIND_DIGIT, KIND_PUNCT, KIND_SPACE, KIND_MARK = 1, 2, 3, 4, 5
+#: ``NativeFold.look``: a boundary of look-alike words, a word character that is not a look-alike,
+#: one a look-alike word may hold besides look-alikes (ASCII digits, diacritics, tatweel), a look-alike.
+LOOK_BOUNDARY, LOOK_WORD, LOOK_OTHER, LOOK_LETTER = 0, 1, 2, 3
+#: ``NativeFold.flags``: its decomposition holds a Latin letter; a look-alike (:data:`CONFUSABLES`);
+#: it is a word boundary that decomposes into word characters or look-alikes; its decomposition is
+#: all Latin-like (:func:`latinize` may read it as Latin); a generic combining mark right after it is
+#: kept (:func:`drop_diacritics`); it is a generic combining mark (kept or dropped by what precedes).
+FLAG_LATIN, FLAG_CONFUSABLE, FLAG_JOINS, FLAG_LIKE, FLAG_KEEPS, FLAG_GENERIC = 1, 2, 4, 8, 16, 32
+#: ``NativeFold.flags``: read as Latin, it has a separator before it; after it.
+FLAG_LATIN_LEAD, FLAG_LATIN_TRAIL = 64, 128
+
+#: One character's native fold: ``fold`` is :func:`fold` of the character alone, ``lead``/``trail``
+#: whether it has a separator before/after that; ``ccc_first``/``ccc_last`` the canonical combining
+#: classes of the ends of its decomposition (the native fold hands a text back where canonical
+#: reordering would move a mark across characters).
+NativeFold = tuple[str, bool, bool, int, int, int, int, str, int, str]
+
+
+def cjk_ranges() -> list[tuple[int, int]]:
+    """:data:`CJK_CLASS` as inclusive code point ranges."""
+    return [(ord(CJK_CLASS[i]), ord(CJK_CLASS[i + 2])) for i in range(0, len(CJK_CLASS), 3)]
+
+
+def _native_kind(ch: str) -> int:
+    """How the readings see ``ch`` (``[^\\W\\d_]``, ``\\d``, ``\\s``, a mark, the rest)."""
+    if ch.isalnum():
+        return KIND_DIGIT if ch.isdecimal() else KIND_LETTER
+    if ch.isspace():
+        return KIND_SPACE
+    return KIND_MARK if unicodedata.category(ch)[0] == "M" else KIND_PUNCT
+
+
+def _native_look(ch: str, lookalikes: dict[str, str], look_other: re.Pattern[str]) -> int:
+    """How the look-alike reading sees ``ch`` (``_lookalike_res``)."""
+    if ch in lookalikes:
+        return LOOK_LETTER
+    if look_other.match(ch):
+        return LOOK_OTHER
+    return LOOK_WORD if ch.isalnum() else LOOK_BOUNDARY
+
+
+@cache
+def native_fold_table() -> dict[str, NativeFold]:
+    """``(fold, lead, trail, kind, look, ccc_first, ccc_last, latin, flags, latin_fold)`` for every
+    non-ASCII character of the Basic Multilingual Plane that the native triage folds on its own
+    (``native/src/fold.rs``; ``latin_fold`` is its fold when :func:`latinize` reads it as Latin).
+
+    Left out, so that the triage hands their texts to Python: ignorable and format characters,
+    controls, surrogates, unassigned code points, and characters whose decomposition starts with a
+    generic combining mark (whether that is a diacritic depends on the letter before it). Built in a
+    few passes over all the characters joined (a per-character loop of :func:`fold` takes a second).
+    """
+    generic = re.compile(f"[{_ranges_class(_GENERIC_DIACRITIC_RANGES)}]")
+    chars: list[str] = []
+    decomposed: list[str] = []
+    for cp in range(0x80, 0x10000):
+        ch = chr(cp)
+        if unicodedata.category(ch) in ("Cs", "Cn", "Cf", "Cc") or is_ignorable(ch):
+            continue
+        nfkd = unicodedata.normalize("NFKD", ch)
+        if generic.match(nfkd) is None or (len(nfkd) == 1 and ch != _YPOGEGRAMMENI):
+            chars.append(ch)
+            decomposed.append(nfkd)
+    sep = BATCH_SEPARATOR
+    table1 = _fold_tables()[1]
+    folds = drop_diacritics(_casefold(sep.join(decomposed))).translate(table1).split(sep)
+    latin_folds = (
+        drop_diacritics(_casefold(sep.join(decomposed).translate(_CONFUSABLE_TABLE)))
+        .translate(table1)
+        .split(sep)
+    )
+    mark = "\u0301"
+    keeps = [
+        k.endswith(mark)
+        for k in drop_diacritics(_casefold(f"{mark}{sep}".join(decomposed) + mark)).split(sep)
+    ]
+    like = re.compile(f"[{_LATIN_LIKE}{_ASTRAL_CONF}]*")
+    lookalikes = lookalike_letters()
+    look_other = re.compile(f"[0-9{_MARK_CLASS}{_FORMAT_CLASS}\u0640]")
+    latin_letter = re.compile(f"[{_LATIN_LETTERS}]").search
+    confusable = _CONFUSABLE_RE.search
+    out: dict[str, NativeFold] = {}
+    for ch, nfkd, plain_folded, plain_latin_folded, keeps_after in zip(
+        chars, decomposed, folds, latin_folds, keeps, strict=True
+    ):
+        is_generic = generic.match(nfkd) is not None
+        # A generic mark is kept or dropped by what precedes it: its entry holds the mark.
+        folded, latin_folded = (_casefold(nfkd),) * 2 if is_generic else (plain_folded, plain_latin_folded)
+        core = " ".join(folded.split()) if len(folded) > 1 else folded.strip()
+        if len(core) > 1 and _CJK_RE.search(core) is not None:
+            core = _cjk_spacing(core)
+        lead = folded[:1].isspace()
+        trail = folded[-1:].isspace()
+        kind, look = _native_kind(ch), _native_look(ch, lookalikes, look_other)
+        flags = (FLAG_LATIN if latin_letter(nfkd) else 0) | (FLAG_CONFUSABLE if confusable(nfkd) else 0)
+        if look == LOOK_BOUNDARY and (flags & FLAG_CONFUSABLE or any(c.isalnum() for c in nfkd)):
+            flags |= FLAG_JOINS
+        flags |= (FLAG_LIKE if like.fullmatch(nfkd) else 0) | (FLAG_KEEPS if keeps_after else 0)
+        flags |= FLAG_GENERIC if is_generic else 0
+        flags |= (FLAG_LATIN_LEAD if latin_folded[:1].isspace() else 0) | (
+            FLAG_LATIN_TRAIL if latin_folded[-1:].isspace() else 0
+        )
+        ccc = (unicodedata.combining(nfkd[0]), unicodedata.combining(nfkd[-1]))
+        latin_core = " ".join(latin_folded.split())
+        out[ch] = (core, lead, trail, kind, look, *ccc, lookalikes.get(ch, ""), flags, latin_core)
+    return out

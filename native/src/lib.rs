@@ -10,6 +10,7 @@
 //!   where the full path would say the same, and tests check exactly that.
 
 mod event;
+mod fold;
 mod timestamp;
 
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -82,18 +83,20 @@ fn push_folded(bytes: &[u8], out: &mut Vec<u8>, space: &mut bool) -> bool {
     fold_into(&TEXT_FOLD, bytes, out, space)
 }
 
-/// A character as the readings see it (`matchers.normalize.readings`).
+/// A character as the readings see it (`matchers.normalize.readings`): a combining mark is part of
+/// the word it stands in.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Kind {
+pub(crate) enum Kind {
     Letter,
     Digit,
     Punct,
     Space,
+    Mark,
 }
 
 impl Kind {
     fn is_word(self) -> bool {
-        matches!(self, Kind::Letter | Kind::Digit)
+        matches!(self, Kind::Letter | Kind::Digit | Kind::Mark)
     }
 }
 
@@ -121,7 +124,7 @@ type Cuts = Vec<(usize, usize)>;
 
 /// Punctuation runs inside words (`HA-MAS`): each run of punctuation with a word character on both
 /// sides, unless both are digits (dates and amounts: `16.06.2020`, `1,250.00`).
-fn inside_breaks(kinds: &[Kind]) -> Cuts {
+pub(crate) fn inside_breaks(kinds: &[Kind]) -> Cuts {
     let mut cuts = Vec::new();
     let mut i = 0;
     while i < kinds.len() {
@@ -146,48 +149,39 @@ fn inside_breaks(kinds: &[Kind]) -> Cuts {
     cuts
 }
 
-/// The gaps in each run of three or more single letters apart (`H A M A S`, `H.A.M.A.S.`).
-fn single_letter_gaps(kinds: &[Kind]) -> Cuts {
-    let mut cuts = Vec::new();
-    let (mut first, mut last, mut count) = (0, 0, 0);
-    let close = |first: usize, last: usize, count: usize, cuts: &mut Cuts| {
-        if count >= 3 {
-            // Each gap lies between two singles: non-word characters only, so the gaps of the run
-            // are its non-word stretches.
-            let mut k = first + 1;
-            while k < last {
-                let start = k;
-                while !kinds[k].is_word() {
-                    k += 1;
-                }
-                cuts.push((start, k));
-                k += 1;
-            }
+/// The gaps in each run of three or more single letters apart (`H A M A S`, `H.A.M.A.S.`). A single
+/// letter is a word of one letter and the marks on it; the gaps are the non-word stretches between.
+pub(crate) fn single_letter_gaps(kinds: &[Kind]) -> Cuts {
+    fn close(singles: &mut Vec<(usize, usize)>, cuts: &mut Cuts) {
+        if singles.len() >= 3 {
+            cuts.extend(singles.windows(2).map(|w| (w[0].1, w[1].0)));
         }
-    };
-    for (i, &kind) in kinds.iter().enumerate() {
-        if !kind.is_word() {
+        singles.clear();
+    }
+    let mut cuts = Vec::new();
+    let mut singles = Vec::new();
+    let mut i = 0;
+    while i < kinds.len() {
+        if !kinds[i].is_word() {
+            i += 1;
             continue;
         }
-        let alone = (i == 0 || !kinds[i - 1].is_word())
-            && (i + 1 == kinds.len() || !kinds[i + 1].is_word());
-        if kind == Kind::Letter && alone {
-            if count == 0 {
-                first = i;
-            }
-            last = i;
-            count += 1;
+        let start = i;
+        while i < kinds.len() && kinds[i].is_word() {
+            i += 1;
+        }
+        if kinds[start] == Kind::Letter && kinds[start + 1..i].iter().all(|&k| k == Kind::Mark) {
+            singles.push((start, i));
         } else {
-            close(first, last, count, &mut cuts);
-            count = 0;
+            close(&mut singles, &mut cuts);
         }
     }
-    close(first, last, count, &mut cuts);
+    close(&mut singles, &mut cuts);
     cuts
 }
 
 /// `items` without the `cuts` (sorted, disjoint).
-fn cut<T: Copy>(items: &[T], cuts: &[(usize, usize)]) -> Vec<T> {
+pub(crate) fn cut<T: Copy>(items: &[T], cuts: &[(usize, usize)]) -> Vec<T> {
     let mut out = Vec::with_capacity(items.len());
     let mut done = 0;
     for &(a, b) in cuts {
@@ -355,6 +349,7 @@ fn layout<'t>(
     texts: &[&'t str],
     simple: &SimpleFolds,
     kinds: &SimpleKinds,
+    table: Option<&fold::FoldTable>,
     scratch: &mut Scratch,
     out: &mut Vec<u8>,
     left: &mut Vec<&'t str>,
@@ -374,16 +369,18 @@ fn layout<'t>(
                 None => false,
             })
         };
-        if !folded {
-            out.truncate(mark);
-            left.push(text);
-            continue;
+        if folded {
+            if !space {
+                out.push(b' ');
+            }
+            out.push(0);
+            if push_readings(text, simple, kinds, scratch, out) {
+                continue;
+            }
         }
-        if !space {
-            out.push(b' ');
-        }
-        out.push(0);
-        if !push_readings(text, simple, kinds, scratch, out) {
+        // Other scripts: the whole fold, from the table (`fold.rs`); else Python folds the text.
+        out.truncate(mark);
+        if !table.is_some_and(|table| table.push_text(text, out)) {
             out.truncate(mark);
             left.push(text);
         }
@@ -467,6 +464,7 @@ pub struct Triage {
     countries: HashSet<String>,
     simple: SimpleFolds,
     kinds: SimpleKinds,
+    table: fold::FoldTable,
 }
 
 /// `Triage.classify` codes, one per input: `matchers.triage.TriageCode` (exported as `TRIAGE_CODES`).
@@ -482,6 +480,8 @@ impl Triage {
         countries: HashSet<String>,
         simple: HashMap<char, Vec<u8>>,
         kinds: SimpleKinds,
+        table: HashMap<char, fold::RawEntry>,
+        cjk: Vec<(u32, u32)>,
     ) -> Self {
         let simple = simple
             .into_iter()
@@ -492,7 +492,22 @@ impl Triage {
             countries,
             simple,
             kinds,
+            table: fold::FoldTable::new(table.into_iter().collect(), &cjk),
         }
+    }
+
+    /// `text` folded by the table (`matchers.normalize.fold`), or None where Python folds it.
+    fn fold(&self, text: &str) -> Option<String> {
+        self.table.fold(text)
+    }
+
+    /// The batch string of `text` with its other readings as the triage lays it out from the table
+    /// (`"\0 fold \0 reading \0 ..."`), or None where Python reads it.
+    fn layout_text<'py>(&self, py: Python<'py>, text: &str) -> Option<Bound<'py, PyBytes>> {
+        let mut out = vec![0];
+        self.table
+            .push_text(text, &mut out)
+            .then(|| PyBytes::new(py, &out))
     }
 
     /// `(codes, texts, owners)`: one code per input (0 certainly clean, 1 full path, 2 clean unless
@@ -534,6 +549,7 @@ impl Triage {
                 &texts,
                 &self.simple,
                 &self.kinds,
+                Some(&self.table),
                 &mut scratch,
                 &mut buffer,
                 &mut left,
@@ -601,6 +617,7 @@ mod tests {
             &texts,
             &simple,
             &kinds,
+            None,
             &mut Scratch::default(),
             &mut out,
             &mut left,
