@@ -985,8 +985,9 @@ class FoldMap:
 #: ``NativeFold.kind``: how the readings see a character (as :func:`simple_kinds`, and 5 for a mark).
 KIND_LETTER, KIND_DIGIT, KIND_PUNCT, KIND_SPACE, KIND_MARK = 1, 2, 3, 4, 5
 #: ``NativeFold.look``: a boundary of look-alike words, a word character that is not a look-alike,
-#: one a look-alike word may hold besides look-alikes (ASCII digits, diacritics, tatweel), a look-alike.
-LOOK_BOUNDARY, LOOK_WORD, LOOK_OTHER, LOOK_LETTER = 0, 1, 2, 3
+#: one a look-alike word may hold besides look-alikes (ASCII digits, diacritics, tatweel), a look-alike,
+#: a look-alike that is not a word character (``€``, ``×``: it also bounds words).
+LOOK_BOUNDARY, LOOK_WORD, LOOK_OTHER, LOOK_LETTER, LOOK_LETTER_NOT_WORD = 0, 1, 2, 3, 4
 #: ``NativeFold.flags``: its decomposition holds a Latin letter; a look-alike (:data:`CONFUSABLES`);
 #: it is a word boundary that decomposes into word characters or look-alikes; its decomposition is
 #: all Latin-like (:func:`latinize` may read it as Latin); a generic combining mark right after it is
@@ -1019,7 +1020,7 @@ def _native_kind(ch: str) -> int:
 def _native_look(ch: str, lookalikes: dict[str, str], look_other: re.Pattern[str]) -> int:
     """How the look-alike reading sees ``ch`` (``_lookalike_res``)."""
     if ch in lookalikes:
-        return LOOK_LETTER
+        return LOOK_LETTER if ch.isalnum() or look_other.match(ch) else LOOK_LETTER_NOT_WORD
     if look_other.match(ch):
         return LOOK_OTHER
     return LOOK_WORD if ch.isalnum() else LOOK_BOUNDARY

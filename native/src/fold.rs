@@ -15,7 +15,7 @@
 //! * a character has no entry (ASCII controls, ignorable and format characters, generic combining
 //!   marks standing alone, characters beyond the Basic Multilingual Plane).
 
-use crate::{cut, inside_breaks, single_letter_gaps, Kind};
+use crate::{cut, inside_breaks, single_letter_gaps, HasKind, Kind};
 
 /// Its decomposition holds a Latin letter.
 const FLAG_LATIN: u8 = 1;
@@ -40,6 +40,22 @@ const LOOK_BOUNDARY: u8 = 0;
 const LOOK_OTHER: u8 = 2;
 /// A look-alike letter.
 const LOOK_LETTER: u8 = 3;
+/// A look-alike that is not a word character (`€`, `×`): it also bounds words.
+const LOOK_LETTER_NOT_WORD: u8 = 4;
+
+/// A word character of the look-alike reading (`matchers.normalize._WORD_CHAR`).
+fn is_word(e: &Entry) -> bool {
+    matches!(e.look, 1..=LOOK_LETTER)
+}
+
+/// A character a word made only of look-alikes may hold.
+fn in_lookalike_word(e: &Entry) -> bool {
+    matches!(e.look, LOOK_OTHER | LOOK_LETTER | LOOK_LETTER_NOT_WORD)
+}
+
+fn is_lookalike(e: &Entry) -> bool {
+    matches!(e.look, LOOK_LETTER | LOOK_LETTER_NOT_WORD)
+}
 
 /// One character's entry (`matchers.normalize.NativeFold`).
 #[derive(Clone, Debug)]
@@ -56,6 +72,12 @@ pub struct Entry {
     ccc_last: u8,
     latin: Box<[char]>,
     flags: u8,
+}
+
+impl HasKind for &Entry {
+    fn kind(&self) -> Kind {
+        self.kind
+    }
 }
 
 /// The Python tuple an entry comes from.
@@ -166,18 +188,16 @@ impl FoldTable {
         (at != NONE).then(|| &self.entries[at as usize])
     }
 
-    /// The entries of `chars`, or None when one has none.
-    fn entries<'a>(&'a self, chars: &[char]) -> Option<Vec<&'a Entry>> {
-        chars.iter().map(|&c| self.entry(c)).collect()
+    /// The entries of the characters of `text`, or None when one has none.
+    fn entries(&self, text: &str) -> Option<Vec<&Entry>> {
+        text.chars().map(|c| self.entry(c)).collect()
     }
 
-    /// Appends `chars` folded as one more text of a batch string (`" <fold> \0"`; the caller has
-    /// written the `\0` before). False, with `out` partly written, when only Python can fold them.
-    fn push_fold(&self, chars: &[char], out: &mut Vec<u8>) -> bool {
-        let Some(entries) = self.entries(chars) else {
-            return false;
-        };
-        let Some(latinized) = latinized(&entries) else {
+    /// Appends the characters of `entries` folded as one more text of a batch string (`" <fold> \0"`;
+    /// the caller has written the `\0` before). False, with `out` partly written, when only Python can
+    /// fold them.
+    fn push_fold(&self, entries: &[&Entry], out: &mut Vec<u8>) -> bool {
+        let Ok(latinized) = latinized(entries) else {
             return false;
         };
         #[derive(PartialEq)]
@@ -188,15 +208,19 @@ impl FoldTable {
         }
         out.push(b' ');
         let (mut prev, mut pending, mut prev_ccc, mut keeps) = (Prev::Start, false, 0u8, false);
-        for (e, &latin) in entries.iter().zip(&latinized) {
+        for (k, e) in entries.iter().enumerate() {
+            let latin = latinized.as_ref().is_some_and(|l| l[k]);
             if prev_ccc > 0 && e.ccc_first > 0 && e.ccc_first < prev_ccc {
                 return false; // canonical reordering would move a mark across characters
             }
             prev_ccc = e.ccc_last;
-            if e.flags & FLAG_GENERIC != 0 && !keeps {
-                continue; // a diacritic: dropped (`drop_diacritics`), and so is the rest of its run
+            if e.flags & FLAG_GENERIC != 0 {
+                if !keeps {
+                    continue; // a diacritic: dropped (`drop_diacritics`), and so is the rest of its run
+                }
+            } else {
+                keeps = e.flags & FLAG_KEEPS != 0 && !latin; // read as Latin, its marks are diacritics
             }
-            keeps = e.flags & (FLAG_KEEPS | FLAG_GENERIC) != 0 && !latin;
             let (core, lead, trail) = if latin {
                 let flags = e.flags;
                 (
@@ -231,80 +255,88 @@ impl FoldTable {
         true
     }
 
-    /// `chars` with every word made only of look-alikes (and ASCII digits, diacritics, tatweel) read
-    /// as Latin (`matchers.normalize._latin_words`); None when it has no such word.
-    fn latin_words(&self, chars: &[char], entries: &[&Entry]) -> Option<Vec<char>> {
-        let mut out: Option<Vec<char>> = None;
-        let mut i = 0;
-        while i < chars.len() {
-            if entries[i].look == LOOK_BOUNDARY {
-                i += 1;
+    /// `entries` with every word made only of look-alikes (and ASCII digits, diacritics, tatweel) read
+    /// as Latin (`matchers.normalize._latin_words`): Ok(None) when it has no such word, Err when a Latin
+    /// reading has a character without an entry.
+    fn latin_words<'a>(&'a self, entries: &[&'a Entry]) -> Result<Option<Vec<&'a Entry>>, ()> {
+        // As the regex `(?<!W)[others]*L(?:L|[others])*(?!W)` finds them, leftmost first: a start not
+        // after a word character, the longest stretch of allowed characters from there that holds a
+        // look-alike and is not followed by a word character.
+        let mut out: Option<Vec<&Entry>> = None;
+        let (mut done, mut p) = (0, 0);
+        while p < entries.len() {
+            if !in_lookalike_word(entries[p]) || (p > 0 && is_word(entries[p - 1])) {
+                p += 1;
                 continue;
             }
-            let start = i;
-            while i < chars.len() && entries[i].look != LOOK_BOUNDARY {
-                i += 1;
+            let mut q = p;
+            while q < entries.len() && in_lookalike_word(entries[q]) {
+                q += 1;
             }
-            let word = &entries[start..i];
-            let only = word.iter().all(|e| e.look >= LOOK_OTHER);
-            if only && word.iter().any(|e| e.look == LOOK_LETTER) {
-                let done = out.get_or_insert_with(|| chars[..start].to_vec());
-                for (k, e) in word.iter().enumerate() {
-                    if e.look == LOOK_LETTER {
-                        done.extend_from_slice(&e.latin);
-                    } else {
-                        done.push(chars[start + k]);
+            let end = (p + 1..=q).rev().find(|&e| {
+                (e == entries.len() || !is_word(entries[e]))
+                    && entries[p..e].iter().any(|x| is_lookalike(x))
+            });
+            let Some(end) = end else {
+                p += 1;
+                continue;
+            };
+            let read = out.get_or_insert_with(Vec::new);
+            read.extend_from_slice(&entries[done..p]);
+            for e in &entries[p..end] {
+                if is_lookalike(e) {
+                    for &c in e.latin.iter() {
+                        read.push(self.entry(c).ok_or(())?);
                     }
+                } else {
+                    read.push(e);
                 }
-            } else if let Some(done) = out.as_mut() {
-                done.extend_from_slice(&chars[start..i]);
             }
-            if let Some(done) = out.as_mut() {
-                let next = (i..chars.len())
-                    .find(|&k| entries[k].look != LOOK_BOUNDARY)
-                    .unwrap_or(chars.len());
-                done.extend_from_slice(&chars[i..next]);
-            }
+            (done, p) = (end, end);
         }
-        out
+        if let Some(read) = out.as_mut() {
+            read.extend_from_slice(&entries[done..]);
+        }
+        Ok(out)
     }
 
     /// Appends `text` folded and each of its other readings folded, each as one more text of a batch
     /// string. False (with `out` partly written) when only Python can read it.
     pub fn push_text(&self, text: &str, out: &mut Vec<u8>) -> bool {
-        let chars: Vec<char> = text.chars().collect();
-        let Some(entries) = self.entries(&chars) else {
-            return false;
-        };
-        if !self.push_fold(&chars, out) {
+        let mut entries = Vec::with_capacity(text.len());
+        for c in text.chars() {
+            match self.entry(c) {
+                Some(e) => entries.push(e),
+                None => return false,
+            }
+        }
+        if !self.push_fold(&entries, out) {
             return false;
         }
-        let kinds: Vec<Kind> = entries.iter().map(|e| e.kind).collect();
-        let breaks = inside_breaks(&kinds);
-        let gaps = single_letter_gaps(&kinds);
-        let mut found = vec![chars.clone()];
+        let breaks = inside_breaks(&entries);
+        let gaps = single_letter_gaps(&entries);
+        let mut others: Vec<Vec<&Entry>> = Vec::new();
         if !breaks.is_empty() {
-            let closed = cut(&chars, &breaks);
-            let closed_gaps = single_letter_gaps(&cut(&kinds, &breaks));
+            let closed = cut(&entries, &breaks);
+            let closed_gaps = single_letter_gaps(&closed);
             if !closed_gaps.is_empty() {
-                found.push(cut(&closed, &closed_gaps));
+                others.push(cut(&closed, &closed_gaps));
             }
-            found.push(closed);
+            others.push(closed);
         }
         if !gaps.is_empty() {
-            found.push(cut(&chars, &gaps));
+            others.push(cut(&entries, &gaps));
         }
-        for (k, reading) in found.iter().enumerate() {
-            if k > 0 && !self.push_fold(reading, out) {
+        for reading in &others {
+            if !self.push_fold(reading, out) {
                 return false;
             }
-            let Some(reading_entries) = self.entries(reading) else {
-                return false;
-            };
-            if let Some(latin) = self.latin_words(reading, &reading_entries) {
-                if !self.push_fold(&latin, out) {
-                    return false;
-                }
+        }
+        for reading in std::iter::once(&entries).chain(&others) {
+            match self.latin_words(reading) {
+                Ok(None) => {}
+                Ok(Some(latin)) if self.push_fold(&latin, out) => {}
+                _ => return false,
             }
         }
         true
@@ -312,9 +344,9 @@ impl FoldTable {
 
     /// `text` folded alone (`matchers.normalize.fold`), or None when only Python can fold it.
     pub fn fold(&self, text: &str) -> Option<String> {
-        let chars: Vec<char> = text.chars().collect();
+        let entries = self.entries(text)?;
         let mut out = Vec::new();
-        if !self.push_fold(&chars, &mut out) {
+        if !self.push_fold(&entries, &mut out) {
             return None;
         }
         let folded = String::from_utf8(out).ok()?;
@@ -323,19 +355,19 @@ impl FoldTable {
 }
 
 /// Which characters `latinize` reads as Latin: every one of a run of word characters and look-alikes
-/// that holds a Latin letter and a look-alike and is all Latin-like (the whole word `latinize` matches).
-/// None when a run holds both but is not all Latin-like, or (when a boundary decomposes into word
+/// that holds a Latin letter and a look-alike and is all Latin-like (the whole word `latinize` matches);
+/// Ok(None) when none is. Err when a run holds both but is not all Latin-like, or (when a boundary decomposes into word
 /// characters) the text holds both: only Python can tell which part it reads as Latin.
-fn latinized(entries: &[&Entry]) -> Option<Vec<bool>> {
+fn latinized(entries: &[&Entry]) -> Result<Option<Vec<bool>>, ()> {
     let both = FLAG_LATIN | FLAG_CONFUSABLE;
-    let mut out = vec![false; entries.len()];
     let all = entries.iter().fold(0, |acc, e| acc | e.flags);
     if all & both != both {
-        return Some(out);
+        return Ok(None); // most texts
     }
     if all & FLAG_JOINS != 0 {
-        return None;
+        return Err(());
     }
+    let mut out = vec![false; entries.len()];
     let in_run = |e: &Entry| e.look != LOOK_BOUNDARY || e.flags & FLAG_CONFUSABLE != 0;
     let mut i = 0;
     while i < entries.len() {
@@ -352,10 +384,10 @@ fn latinized(entries: &[&Entry]) -> Option<Vec<bool>> {
         }
         if flags & both == both {
             if !like {
-                return None;
+                return Err(());
             }
             out[start..i].fill(true);
         }
     }
-    Some(out)
+    Ok(Some(out))
 }

@@ -122,25 +122,37 @@ fn kind_of(c: char, kinds: &SimpleKinds) -> Option<Kind> {
 
 type Cuts = Vec<(usize, usize)>;
 
+/// Anything the readings classify character by character.
+pub(crate) trait HasKind {
+    fn kind(&self) -> Kind;
+}
+
+impl HasKind for Kind {
+    fn kind(&self) -> Kind {
+        *self
+    }
+}
+
 /// Punctuation runs inside words (`HA-MAS`): each run of punctuation with a word character on both
 /// sides, unless both are digits (dates and amounts: `16.06.2020`, `1,250.00`).
-pub(crate) fn inside_breaks(kinds: &[Kind]) -> Cuts {
+pub(crate) fn inside_breaks<T: HasKind>(items: &[T]) -> Cuts {
+    let kind = |i: usize| items[i].kind();
     let mut cuts = Vec::new();
     let mut i = 0;
-    while i < kinds.len() {
-        if kinds[i] != Kind::Punct {
+    while i < items.len() {
+        if kind(i) != Kind::Punct {
             i += 1;
             continue;
         }
         let mut j = i;
-        while j < kinds.len() && kinds[j] == Kind::Punct {
+        while j < items.len() && kind(j) == Kind::Punct {
             j += 1;
         }
         if i > 0
-            && kinds[i - 1].is_word()
-            && j < kinds.len()
-            && kinds[j].is_word()
-            && !(kinds[i - 1] == Kind::Digit && kinds[j] == Kind::Digit)
+            && kind(i - 1).is_word()
+            && j < items.len()
+            && kind(j).is_word()
+            && !(kind(i - 1) == Kind::Digit && kind(j) == Kind::Digit)
         {
             cuts.push((i, j));
         }
@@ -151,7 +163,8 @@ pub(crate) fn inside_breaks(kinds: &[Kind]) -> Cuts {
 
 /// The gaps in each run of three or more single letters apart (`H A M A S`, `H.A.M.A.S.`). A single
 /// letter is a word of one letter and the marks on it; the gaps are the non-word stretches between.
-pub(crate) fn single_letter_gaps(kinds: &[Kind]) -> Cuts {
+pub(crate) fn single_letter_gaps<T: HasKind>(items: &[T]) -> Cuts {
+    let kind = |i: usize| items[i].kind();
     fn close(singles: &mut Vec<(usize, usize)>, cuts: &mut Cuts) {
         if singles.len() >= 3 {
             cuts.extend(singles.windows(2).map(|w| (w[0].1, w[1].0)));
@@ -161,16 +174,16 @@ pub(crate) fn single_letter_gaps(kinds: &[Kind]) -> Cuts {
     let mut cuts = Vec::new();
     let mut singles = Vec::new();
     let mut i = 0;
-    while i < kinds.len() {
-        if !kinds[i].is_word() {
+    while i < items.len() {
+        if !kind(i).is_word() {
             i += 1;
             continue;
         }
         let start = i;
-        while i < kinds.len() && kinds[i].is_word() {
+        while i < items.len() && kind(i).is_word() {
             i += 1;
         }
-        if kinds[start] == Kind::Letter && kinds[start + 1..i].iter().all(|&k| k == Kind::Mark) {
+        if kind(start) == Kind::Letter && (start + 1..i).all(|k| kind(k) == Kind::Mark) {
             singles.push((start, i));
         } else {
             close(&mut singles, &mut cuts);
