@@ -375,6 +375,8 @@ fn layout<'t>(
         let mut space = true;
         let folded = if text.is_ascii() {
             push_folded(text.as_bytes(), out, &mut space)
+        } else if table.is_some() {
+            false // the table folds every script, accented Latin too
         } else {
             text.chars().all(|c| match simple.get(&c) {
                 _ if c.is_ascii() => push_folded(&[c as u8], out, &mut space),
