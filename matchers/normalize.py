@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import sys
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
@@ -289,11 +288,22 @@ def is_cjk(char: str) -> bool:
     return _CJK_RE.fullmatch(char) is not None
 
 
+#: Every code point that is assigned, private use aside (Unicode 14: planes 0 to 3 and the tags and
+#: variation selectors of plane 14); the tables below skip the rest, unassigned or private use
+#: (``Cn``, ``Co``: nothing to fold). A test checks this against the whole range.
+ASSIGNED_SPANS = ((0, 0x40000), (0xE0000, 0xE0200))
+
+
+def assigned_code_points(start: int = 0) -> Iterator[int]:
+    """The code points of :data:`ASSIGNED_SPANS` from ``start`` on."""
+    return itertools.chain.from_iterable(range(max(a, start), b) for a, b in ASSIGNED_SPANS)
+
+
 @cache
 def _fold_tables() -> tuple[dict[int, str | None], dict[int, str | None]]:
     """(per-text table, batch table): marks and format characters to None, separators to a space."""
     table: dict[int, str | None] = {}
-    for cp in range(sys.maxunicode + 1):
+    for cp in assigned_code_points():
         cat = unicodedata.category(chr(cp))
         if cat == "Cf":
             table[cp] = None
@@ -554,7 +564,7 @@ def _mark() -> str:
     Two classes: the Basic Multilingual Plane's compiles to a table lookup; the rest, a list of
     ranges tested one by one, is tried only for a character beyond that plane.
     """
-    marks = [cp for cp in range(sys.maxunicode + 1) if unicodedata.category(chr(cp))[0] == "M"]
+    marks = [cp for cp in assigned_code_points() if unicodedata.category(chr(cp))[0] == "M"]
     bmp = _class_body([cp for cp in marks if cp <= _BMP_LAST])
     astral = _class_body([cp for cp in marks if cp > _BMP_LAST])
     return f"(?:[{bmp}]|(?=[\U00010000-\U0010ffff])[{astral}])"
@@ -617,7 +627,7 @@ def lookalike_letters() -> dict[str, str]:
     reading: every look-alike of :data:`CONFUSABLES`, and such letters with diacritics on (``ё``, ``ά``)."""
     allowed = re.compile(f"[{_MARK_CLASS}{_FORMAT_CLASS}\u0640]")
     letters = {ch: latin for ch, latin in CONFUSABLES.items() if unicodedata.normalize("NFKD", ch) == ch}
-    for cp in range(0x80, sys.maxunicode + 1):
+    for cp in assigned_code_points(0x80):
         ch = chr(cp)
         if not unicodedata.decomposition(ch) or 0xD800 <= cp <= 0xDFFF:
             continue
@@ -1070,6 +1080,12 @@ def native_fold_table() -> dict[str, NativeFold]:
     for ch, nfkd, plain_folded, plain_latin_folded, keeps_after in zip(
         chars, decomposed, folds, latin_folds, keeps, strict=True
     ):
+        if plain_folded == ch and ch.isalpha() and ch not in lookalikes and ch not in CONFUSABLES:
+            # Most characters (Han, Hangul, letters of most scripts): a letter that folds to itself.
+            latin = FLAG_LATIN | FLAG_LIKE if latin_letter(ch) else 0
+            keep = FLAG_KEEPS if keeps_after else 0
+            out[ch] = (ch, False, False, KIND_LETTER, LOOK_WORD, 0, 0, "", latin | keep, ch)
+            continue
         is_generic = generic.match(nfkd) is not None
         # A generic mark is kept or dropped by what precedes it: its entry holds the mark.
         folded, latin_folded = (_casefold(nfkd),) * 2 if is_generic else (plain_folded, plain_latin_folded)

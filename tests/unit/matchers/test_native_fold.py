@@ -7,6 +7,8 @@ context, or hand the text back (``None``).
 
 from __future__ import annotations
 
+import sys
+import unicodedata
 from datetime import UTC, datetime
 
 import pytest
@@ -14,7 +16,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matchers.automaton import NameAutomaton
-from matchers.normalize import FLAG_CONFUSABLE, FLAG_LATIN, FLAG_LIKE, fold, native_fold_table, readings
+from matchers.normalize import (
+    ASSIGNED_SPANS,
+    FLAG_CONFUSABLE,
+    FLAG_LATIN,
+    FLAG_LIKE,
+    fold,
+    native_fold_table,
+    readings,
+)
 from matchers.triage import TriageCode
 from matchers.watchlist import Watchlist
 from streams.loadgen.synthetic import EventFactory, TrafficProfile
@@ -110,3 +120,15 @@ def test_a_listed_name_in_another_script_still_takes_the_full_path(
     )
     codes, _, _ = triage.classify([raw], 1 << 20)  # type: ignore[attr-defined]
     assert list(codes) == [TriageCode.FULL_PATH]
+
+
+def test_the_assigned_spans_hold_every_code_point_the_tables_need() -> None:
+    """Outside ASSIGNED_SPANS every code point is unassigned or private use, with no decomposition."""
+    spans = ASSIGNED_SPANS
+    outside = [
+        cp
+        for cp in range(sys.maxunicode + 1)
+        if not any(a <= cp < b for a, b in spans)
+        and (unicodedata.category(chr(cp)) not in ("Cn", "Co") or unicodedata.decomposition(chr(cp)))
+    ]
+    assert outside == []
