@@ -391,3 +391,27 @@ fn latinized(entries: &[&Entry]) -> Result<Option<Vec<bool>>, ()> {
     }
     Ok(Some(out))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::FoldTable;
+    use crate::{single_letter_gaps, Kind};
+
+    #[test]
+    fn ascii_folds_from_the_built_in_entries() {
+        let table = FoldTable::new(Vec::new(), &[]);
+        assert_eq!(table.fold("  Ann-Lee, 42 ").as_deref(), Some("ann lee 42"));
+        assert_eq!(table.fold("a\u{1}b"), None); // a control: Python reads it both ways
+        assert_eq!(table.fold("Zürich"), None); // no entry without Python's table
+    }
+
+    #[test]
+    fn a_letter_with_its_marks_is_one_single_letter() {
+        use Kind::{Letter as L, Mark as M, Space as S};
+        assert_eq!(
+            single_letter_gaps(&[L, M, S, L, S, L, M, M]),
+            vec![(2, 3), (4, 5)]
+        );
+        assert!(single_letter_gaps(&[L, M, L, S, L, S, L]).is_empty());
+    }
+}

@@ -3,10 +3,11 @@
 //! * [`KeySearch`]: the Aho-Corasick automaton over every key of the loaded lists (standard,
 //!   overlapping matches), as `matchers.automaton` uses it for batch strings.
 //! * [`Triage`]: classifies a batch of raw event values, saying which are certainly clean: valid by the
-//!   event schema, every screened text ASCII, and no key anywhere in their folded texts, nor in
-//!   their other readings (punctuation inside words closed, single letters joined). Those are
-//!   cleared without any per-event Python work; every other event (invalid, non-ASCII, any key
-//!   found) takes the full Python path, which decides. So the fast path only ever says "clean"
+//!   event schema, and no key anywhere in their folded texts, nor in their other readings
+//!   (punctuation inside words closed, single letters joined, look-alike words read as Latin). ASCII
+//!   texts fold here by a byte table, all others by the per-character table of [`fold`]. Those events
+//!   are cleared without any per-event Python work; texts the table cannot fold exactly go back to
+//!   Python, and every other event (invalid, any key found) takes the full Python path, which decides. So the fast path only ever says "clean"
 //!   where the full path would say the same, and tests check exactly that.
 
 mod event;
