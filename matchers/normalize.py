@@ -372,7 +372,7 @@ def _generic_diacritics_re() -> re.Pattern[str]:
 def drop_diacritics(text: str) -> str:
     """Generic combining marks removed where their base letter is Latin, Greek, Cyrillic, Hebrew or
     Arabic, or where they have none (kept after a letter of another script: policy a, issue 10)."""
-    return _generic_diacritics_re().sub("", text)
+    return text if text.isascii() else _generic_diacritics_re().sub("", text)
 
 
 def _diacritic_positions(text: str) -> set[int]:
