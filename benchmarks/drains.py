@@ -31,7 +31,7 @@ from streams.kafka.clients import plain_producer_config
 from streams.kafka.publisher import KafkaSink
 from streams.kafka.topics import create_topics, delete_topics
 from streams.loadgen.generator import EventSource, Generated, LoadPlan, generate
-from streams.loadgen.synthetic import EventFactory
+from streams.loadgen.synthetic import EventFactory, TrafficProfile
 from streams.settings import Guarantee, KafkaSettings, Topics
 
 REPO = Path(__file__).resolve().parent.parent
@@ -115,10 +115,19 @@ def fresh_topics(prefix: str) -> Topics:
 
 
 def preload(
-    bootstrap: str, topic: str, events: int, *, seed: int = 1, listed_share: float = 0.01
+    bootstrap: str,
+    topic: str,
+    events: int,
+    *,
+    seed: int = 1,
+    listed_share: float = 0.01,
+    profile: TrafficProfile = TrafficProfile.LATIN,
 ) -> Generated:
-    """Produce ``events`` realistic events (fresh, not repeated) to ``topic``, keyed by event id."""
-    factory = EventFactory(load_watchlists(DEFAULT_SOURCES), seed=seed, listed_share=listed_share)
+    """Produce ``events`` realistic events of a traffic profile (fresh, not repeated) to ``topic``,
+    keyed by event id."""
+    factory = EventFactory(
+        load_watchlists(DEFAULT_SOURCES), seed=seed, listed_share=listed_share, profile=profile
+    )
     source = EventSource(factory, events)
     sink = KafkaSink(plain_producer_config(KafkaSettings(bootstrap_servers=bootstrap)), topic)
     return generate(source, sink, LoadPlan(count=events))

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.core import markdown as core_markdown
+from benchmarks.whole_process import markdown as whole_markdown
 
 README_START = "<!-- RESULTS -->"
 README_END = "<!-- /RESULTS -->"
@@ -24,6 +25,28 @@ def _ratio(entry: dict[str, Any] | None, digits: int = 2) -> str:
         return "–"
     rounds = ", ".join(f"{r:.{digits}f}" for r in entry["rounds"])
     return f"**{entry['median']:.{digits}f}** ({rounds})"
+
+
+def whole_process_markdown(report: dict[str, Any]) -> list[str]:
+    """The whole-process table (``txscreen screen FILE`` vs an orjson loop), when it ran."""
+    whole = report.get("whole_process")
+    if not whole:
+        return []
+    return [whole_markdown(whole).rstrip(), ""]
+
+
+def e2e_multilingual_markdown(report: dict[str, Any]) -> list[str]:
+    """Worker vs copier, exactly-once, on the multilingual profile, when it ran."""
+    multi = report.get("e2e_multilingual")
+    if not multi:
+        return []
+    rates = multi["rates"]
+    return [
+        "",
+        f"Multilingual profile ({multi['events']:,} events, {multi['rounds']} rounds, exactly-once): "
+        f"`txscreen run` {_rate(rates.get('worker'))}, copier {_rate(rates.get('copier'))}, "
+        f"worker / copier {_ratio(multi['ratio'])}.",
+    ]
 
 
 def e2e_markdown(report: dict[str, Any]) -> list[str]:
@@ -112,7 +135,9 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         core_markdown(report["core"]).rstrip(),
         "",
+        *whole_process_markdown(report),
         *e2e_markdown(report),
+        *e2e_multilingual_markdown(report),
         "",
         *latency_markdown(report),
     ]

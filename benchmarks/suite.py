@@ -3,8 +3,10 @@
 Every comparison is measured side by side in this run and reported as a ratio; absolute rates are
 shown for scale only (a shared 2-core machine is too noisy for them to mean much). Steps:
 
-1. core: ``python -m benchmarks.core --scaling …`` (screening core vs an orjson parse loop, and
-   the automaton's build time, memory and core ratio for synthetic lists up to a million names);
+1. core: ``python -m benchmarks.core --scaling …`` (screening core vs an orjson parse loop, on both
+   traffic profiles, and the automaton's build time, memory and core ratio for synthetic lists up to
+   a million names), then ``python -m benchmarks.whole_process`` (``txscreen screen FILE`` vs an
+   orjson loop, start-up apart, both profiles);
 2. a Kafka broker: the local one on free ports in a temporary state dir (stopped at the end), or
    ``--bootstrap-servers``;
 3. end-to-end (:mod:`benchmarks.drains`): the input topic pre-loaded once, then drained by each
@@ -49,7 +51,7 @@ from matchers.sources import DEFAULT_SOURCES, load_watchlists
 from streams.kafka.clients import plain_producer_config
 from streams.kafka.publisher import KafkaSink
 from streams.loadgen.generator import EventSource, FileSink, LoadPlan, generate
-from streams.loadgen.synthetic import EventFactory
+from streams.loadgen.synthetic import EventFactory, TrafficProfile
 from streams.settings import Guarantee, KafkaSettings
 
 LOADS = (0.25, 0.5, 0.75)
@@ -75,13 +77,17 @@ class Plan:
     core_events: int
     core_rounds: int
     scaling: str
+    whole_events: int
+    """Events of the whole-process benchmark's file, per traffic profile."""
+    multilingual_rounds: int
+    """Rounds of worker vs copier on the multilingual profile."""
 
     @classmethod
     def choose(cls, quick: bool) -> Plan:
         """The full plan (~10 minutes here) or the quick one (~4 minutes)."""
         if quick:
-            return cls(True, 100_000, 3, 2, False, 6.0, 20_000, 3, "1000,20000,200000")
-        return cls(False, 200_000, 7, 5, True, 15.0, 50_000, 5, "1000,20000,200000,1000000")
+            return cls(True, 100_000, 3, 2, False, 6.0, 20_000, 3, "1000,20000,200000", 100_000, 2)
+        return cls(False, 200_000, 7, 5, True, 15.0, 50_000, 5, "1000,20000,200000,1000000", 300_000, 3)
 
 
 def _reason(exc: Exception) -> str:
@@ -210,6 +216,55 @@ def run_e2e(plan: Plan, bootstrap: str, logs: Path, notes: list[str]) -> dict[st
     }
 
 
+def run_e2e_multilingual(plan: Plan, bootstrap: str, logs: Path, notes: list[str]) -> dict[str, Any]:
+    """The worker against the copier, exactly-once, on the multilingual profile (its own input topic)."""
+    topics = drains.fresh_topics("bench.e2e-multi")
+    client = drains.admin(bootstrap)
+    drains.create_topics(client, [topics.input], partitions=drains.PARTITIONS)
+
+    def failed(engine: Engine, exc: BenchError) -> None:
+        notes.append(f"{engine.label} (multilingual) failed and was left out: {_reason(exc)}")
+        say(f"  {engine.name} (multilingual) FAILED: {exc}")
+
+    try:
+        say(f"end-to-end, multilingual profile: pre-loading {plan.events:,} events into {topics.input}")
+        drains.preload(bootstrap, topics.input, plan.events, profile=TrafficProfile.MULTILINGUAL)
+        results = drains.rounds(
+            [[WORKER, COPIER]] * plan.multilingual_rounds,
+            lambda engine, n: drains.drain(
+                engine, bootstrap, topics.input, plan.events, round_no=n, logs=logs
+            ),
+            on_error=failed,
+        )
+    finally:
+        drains.delete_topics(client, [topics.input])
+    return {
+        "events": plan.events,
+        "rounds": plan.multilingual_rounds,
+        "rates": {name: drains.median_rate(results, name) for name in ("worker", "copier")},
+        "ratio": {
+            "median": drains.median_ratio(results, "worker", "copier"),
+            "rounds": [round(x, 4) for x in drains.round_ratios(results, "worker", "copier")],
+        },
+    }
+
+
+def run_whole_process(plan: Plan, out: Path) -> dict[str, Any]:
+    """benchmarks/whole_process.py in its own process: ``txscreen screen FILE`` vs an orjson loop."""
+    say(f"whole process: {plan.whole_events:,} events a profile …")
+    subprocess.run(
+        [
+            sys.executable, "-m", "benchmarks.whole_process", "--events", str(plan.whole_events),
+            "--rounds", str(plan.core_rounds), "--out", str(out),
+        ],
+        check=True,
+        cwd=drains.REPO,
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    report: dict[str, Any] = json.loads((out / "whole_process.json").read_text())
+    return report
+
+
 def run_latency(
     plan: Plan, bootstrap: str, max_rate: float, logs: Path, notes: list[str]
 ) -> list[dict[str, Any]]:
@@ -276,11 +331,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "notes": notes,
     }
     report["core"] = run_core(plan, out)
+    report["whole_process"] = run_whole_process(plan, out)
     with tempfile.TemporaryDirectory(prefix="txscreen-bench-logs-") as tmp:
         logs = Path(tmp)
         try:
             with bench_broker(args.bootstrap_servers, cache_dir=args.kafka_cache) as bootstrap:
                 report["e2e"] = run_e2e(plan, bootstrap, logs, notes)
+                report["e2e_multilingual"] = run_e2e_multilingual(plan, bootstrap, logs, notes)
                 report["loadgen"] = loadgen_rates(bootstrap)
                 max_rate = report["e2e"]["rates"].get("worker")
                 if not max_rate:

@@ -14,8 +14,18 @@ class Triage:
     """Classifies raw events, one :class:`matchers.triage.TriageCode` per event."""
 
     def __init__(
-        self, search: KeySearch, countries: Iterable[str], simple: dict[str, bytes], kinds: dict[str, int]
+        self,
+        search: KeySearch,
+        countries: Iterable[str],
+        simple: dict[str, bytes],
+        kinds: dict[str, int],
+        table: dict[str, tuple[str, bool, bool, int, int, int, int, str, int, str]],
+        cjk: list[tuple[int, int]],
     ) -> None: ...
+    def fold(self, text: str) -> str | None:
+        """``text`` folded from the table (``matchers.normalize.fold``), or None where Python folds it."""
+    def layout_text(self, text: str) -> bytes | None:
+        """``text`` and its other readings folded, as a batch string, or None where Python reads it."""
     def classify(self, raws: list[bytes | None], max_event_bytes: int) -> tuple[bytes, list[str], list[int]]:
         """``(codes, texts, owners)``: one code per input; ``owners[k]`` is the input of ``texts[k]``."""
 

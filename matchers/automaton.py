@@ -18,7 +18,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from matchers._native import KeySearch, Triage
-from matchers.normalize import BATCH_SEPARATOR, is_cjk, not_simple_search, simple_folds, simple_kinds
+from matchers.normalize import (
+    BATCH_SEPARATOR,
+    cjk_ranges,
+    is_cjk,
+    native_fold_table,
+    not_simple_search,
+    simple_folds,
+    simple_kinds,
+)
 from matchers.policy import MatchRule, name_forms
 from matchers.watchlist import Entity, ListedName, Watchlist, watchlist_version
 from schemas.countries import ISO_3166_ALPHA2
@@ -102,7 +110,9 @@ class NameAutomaton:
         self._search = KeySearch(key.encode("utf-8") for key in keyed)
         #: Classifies raw events: certainly clean, "take the full path", or clean unless a handed-back
         #: text holds a key (:class:`matchers.triage.TriageCode`; see matchers.screening).
-        self.triage = Triage(self._search, ISO_3166_ALPHA2, simple_folds(), simple_kinds())
+        self.triage = Triage(
+            self._search, ISO_3166_ALPHA2, simple_folds(), simple_kinds(), native_fold_table(), cjk_ranges()
+        )
         self.key_count = len(keyed)
         del keyed
         not_simple_search()  # compile the text router's class now, not in the first screened batch

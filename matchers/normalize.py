@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import sys
 import unicodedata
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
@@ -46,10 +45,12 @@ from functools import cache
 from matchers._native import fold_ascii
 from matchers.unicode_tables import IGNORABLE_RANGES, LATIN_CONFUSABLES
 
-#: Combining marks removed as diacritics (other marks, such as Kana voicing or Indic vowel
-#: signs, are part of the letter and are kept).
-_DIACRITIC_RANGES = (
-    (0x0300, 0x036F),  # combining diacritical marks
+#: Combining marks that belong to one script's letters and are removed as diacritics wherever they
+#: stand: the Cyrillic titlo, Hebrew points (niqqud) and Arabic harakat. Hebrew and Arabic write
+#: vowels as optional points that names, lists and payment text almost always leave out, so a
+#: vocalized and a bare spelling are one name. Other scripts' own marks (Indic and Thai vowel
+#: signs, Kana voicing) are part of the letter and are kept.
+_SCRIPT_DIACRITIC_RANGES = (
     (0x0483, 0x0489),  # Cyrillic titlo and friends
     (0x0591, 0x05BD),
     (0x05BF, 0x05BF),
@@ -63,10 +64,49 @@ _DIACRITIC_RANGES = (
     (0x06DF, 0x06E4),
     (0x06E7, 0x06E8),
     (0x06EA, 0x06ED),
+)
+#: Combining marks any script may carry (acute, diaeresis, ring…): removed as diacritics only where
+#: their base letter is Latin, Greek or Cyrillic (or Hebrew or Arabic, whose marks are all optional
+#: vocalization), or where they have no base letter at all; after a letter of another script
+#: (Devanagari, Thai, …) a mark is part of the name and is kept (issue 10).
+_GENERIC_DIACRITIC_RANGES = (
+    (0x0300, 0x036F),  # combining diacritical marks
     (0x1AB0, 0x1AFF),
     (0x1DC0, 0x1DFF),
     (0x20D0, 0x20FF),
     (0xFE20, 0xFE2F),
+)
+#: Every mark removed as a diacritic somewhere (the word classes of the readings count them as letters).
+_DIACRITIC_RANGES = _GENERIC_DIACRITIC_RANGES[:1] + _SCRIPT_DIACRITIC_RANGES + _GENERIC_DIACRITIC_RANGES[1:]
+#: Letters whose generic marks are diacritics: Latin (with IPA, modifier letters, phonetic extensions
+#: and full-width forms), Greek, Cyrillic, Hebrew and Arabic blocks.
+_DIACRITIC_BASE_RANGES = (
+    (0x0041, 0x005A),
+    (0x0061, 0x007A),
+    (0x00AA, 0x00AA),
+    (0x00B5, 0x00B5),
+    (0x00BA, 0x00BA),
+    (0x00C0, 0x02FF),
+    (0x0370, 0x052F),  # Greek, Cyrillic
+    (0x0590, 0x06FF),  # Hebrew, Arabic
+    (0x0750, 0x077F),
+    (0x0870, 0x08FF),
+    (0x1C80, 0x1C8F),
+    (0x1D00, 0x1DBF),
+    (0x1E00, 0x1FFF),  # Latin Extended Additional, Greek Extended
+    (0x2071, 0x2071),
+    (0x207F, 0x207F),
+    (0x2090, 0x209C),
+    (0x2C60, 0x2C7F),
+    (0x2DE0, 0x2DFF),
+    (0xA640, 0xA69F),
+    (0xA720, 0xA7FF),
+    (0xAB30, 0xAB6F),
+    (0xFB00, 0xFB06),
+    (0xFB1D, 0xFDFF),
+    (0xFE70, 0xFEFF),
+    (0xFF21, 0xFF3A),
+    (0xFF41, 0xFF5A),
 )
 #: Letters that only stretch or decorate text (Arabic tatweel) are dropped like marks.
 _DROPPED_LETTERS = (0x0640,)
@@ -248,17 +288,28 @@ def is_cjk(char: str) -> bool:
     return _CJK_RE.fullmatch(char) is not None
 
 
+#: Every code point that is assigned, private use aside (Unicode 14: planes 0 to 3 and the tags and
+#: variation selectors of plane 14); the tables below skip the rest, unassigned or private use
+#: (``Cn``, ``Co``: nothing to fold). A test checks this against the whole range.
+ASSIGNED_SPANS = ((0, 0x40000), (0xE0000, 0xE0200))
+
+
+def assigned_code_points(start: int = 0) -> Iterator[int]:
+    """The code points of :data:`ASSIGNED_SPANS` from ``start`` on."""
+    return itertools.chain.from_iterable(range(max(a, start), b) for a, b in ASSIGNED_SPANS)
+
+
 @cache
 def _fold_tables() -> tuple[dict[int, str | None], dict[int, str | None]]:
     """(per-text table, batch table): marks and format characters to None, separators to a space."""
     table: dict[int, str | None] = {}
-    for cp in range(sys.maxunicode + 1):
+    for cp in assigned_code_points():
         cat = unicodedata.category(chr(cp))
         if cat == "Cf":
             table[cp] = None
         elif cat[0] in "PSZ" or cat == "Cc":
             table[cp] = " "
-    for a, b in _DIACRITIC_RANGES:
+    for a, b in _SCRIPT_DIACRITIC_RANGES:  # generic marks: :func:`drop_diacritics`
         for cp in range(a, b + 1):
             table[cp] = None
     for cp in _DROPPED_LETTERS:
@@ -303,6 +354,32 @@ def _cjk_spacing(text: str) -> str:
 _YPOGEGRAMMENI = "\u0345"
 
 
+def _ranges_class(ranges: Sequence[tuple[int, int]]) -> str:
+    return "".join(re.escape(chr(a)) + (f"-{re.escape(chr(b))}" if b > a else "") for a, b in ranges)
+
+
+@cache
+def _generic_diacritics_re() -> re.Pattern[str]:
+    """A run of generic combining marks that are diacritics: the first not after a letter or mark of a
+    script that keeps them (any letter or mark outside :data:`_DIACRITIC_BASE_RANGES`, or a generic
+    mark kept there)."""
+    generic = _ranges_class(_GENERIC_DIACRITIC_RANGES)
+    base = _ranges_class(_DIACRITIC_BASE_RANGES)
+    keeps = f"(?:(?![{base}])(?:[^\\W\\d_]|{_mark()}))"
+    return re.compile(f"[{generic}](?<!{keeps}.)[{generic}]*")
+
+
+def drop_diacritics(text: str) -> str:
+    """Generic combining marks removed where their base letter is Latin, Greek, Cyrillic, Hebrew or
+    Arabic, or where they have none (kept after a letter of another script: policy a, issue 10)."""
+    return text if text.isascii() else _generic_diacritics_re().sub("", text)
+
+
+def _diacritic_positions(text: str) -> set[int]:
+    """The positions :func:`drop_diacritics` removes."""
+    return {i for m in _generic_diacritics_re().finditer(text) for i in range(*m.span())}
+
+
 def _casefold(text: str) -> str:
     """Step 3; the Greek iota subscript, a diacritic, is dropped first (case folding makes it a letter ι)."""
     return text.replace(_YPOGEGRAMMENI, "").casefold() if _YPOGEGRAMMENI in text else text.casefold()
@@ -311,7 +388,7 @@ def _casefold(text: str) -> str:
 def fold(text: str) -> str:
     """The normalized form of one text."""
     s = latinize(unicodedata.normalize("NFKD", text))
-    s = " ".join(_casefold(s).translate(_fold_tables()[0]).split())
+    s = " ".join(drop_diacritics(_casefold(s)).translate(_fold_tables()[0]).split())
     return _cjk_spacing(s)
 
 
@@ -429,7 +506,7 @@ def fold_batch(texts: Sequence[str]) -> str:
     """Batch fold of any texts; a NUL inside a text reads as a space, as in :func:`fold`."""
     joined = batch_string(texts)
     dropped, separators, letters = _batch_fold_passes()
-    s = _casefold(latinize(unicodedata.normalize("NFKD", joined)))
+    s = drop_diacritics(_casefold(latinize(unicodedata.normalize("NFKD", joined))))
     if _ASTRAL_RE.search(s):  # emoji, historic scripts: character by character
         s = s.translate(_fold_tables()[1])
     else:
@@ -487,7 +564,7 @@ def _mark() -> str:
     Two classes: the Basic Multilingual Plane's compiles to a table lookup; the rest, a list of
     ranges tested one by one, is tried only for a character beyond that plane.
     """
-    marks = [cp for cp in range(sys.maxunicode + 1) if unicodedata.category(chr(cp))[0] == "M"]
+    marks = [cp for cp in assigned_code_points() if unicodedata.category(chr(cp))[0] == "M"]
     bmp = _class_body([cp for cp in marks if cp <= _BMP_LAST])
     astral = _class_body([cp for cp in marks if cp > _BMP_LAST])
     return f"(?:[{bmp}]|(?=[\U00010000-\U0010ffff])[{astral}])"
@@ -550,7 +627,7 @@ def lookalike_letters() -> dict[str, str]:
     reading: every look-alike of :data:`CONFUSABLES`, and such letters with diacritics on (``ё``, ``ά``)."""
     allowed = re.compile(f"[{_MARK_CLASS}{_FORMAT_CLASS}\u0640]")
     letters = {ch: latin for ch, latin in CONFUSABLES.items() if unicodedata.normalize("NFKD", ch) == ch}
-    for cp in range(0x80, sys.maxunicode + 1):
+    for cp in assigned_code_points(0x80):
         ch = chr(cp)
         if not unicodedata.decomposition(ch) or 0xD800 <= cp <= 0xDFFF:
             continue
@@ -774,21 +851,27 @@ def fold_with_spans(text: str) -> tuple[str, list[Span]]:
     table = _fold_tables()[0]
     chars, spans = _nfkd_with_spans(text)
     chars, spans = _latinize_with_spans(chars, spans)
+    folded = [
+        (c, span)
+        for ch, span in zip(chars, spans, strict=True)
+        if ch != _YPOGEGRAMMENI
+        for c in ch.casefold()
+    ]
+    dropped = _diacritic_positions("".join(c for c, _ in folded))
     out: list[str] = []
     out_spans: list[Span] = []
-    for ch, span in zip(chars, spans, strict=True):
-        for c in ch.casefold() if ch != _YPOGEGRAMMENI else "":
-            mapped = table.get(ord(c), c)
-            if mapped is None:
-                continue
-            for m in mapped:
-                if m.isspace():
-                    if out and out[-1] != " ":
-                        out.append(" ")
-                        out_spans.append(span)
-                else:
-                    out.append(m)
+    for i, (c, span) in enumerate(folded):
+        mapped = None if i in dropped else table.get(ord(c), c)
+        if mapped is None:
+            continue
+        for m in mapped:
+            if m.isspace():
+                if out and out[-1] != " ":
+                    out.append(" ")
                     out_spans.append(span)
+            else:
+                out.append(m)
+                out_spans.append(span)
     if out and out[-1] == " ":
         out.pop()
         out_spans.pop()
@@ -904,3 +987,123 @@ class FoldMap:
 
     def _text_span(self, start: int, end: int) -> Span:
         return self._spans[start][0], self._spans[end - 1][1]
+
+
+# ---------------------------------------------------------------------------------------------
+# The native triage's fold of any script (``native/src/fold.rs``): one entry per character.
+
+#: ``NativeFold.kind``: how the readings see a character (as :func:`simple_kinds`, and 5 for a mark).
+KIND_LETTER, KIND_DIGIT, KIND_PUNCT, KIND_SPACE, KIND_MARK = 1, 2, 3, 4, 5
+#: ``NativeFold.look``: a boundary of look-alike words, a word character that is not a look-alike,
+#: one a look-alike word may hold besides look-alikes (ASCII digits, diacritics, tatweel), a look-alike,
+#: a look-alike that is not a word character (``€``, ``×``: it also bounds words).
+LOOK_BOUNDARY, LOOK_WORD, LOOK_OTHER, LOOK_LETTER, LOOK_LETTER_NOT_WORD = 0, 1, 2, 3, 4
+#: ``NativeFold.flags``: its decomposition holds a Latin letter; a look-alike (:data:`CONFUSABLES`);
+#: it is a word boundary that decomposes into word characters or look-alikes; its decomposition is
+#: all Latin-like (:func:`latinize` may read it as Latin); a generic combining mark right after it is
+#: kept (:func:`drop_diacritics`); it is a generic combining mark (kept or dropped by what precedes).
+FLAG_LATIN, FLAG_CONFUSABLE, FLAG_JOINS, FLAG_LIKE, FLAG_KEEPS, FLAG_GENERIC = 1, 2, 4, 8, 16, 32
+#: ``NativeFold.flags``: read as Latin, it has a separator before it; after it.
+FLAG_LATIN_LEAD, FLAG_LATIN_TRAIL = 64, 128
+
+#: One character's native fold: ``fold`` is :func:`fold` of the character alone, ``lead``/``trail``
+#: whether it has a separator before/after that; ``ccc_first``/``ccc_last`` the canonical combining
+#: classes of the ends of its decomposition (the native fold hands a text back where canonical
+#: reordering would move a mark across characters).
+NativeFold = tuple[str, bool, bool, int, int, int, int, str, int, str]
+
+
+def cjk_ranges() -> list[tuple[int, int]]:
+    """:data:`CJK_CLASS` as inclusive code point ranges."""
+    return [(ord(CJK_CLASS[i]), ord(CJK_CLASS[i + 2])) for i in range(0, len(CJK_CLASS), 3)]
+
+
+def _native_kind(ch: str) -> int:
+    """How the readings see ``ch`` (``[^\\W\\d_]``, ``\\d``, ``\\s``, a mark, the rest)."""
+    if ch.isalnum():
+        return KIND_DIGIT if ch.isdecimal() else KIND_LETTER
+    if ch.isspace():
+        return KIND_SPACE
+    return KIND_MARK if unicodedata.category(ch)[0] == "M" else KIND_PUNCT
+
+
+def _native_look(ch: str, lookalikes: dict[str, str], look_other: re.Pattern[str]) -> int:
+    """How the look-alike reading sees ``ch`` (``_lookalike_res``)."""
+    if ch in lookalikes:
+        return LOOK_LETTER if ch.isalnum() or look_other.match(ch) else LOOK_LETTER_NOT_WORD
+    if look_other.match(ch):
+        return LOOK_OTHER
+    return LOOK_WORD if ch.isalnum() else LOOK_BOUNDARY
+
+
+@cache
+def native_fold_table() -> dict[str, NativeFold]:
+    """``(fold, lead, trail, kind, look, ccc_first, ccc_last, latin, flags, latin_fold)`` for every
+    non-ASCII character of the Basic Multilingual Plane that the native triage folds on its own
+    (``native/src/fold.rs``; ``latin_fold`` is its fold when :func:`latinize` reads it as Latin).
+
+    Left out, so that the triage hands their texts to Python: ignorable and format characters,
+    controls, surrogates, unassigned code points, and characters whose decomposition starts with a
+    generic combining mark (whether that is a diacritic depends on the letter before it). Built in a
+    few passes over all the characters joined (a per-character loop of :func:`fold` takes a second).
+    """
+    generic = re.compile(f"[{_ranges_class(_GENERIC_DIACRITIC_RANGES)}]")
+    chars: list[str] = []
+    decomposed: list[str] = []
+    for cp in range(0x80, 0x10000):
+        ch = chr(cp)
+        if unicodedata.category(ch) in ("Cs", "Cn", "Cf", "Cc") or is_ignorable(ch):
+            continue
+        nfkd = unicodedata.normalize("NFKD", ch)
+        if generic.match(nfkd) is None or (len(nfkd) == 1 and ch != _YPOGEGRAMMENI):
+            chars.append(ch)
+            decomposed.append(nfkd)
+    sep = BATCH_SEPARATOR
+    table1 = _fold_tables()[1]
+    folds = drop_diacritics(_casefold(sep.join(decomposed))).translate(table1).split(sep)
+    latin_folds = (
+        drop_diacritics(_casefold(sep.join(decomposed).translate(_CONFUSABLE_TABLE)))
+        .translate(table1)
+        .split(sep)
+    )
+    mark = "\u0301"
+    keeps = [
+        k.endswith(mark)
+        for k in drop_diacritics(_casefold(f"{mark}{sep}".join(decomposed) + mark)).split(sep)
+    ]
+    like = re.compile(f"[{_LATIN_LIKE}{_ASTRAL_CONF}]*")
+    lookalikes = lookalike_letters()
+    look_other = re.compile(f"[0-9{_MARK_CLASS}{_FORMAT_CLASS}\u0640]")
+    latin_letter = re.compile(f"[{_LATIN_LETTERS}]").search
+    confusable = _CONFUSABLE_RE.search
+    out: dict[str, NativeFold] = {}
+    for ch, nfkd, plain_folded, plain_latin_folded, keeps_after in zip(
+        chars, decomposed, folds, latin_folds, keeps, strict=True
+    ):
+        if plain_folded == ch and ch.isalpha() and ch not in lookalikes and ch not in CONFUSABLES:
+            # Most characters (Han, Hangul, letters of most scripts): a letter that folds to itself.
+            latin = FLAG_LATIN | FLAG_LIKE if latin_letter(ch) else 0
+            keep = FLAG_KEEPS if keeps_after else 0
+            out[ch] = (ch, False, False, KIND_LETTER, LOOK_WORD, 0, 0, "", latin | keep, ch)
+            continue
+        is_generic = generic.match(nfkd) is not None
+        # A generic mark is kept or dropped by what precedes it: its entry holds the mark.
+        folded, latin_folded = (_casefold(nfkd),) * 2 if is_generic else (plain_folded, plain_latin_folded)
+        core = " ".join(folded.split()) if len(folded) > 1 else folded.strip()
+        if len(core) > 1 and _CJK_RE.search(core) is not None:
+            core = _cjk_spacing(core)
+        lead = folded[:1].isspace()
+        trail = folded[-1:].isspace()
+        kind, look = _native_kind(ch), _native_look(ch, lookalikes, look_other)
+        flags = (FLAG_LATIN if latin_letter(nfkd) else 0) | (FLAG_CONFUSABLE if confusable(nfkd) else 0)
+        if look == LOOK_BOUNDARY and (flags & FLAG_CONFUSABLE or any(c.isalnum() for c in nfkd)):
+            flags |= FLAG_JOINS
+        flags |= (FLAG_LIKE if like.fullmatch(nfkd) else 0) | (FLAG_KEEPS if keeps_after else 0)
+        flags |= FLAG_GENERIC if is_generic else 0
+        flags |= (FLAG_LATIN_LEAD if latin_folded[:1].isspace() else 0) | (
+            FLAG_LATIN_TRAIL if latin_folded[-1:].isspace() else 0
+        )
+        ccc = (unicodedata.combining(nfkd[0]), unicodedata.combining(nfkd[-1]))
+        latin_core = " ".join(latin_folded.split())
+        out[ch] = (core, lead, trail, kind, look, *ccc, lookalikes.get(ch, ""), flags, latin_core)
+    return out

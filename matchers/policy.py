@@ -19,6 +19,7 @@ g. Which name a hit reports: :func:`hit_rank`.
 from __future__ import annotations
 
 import itertools
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -151,7 +152,8 @@ def joined_variants(text: str) -> list[str]:
     then each word's own combinations, up to :data:`MAX_FORMS_PER_NAME`.
     """
     out: dict[str, None] = {}
-    marks = sorted({c for c in text if not c.isalnum() and not c.isspace()})
+    # Punctuation and symbols only: combining marks (Indic and Thai vowel signs) are part of their letter.
+    marks = sorted({c for c in text if not c.isalnum() and not c.isspace() and not _is_mark(c)})
     if marks and len(marks) <= MAX_MARK_KINDS:
         for size in range(len(marks) + 1):
             for dropped in itertools.combinations(marks, size):
@@ -163,6 +165,10 @@ def joined_variants(text: str) -> list[str]:
         out[" ".join(combo)] = None
     # Words were folded one by one; only a CJK run split over written words needs folding again.
     return [fold(v) if has_cjk(v) else v for v in out if v]
+
+
+def _is_mark(char: str) -> bool:
+    return unicodedata.category(char)[0] == "M"
 
 
 def _drop(text: str, marks: Sequence[str]) -> str:

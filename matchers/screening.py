@@ -5,10 +5,12 @@ bytes in and out. It works in three tiers, each only for what the one before cou
 
 1. The native triage (``matchers._native``, one call per batch) clears every event it can
    prove clean: valid by the schema and :mod:`schemas.json_shape` (no repeated key, at most 64
-   levels), its texts folded there (ASCII and accented Latin) and holding no key.
-2. Texts only Python folds (other scripts, invisible characters, controls) come back from the
-   triage and are folded and searched, with their other readings (policy a), in one pass per
-   batch; their events are clean if none holds a key.
+   levels), its texts and their other readings folded there (any script of the Basic Multilingual
+   Plane, from :func:`matchers.normalize.native_fold_table`) and holding no key.
+2. Texts only Python folds (invisible characters, controls, characters beyond the Basic
+   Multilingual Plane, the few mixes of marks or look-alikes the table cannot read exactly) come
+   back from the triage and are folded and searched, with their other readings (policy a), in one
+   pass per batch; their events are clean if none holds a key.
 3. The rest (invalid or doubtful input, any key found) takes :func:`screen_batch_full`: the
    depth check, msgspec decoding and validation, the repeated-key check, batch folds, one
    automaton pass, and the slow path that maps a hit's offsets back to the original field

@@ -3,13 +3,15 @@
 //! * [`KeySearch`]: the Aho-Corasick automaton over every key of the loaded lists (standard,
 //!   overlapping matches), as `matchers.automaton` uses it for batch strings.
 //! * [`Triage`]: classifies a batch of raw event values, saying which are certainly clean: valid by the
-//!   event schema, every screened text ASCII, and no key anywhere in their folded texts, nor in
-//!   their other readings (punctuation inside words closed, single letters joined). Those are
-//!   cleared without any per-event Python work; every other event (invalid, non-ASCII, any key
-//!   found) takes the full Python path, which decides. So the fast path only ever says "clean"
+//!   event schema, and no key anywhere in their folded texts, nor in their other readings
+//!   (punctuation inside words closed, single letters joined, look-alike words read as Latin). ASCII
+//!   texts fold here by a byte table, all others by the per-character table of [`fold`]. Those events
+//!   are cleared without any per-event Python work; texts the table cannot fold exactly go back to
+//!   Python, and every other event (invalid, any key found) takes the full Python path, which decides. So the fast path only ever says "clean"
 //!   where the full path would say the same, and tests check exactly that.
 
 mod event;
+mod fold;
 mod timestamp;
 
 use aho_corasick::{AhoCorasick, MatchKind};
@@ -82,18 +84,20 @@ fn push_folded(bytes: &[u8], out: &mut Vec<u8>, space: &mut bool) -> bool {
     fold_into(&TEXT_FOLD, bytes, out, space)
 }
 
-/// A character as the readings see it (`matchers.normalize.readings`).
+/// A character as the readings see it (`matchers.normalize.readings`): a combining mark is part of
+/// the word it stands in.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Kind {
+pub(crate) enum Kind {
     Letter,
     Digit,
     Punct,
     Space,
+    Mark,
 }
 
 impl Kind {
     fn is_word(self) -> bool {
-        matches!(self, Kind::Letter | Kind::Digit)
+        matches!(self, Kind::Letter | Kind::Digit | Kind::Mark)
     }
 }
 
@@ -119,25 +123,37 @@ fn kind_of(c: char, kinds: &SimpleKinds) -> Option<Kind> {
 
 type Cuts = Vec<(usize, usize)>;
 
+/// Anything the readings classify character by character.
+pub(crate) trait HasKind {
+    fn kind(&self) -> Kind;
+}
+
+impl HasKind for Kind {
+    fn kind(&self) -> Kind {
+        *self
+    }
+}
+
 /// Punctuation runs inside words (`HA-MAS`): each run of punctuation with a word character on both
 /// sides, unless both are digits (dates and amounts: `16.06.2020`, `1,250.00`).
-fn inside_breaks(kinds: &[Kind]) -> Cuts {
+pub(crate) fn inside_breaks<T: HasKind>(items: &[T]) -> Cuts {
+    let kind = |i: usize| items[i].kind();
     let mut cuts = Vec::new();
     let mut i = 0;
-    while i < kinds.len() {
-        if kinds[i] != Kind::Punct {
+    while i < items.len() {
+        if kind(i) != Kind::Punct {
             i += 1;
             continue;
         }
         let mut j = i;
-        while j < kinds.len() && kinds[j] == Kind::Punct {
+        while j < items.len() && kind(j) == Kind::Punct {
             j += 1;
         }
         if i > 0
-            && kinds[i - 1].is_word()
-            && j < kinds.len()
-            && kinds[j].is_word()
-            && !(kinds[i - 1] == Kind::Digit && kinds[j] == Kind::Digit)
+            && kind(i - 1).is_word()
+            && j < items.len()
+            && kind(j).is_word()
+            && !(kind(i - 1) == Kind::Digit && kind(j) == Kind::Digit)
         {
             cuts.push((i, j));
         }
@@ -146,48 +162,40 @@ fn inside_breaks(kinds: &[Kind]) -> Cuts {
     cuts
 }
 
-/// The gaps in each run of three or more single letters apart (`H A M A S`, `H.A.M.A.S.`).
-fn single_letter_gaps(kinds: &[Kind]) -> Cuts {
-    let mut cuts = Vec::new();
-    let (mut first, mut last, mut count) = (0, 0, 0);
-    let close = |first: usize, last: usize, count: usize, cuts: &mut Cuts| {
-        if count >= 3 {
-            // Each gap lies between two singles: non-word characters only, so the gaps of the run
-            // are its non-word stretches.
-            let mut k = first + 1;
-            while k < last {
-                let start = k;
-                while !kinds[k].is_word() {
-                    k += 1;
-                }
-                cuts.push((start, k));
-                k += 1;
-            }
+/// The gaps in each run of three or more single letters apart (`H A M A S`, `H.A.M.A.S.`). A single
+/// letter is a word of one letter and the marks on it; the gaps are the non-word stretches between.
+pub(crate) fn single_letter_gaps<T: HasKind>(items: &[T]) -> Cuts {
+    let kind = |i: usize| items[i].kind();
+    fn close(singles: &mut Vec<(usize, usize)>, cuts: &mut Cuts) {
+        if singles.len() >= 3 {
+            cuts.extend(singles.windows(2).map(|w| (w[0].1, w[1].0)));
         }
-    };
-    for (i, &kind) in kinds.iter().enumerate() {
-        if !kind.is_word() {
+        singles.clear();
+    }
+    let mut cuts = Vec::new();
+    let mut singles = Vec::new();
+    let mut i = 0;
+    while i < items.len() {
+        if !kind(i).is_word() {
+            i += 1;
             continue;
         }
-        let alone = (i == 0 || !kinds[i - 1].is_word())
-            && (i + 1 == kinds.len() || !kinds[i + 1].is_word());
-        if kind == Kind::Letter && alone {
-            if count == 0 {
-                first = i;
-            }
-            last = i;
-            count += 1;
+        let start = i;
+        while i < items.len() && kind(i).is_word() {
+            i += 1;
+        }
+        if kind(start) == Kind::Letter && (start + 1..i).all(|k| kind(k) == Kind::Mark) {
+            singles.push((start, i));
         } else {
-            close(first, last, count, &mut cuts);
-            count = 0;
+            close(&mut singles, &mut cuts);
         }
     }
-    close(first, last, count, &mut cuts);
+    close(&mut singles, &mut cuts);
     cuts
 }
 
 /// `items` without the `cuts` (sorted, disjoint).
-fn cut<T: Copy>(items: &[T], cuts: &[(usize, usize)]) -> Vec<T> {
+pub(crate) fn cut<T: Copy>(items: &[T], cuts: &[(usize, usize)]) -> Vec<T> {
     let mut out = Vec::with_capacity(items.len());
     let mut done = 0;
     for &(a, b) in cuts {
@@ -355,6 +363,7 @@ fn layout<'t>(
     texts: &[&'t str],
     simple: &SimpleFolds,
     kinds: &SimpleKinds,
+    table: Option<&fold::FoldTable>,
     scratch: &mut Scratch,
     out: &mut Vec<u8>,
     left: &mut Vec<&'t str>,
@@ -367,6 +376,8 @@ fn layout<'t>(
         let mut space = true;
         let folded = if text.is_ascii() {
             push_folded(text.as_bytes(), out, &mut space)
+        } else if table.is_some() {
+            false // the table folds every script, accented Latin too
         } else {
             text.chars().all(|c| match simple.get(&c) {
                 _ if c.is_ascii() => push_folded(&[c as u8], out, &mut space),
@@ -374,16 +385,18 @@ fn layout<'t>(
                 None => false,
             })
         };
-        if !folded {
-            out.truncate(mark);
-            left.push(text);
-            continue;
+        if folded {
+            if !space {
+                out.push(b' ');
+            }
+            out.push(0);
+            if push_readings(text, simple, kinds, scratch, out) {
+                continue;
+            }
         }
-        if !space {
-            out.push(b' ');
-        }
-        out.push(0);
-        if !push_readings(text, simple, kinds, scratch, out) {
+        // Other scripts: the whole fold, from the table (`fold.rs`); else Python folds the text.
+        out.truncate(mark);
+        if !table.is_some_and(|table| table.push_text(text, out)) {
             out.truncate(mark);
             left.push(text);
         }
@@ -479,6 +492,7 @@ pub struct Triage {
     countries: HashSet<String>,
     simple: SimpleFolds,
     kinds: SimpleKinds,
+    table: fold::FoldTable,
 }
 
 /// `Triage.classify` codes, one per input: `matchers.triage.TriageCode` (exported as `TRIAGE_CODES`).
@@ -494,6 +508,8 @@ impl Triage {
         countries: HashSet<String>,
         simple: HashMap<char, Vec<u8>>,
         kinds: SimpleKinds,
+        table: HashMap<char, fold::RawEntry>,
+        cjk: Vec<(u32, u32)>,
     ) -> Self {
         let simple = simple
             .into_iter()
@@ -504,7 +520,22 @@ impl Triage {
             countries,
             simple,
             kinds,
+            table: fold::FoldTable::new(table.into_iter().collect(), &cjk),
         }
+    }
+
+    /// `text` folded by the table (`matchers.normalize.fold`), or None where Python folds it.
+    fn fold(&self, text: &str) -> Option<String> {
+        self.table.fold(text)
+    }
+
+    /// The batch string of `text` with its other readings as the triage lays it out from the table
+    /// (`"\0 fold \0 reading \0 ..."`), or None where Python reads it.
+    fn layout_text<'py>(&self, py: Python<'py>, text: &str) -> Option<Bound<'py, PyBytes>> {
+        let mut out = vec![0];
+        self.table
+            .push_text(text, &mut out)
+            .then(|| PyBytes::new(py, &out))
     }
 
     /// `(codes, texts, owners)`: one code per input (0 certainly clean, 1 full path, 2 clean unless
@@ -546,6 +577,7 @@ impl Triage {
                 &texts,
                 &self.simple,
                 &self.kinds,
+                Some(&self.table),
                 &mut scratch,
                 &mut buffer,
                 &mut left,
@@ -613,6 +645,7 @@ mod tests {
             &texts,
             &simple,
             &kinds,
+            None,
             &mut Scratch::default(),
             &mut out,
             &mut left,

@@ -78,6 +78,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--seed", type=int, default=42, help="random seed (default: %(default)s)")
     parser.add_argument(
+        "--profile",
+        choices=["latin", "multilingual"],
+        default="latin",
+        help="script mix: latin (mostly ASCII, names as payment rails transliterate them) or multilingual "
+        "(about 40%% of party and remittance texts in Cyrillic, Greek, Arabic, Persian, Hebrew, Han, Kana, "
+        "Hangul, Devanagari or Thai, the rest Latin with accents) (default: %(default)s)",
+    )
+    parser.add_argument(
         "--pool",
         type=_positive(int),
         default=DEFAULT_POOL,
@@ -102,7 +110,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def _factory(args: argparse.Namespace) -> EventFactory:
     from matchers.sources import load_watchlists
-    from streams.loadgen.synthetic import EventFactory
+    from streams.loadgen.synthetic import EventFactory, TrafficProfile
 
     sources = chosen_sources(watchlist_sources(args, os.environ))
     return EventFactory(
@@ -110,6 +118,7 @@ def _factory(args: argparse.Namespace) -> EventFactory:
         seed=args.seed,
         listed_share=args.listed_share,
         malformed_share=args.malformed_share,
+        profile=TrafficProfile(args.profile),
     )
 
 

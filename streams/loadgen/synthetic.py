@@ -17,6 +17,7 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 
 import orjson
@@ -38,6 +39,40 @@ _COMPANY_KINDS: list[str] = _NAMES["company_kinds"]
 _LEGAL: list[str] = _NAMES["legal_forms"]
 _CJK_COMPANIES: list[str] = _NAMES["cjk_companies"]
 _BANKS: list[tuple[str, str]] = [(bank["bic"], bank["name"]) for bank in _NAMES["banks"]]
+#: The multilingual profile's tables, in ``scripts.json`` beside this module: names, companies and
+#: remittance templates in ten non-Latin scripts, and accented Latin ones.
+_SCRIPTS = orjson.loads((Path(__file__).resolve().parent / "scripts.json").read_bytes())
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptNames:
+    """One script's table: names (``order``: "first last", "last first" or "last+first", no space),
+    company names and remittance templates."""
+
+    first: list[str]
+    last: list[str]
+    order: str
+    companies: list[str]
+    remittance: list[str]
+
+
+_BY_SCRIPT = {script: ScriptNames(**table) for script, table in _SCRIPTS["scripts"].items()}
+_SCRIPT_NAMES: tuple[str, ...] = tuple(_BY_SCRIPT)
+_ACCENTED = ScriptNames(order="first last", **_SCRIPTS["latin"])
+#: Share of party names and remittance texts in a non-Latin script in the multilingual profile.
+NON_LATIN_SHARE = 0.4
+
+
+class TrafficProfile(StrEnum):
+    """The mix of scripts in generated traffic (``txscreen loadgen --profile``)."""
+
+    #: Mostly ASCII: names transliterated as payment rails carry them, a few in their own script.
+    LATIN = "latin"
+    #: About 40% of party and remittance texts in Cyrillic, Greek, Arabic, Persian, Hebrew, Han,
+    #: Kana, Hangul, Devanagari or Thai; the rest Latin with accents.
+    MULTILINGUAL = "multilingual"
+
+
 _LOCALE_WEIGHTS = {
     "en": 34,
     "de": 10,
@@ -268,8 +303,10 @@ class EventFactory:
         listed_share: float = 0.01,
         malformed_share: float = 0.0,
         start: datetime | None = None,
+        profile: TrafficProfile = TrafficProfile.LATIN,
     ) -> None:
         self.rng = random.Random(seed)
+        self.profile = profile
         self.samples = listed_samples(watchlists)
         self.listed_share = listed_share if self.samples else 0.0
         self.malformed_share = malformed_share
@@ -299,7 +336,22 @@ class EventFactory:
             self._collisions[name] = hit
         return hit
 
+    def _script(self) -> ScriptNames:
+        """In the multilingual profile, a non-Latin script's table at :data:`NON_LATIN_SHARE`, else Latin."""
+        if self.rng.random() < NON_LATIN_SHARE:
+            return _BY_SCRIPT[self.rng.choice(_SCRIPT_NAMES)]
+        return _ACCENTED
+
+    def _multilingual_person(self) -> str:
+        table = self._script()
+        first, last = self.rng.choice(table.first), self.rng.choice(table.last)
+        if table.order == "last+first":
+            return f"{last}{first}"
+        return f"{last} {first}" if table.order == "last first" else f"{first} {last}"
+
     def _person(self) -> str:
+        if self.profile is TrafficProfile.MULTILINGUAL:
+            return self._multilingual_person()
         loc = self.rng.choices(self._locales, self._weights)[0]
         native = self.rng.random() < NATIVE_SPELLING_SHARE
         if not native and loc in _ROMANIZED:
@@ -317,6 +369,8 @@ class EventFactory:
         return f"{first} {last}"
 
     def _company(self) -> str:
+        if self.profile is TrafficProfile.MULTILINGUAL:
+            return self.rng.choice(self._script().companies)
         if self.rng.random() < 0.08 * NATIVE_SPELLING_SHARE:
             return self.rng.choice(_CJK_COMPANIES)
         return (
@@ -339,9 +393,12 @@ class EventFactory:
         }
 
     def _remittance(self) -> str:
-        tpl = self.rng.choice(_REMITTANCE)
-        if not tpl.isascii() and self.rng.random() > NATIVE_SPELLING_SHARE:
-            tpl = self.rng.choice(_REMITTANCE[:1] + _REMITTANCE[9:])
+        if self.profile is TrafficProfile.MULTILINGUAL:
+            tpl = self.rng.choice(self._script().remittance)
+        else:
+            tpl = self.rng.choice(_REMITTANCE)
+            if not tpl.isascii() and self.rng.random() > NATIVE_SPELLING_SHARE:
+                tpl = self.rng.choice(_REMITTANCE[:1] + _REMITTANCE[9:])
         return tpl.format(
             n=self.rng.randint(10000, 99999),
             m=self.rng.randint(100000, 999999),

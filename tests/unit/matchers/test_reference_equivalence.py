@@ -67,6 +67,14 @@ _WORDS = [
     "МОСКВА",
     "ʤᴀᴍ",
     "ёж",
+    # Vowel signs are part of Indic and Thai names (issue 10): names differing only in one differ.
+    "मोहन",
+    "मेहन",
+    "कि\u0301",
+    "ใจดี",
+    "ใจดิ",
+    "عَلِي",
+    "علي",
 ]
 # Ignorables (controls, fillers, selectors, tags) stand between words as well as separators do.
 _SEPARATORS = [

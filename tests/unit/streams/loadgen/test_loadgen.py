@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import unicodedata
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -23,7 +25,7 @@ from streams.loadgen.generator import (
     event_key,
     generate,
 )
-from streams.loadgen.synthetic import EventFactory
+from streams.loadgen.synthetic import EventFactory, TrafficProfile
 
 
 class FakeClock:
@@ -253,3 +255,55 @@ def test_a_dead_letter_is_counted_as_malformed(default_lists: tuple[Watchlist, .
     assert source.listed == 0
     verdicts = screen_batch([v for _, v in records], NameAutomaton(default_lists[:1])).verdicts
     assert set(verdicts) == {Verdict.DEAD_LETTER}
+
+
+def _non_latin(text: str) -> bool:
+    """True when a text holds a letter of a script other than Latin."""
+    return any(c.isalpha() and not unicodedata.name(c, "").startswith("LATIN") for c in text)
+
+
+def test_multilingual_profile_writes_about_40_percent_of_texts_in_other_scripts(tmp_path: Path) -> None:
+    """--profile multilingual: about 40% of party and remittance texts in non-Latin scripts, ten of them."""
+    out = tmp_path / "multi.jsonl"
+    argv = ["loadgen", "--count", "3000", "--profile", "multilingual", "--seed", "5"]
+    argv += ["--listed-share", "0"]
+    assert main([*argv, "--out", str(out)]) == 0
+    events = [orjson.loads(line) for line in out.read_bytes().splitlines()]
+    texts = [t for e in events for t in (e["debtor"]["name"], e["creditor"]["name"], e["remittance"])]
+    share = sum(map(_non_latin, texts)) / len(texts)
+    assert 0.35 < share < 0.45
+    latin = [t for t in texts if not _non_latin(t)]
+    assert sum(not t.isascii() for t in latin) / len(latin) > 0.5  # the rest is Latin with accents
+    scripts = {unicodedata.name(c).split()[0] for t in texts for c in t if c.isalpha() and not c.isascii()}
+    assert {
+        "CYRILLIC",
+        "GREEK",
+        "ARABIC",
+        "HEBREW",
+        "CJK",
+        "HIRAGANA",
+        "HANGUL",
+        "DEVANAGARI",
+        "THAI",
+    } <= scripts
+
+
+def test_profiles_are_seeded_and_latin_is_the_default() -> None:
+    """The same seed makes the same events in each profile; without a profile the traffic is the latin mix."""
+
+    def run(**profile: TrafficProfile) -> list[bytes]:
+        return list(EventFactory(seed=9, **profile).stream(300))
+
+    multilingual = run(profile=TrafficProfile.MULTILINGUAL)
+    assert run() == run(profile=TrafficProfile.LATIN)
+    assert multilingual == run(profile=TrafficProfile.MULTILINGUAL)
+    assert multilingual != run()
+
+
+def test_multilingual_clean_traffic_clears(default_lists: tuple[Watchlist, ...]) -> None:
+    """Multilingual events with no planted name are all cleared by the screening core (no false positive)."""
+    factory = EventFactory(default_lists, seed=4, listed_share=0.0, profile=TrafficProfile.MULTILINGUAL)
+    result = screen_batch(
+        list(factory.stream(2000)), NameAutomaton(default_lists), datetime(2021, 1, 1, tzinfo=UTC)
+    )
+    assert set(result.verdicts) == {Verdict.CLEARED}
