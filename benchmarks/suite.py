@@ -48,9 +48,15 @@ from streams.kafka.clients import plain_producer_config
 from streams.kafka.publisher import KafkaSink
 from streams.loadgen.generator import EventSource, FileSink, LoadPlan, generate
 from streams.loadgen.synthetic import EventFactory
-from streams.settings import Guarantee, KafkaSettings
+from streams.settings import Guarantee, KafkaSettings, Latency
 
 LOADS = (0.25, 0.5, 0.75)
+#: The latency runs: exactly-once under both worker latency profiles, at-least-once under the default.
+LATENCY_CASES = (
+    (Guarantee.EXACTLY_ONCE, Latency.THROUGHPUT),
+    (Guarantee.EXACTLY_ONCE, Latency.LOW),
+    (Guarantee.AT_LEAST_ONCE, Latency.THROUGHPUT),
+)
 #: Where quick runs write their results: ignored by git, so the tracked full-run results stay as they are.
 QUICK_RESULTS = RESULTS / "quick"
 README = drains.REPO / "benchmarks" / "README.md"
@@ -213,14 +219,17 @@ def run_latency(
 ) -> list[dict[str, Any]]:
     """Latency percentiles at each offered load, exactly-once and at-least-once."""
     runs: list[dict[str, Any]] = []
-    for guarantee in (Guarantee.EXACTLY_ONCE, Guarantee.AT_LEAST_ONCE):
+    for guarantee, profile in LATENCY_CASES:
         for share in LOADS:
             rate = share * max_rate
-            say(f"latency: {guarantee.value} at {share:.0%} of {max_rate:,.0f} = {rate:,.0f} events/s …")
+            case = f"{guarantee.value} --latency {profile.value}"
+            say(f"latency: {case} at {share:.0%} of {max_rate:,.0f} = {rate:,.0f} events/s …")
             try:
-                run = latency_run(bootstrap, guarantee, share, rate, plan.latency_seconds, logs=logs)
+                run = latency_run(
+                    bootstrap, guarantee, share, rate, plan.latency_seconds, logs=logs, profile=profile
+                )
             except BenchError as exc:
-                notes.append(f"latency {guarantee.value} at {share:.0%} failed: {_reason(exc)}")
+                notes.append(f"latency {case} at {share:.0%} failed: {_reason(exc)}")
                 say(f"  FAILED: {exc}")
                 continue
             say(f"  p50 {run.p50_ms:.0f} ms, p99 {run.p99_ms:.0f} ms, p99.9 {run.p999_ms:.0f} ms")

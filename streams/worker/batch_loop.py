@@ -67,7 +67,7 @@ from streams.kafka.clients import (
     transactional_id,
 )
 from streams.outputs import kafka_source
-from streams.settings import WorkerSettings
+from streams.settings import Latency, WorkerSettings
 from streams.status import StatusLine, Totals
 
 log = logging.getLogger(__name__)
@@ -318,7 +318,10 @@ class BatchLoop:
             left = self.settings.max_events - self.totals.events - self._in_flight_events()
             limit = max(1, min(limit, left))
         self._rebalanced = False
-        messages = consumer.consume(limit, self.settings.batch_timeout)
+        if self.settings.latency is Latency.LOW:
+            messages = _arrived(consumer, limit, self.settings.batch_timeout)
+        else:
+            messages = consumer.consume(limit, self.settings.batch_timeout)
         self._raise_if_fatal()
         if not messages:
             return messages
@@ -618,6 +621,17 @@ class BatchLoop:
                     self._failed_deliveries,
                     error.str(),
                 )
+
+
+def _arrived(consumer: Consumer, limit: int, timeout: float) -> list[Message]:
+    """``--latency low``: up to ``limit`` messages already fetched, else the first within ``timeout`` and
+    those fetched with it (``consume(n, t)`` alone waits for ``n`` messages or the whole ``t``)."""
+    messages = consumer.consume(limit, 0)
+    if not messages:
+        messages = consumer.consume(1, timeout)
+        if messages and limit > 1:
+            messages += consumer.consume(limit - 1, 0)
+    return messages
 
 
 def _partitions(partitions: Sequence[TopicPartition]) -> str:
