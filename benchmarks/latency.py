@@ -70,6 +70,9 @@ class LatencyRun:
     p99_ms: float
     p999_ms: float
     max_ms: float
+    p50_produced_ms: float = 0.0
+    """Up to the worker's ``produce`` call of the output (its CreateTime): the commit left out."""
+    p99_produced_ms: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """For the JSON report."""
@@ -94,6 +97,8 @@ class Arrivals(threading.Thread):
     def __init__(self, bootstrap: str, topics: Iterable[str], partitions: int) -> None:
         super().__init__(name="latency-reader", daemon=True)
         self.seen: dict[bytes, int] = {}
+        #: key → the output record's CreateTime (ms): when the worker produced it, before its commit
+        self.produced: dict[bytes, int] = {}
         self.done = threading.Event()
         self._consumer = Consumer(
             {
@@ -109,7 +114,7 @@ class Arrivals(threading.Thread):
         )
 
     def run(self) -> None:
-        consumer, seen = self._consumer, self.seen
+        consumer, seen, produced = self._consumer, self.seen, self.produced
         try:
             while not self.done.is_set():
                 # consume(n, t) waits for n records or all of t: wait for one, then take what is there
@@ -120,8 +125,9 @@ class Arrivals(threading.Thread):
                 now = time.time_ns() // 1_000_000
                 for message in messages:
                     key = message.key()
-                    if key is not None and message.error() is None:
-                        seen.setdefault(key, now)
+                    if key is not None and message.error() is None and key not in seen:
+                        seen[key] = now
+                        produced[key] = message.timestamp()[1]
         finally:
             consumer.close()
 
@@ -205,7 +211,15 @@ def latency_run(
         arrivals.done.set()
         delete_topics(client, topics.all)
     return _percentiles(
-        guarantee, profile, share, rate, achieved, inputs=inputs, outputs=arrivals.seen, warmup=warmup
+        guarantee,
+        profile,
+        share,
+        rate,
+        achieved,
+        inputs=inputs,
+        outputs=arrivals.seen,
+        produced=arrivals.produced,
+        warmup=warmup,
     )
 
 
@@ -225,6 +239,7 @@ def _percentiles(
     *,
     inputs: dict[bytes, int],
     outputs: dict[bytes, int],
+    produced: dict[bytes, int],
     warmup: float,
 ) -> LatencyRun:
     missing = len(inputs) - len(outputs.keys() & inputs.keys())
@@ -235,6 +250,8 @@ def _percentiles(
     if not len(lat):
         raise BenchError("no events after the warm-up: make the run longer")
     p50, p99, p999 = np.percentile(lat, [50, 99, 99.9])
+    made = np.array([produced[k] - t for k, t in inputs.items() if t >= start], dtype=np.float64)
+    p50_made, p99_made = np.percentile(made, [50, 99])
     return LatencyRun(
         guarantee=guarantee.value,
         profile=profile.value,
@@ -247,4 +264,6 @@ def _percentiles(
         p99_ms=float(p99),
         p999_ms=float(p999),
         max_ms=float(lat.max()),
+        p50_produced_ms=float(p50_made),
+        p99_produced_ms=float(p99_made),
     )

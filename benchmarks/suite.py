@@ -117,6 +117,27 @@ def run_core(plan: Plan, out: Path) -> dict[str, Any]:
     return report
 
 
+def run_engines(plan: Plan, out: Path, notes: list[str]) -> dict[str, Any] | None:
+    """benchmarks/engines.py in its own process: the core on the native and the pure-Python engine."""
+    say(f"engines: {plan.core_events:,} events on the native fast path and on pure Python …")
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "benchmarks.engines", "--events", str(plan.core_events),
+            "--rounds", str(plan.core_rounds), "--out", str(out),
+        ],
+        check=False,
+        cwd=drains.REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    if done.returncode != 0:
+        notes.append(f"engines benchmark left out: {_reason(RuntimeError(done.stderr))}")
+        return None
+    report: dict[str, Any] = json.loads((out / "engines.json").read_text())
+    return report
+
+
 def engines_for(plan: Plan, notes: list[str]) -> tuple[list[Engine], list[Engine]]:
     """(engines of every round, engines of the peer rounds only); notes say what is left out and why."""
     every = [WORKER, COPIER] + ([WORKER_ALOS, COPIER_ALOS] if plan.alos else [])
@@ -283,6 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "notes": notes,
     }
     report["core"] = run_core(plan, out)
+    report["engines"] = run_engines(plan, out, notes)
     with tempfile.TemporaryDirectory(prefix="txscreen-bench-logs-") as tmp:
         logs = Path(tmp)
         try:
