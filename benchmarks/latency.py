@@ -11,7 +11,7 @@ default, and ``--latency low``) runs at the same offered loads.
 broker's clock when it appended the event; the load generator's own ``linger.ms`` is its business,
 not the screener's), and the reader stamps each output record with this machine's clock when it
 receives it, so with exactly-once the transaction commit is inside the figure. It spans the worker's
-fetch, its consume wait (``--batch-timeout``: up to 0.2 s for a batch to fill under the throughput
+fetch, its consume wait (``--batch-timeout``: up to 0.1 s for a batch to fill under the throughput
 profile; only for the first event under the low profile), screening, the wait for the commit in
 flight before it, its own produce and commit, and the reader's fetch (a few ms: it asks every 5 ms).
 The first ``warmup`` seconds of events are left out (the worker's first batches warm its caches).

@@ -204,7 +204,7 @@ class WorkerSettings:
     """``--watchlist`` / ``TXSCREEN_WATCHLIST``: see :data:`WATCHLISTS` (``run`` only)."""
     max_batch: int = 5000
     """``--max-batch`` / ``TXSCREEN_MAX_BATCH``: see :data:`MAX_BATCH`."""
-    batch_timeout: float = 0.2
+    batch_timeout: float = 0.1
     """``--batch-timeout`` / ``TXSCREEN_BATCH_TIMEOUT``: see :data:`BATCH_TIMEOUT`."""
     latency: Latency = Latency.THROUGHPUT
     """``--latency`` / ``TXSCREEN_LATENCY``: see :data:`LATENCY`."""
