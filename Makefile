@@ -9,30 +9,45 @@ PEER_VENV := $(VENV)/peers/quix
 PEER_STAMP := $(PEER_VENV)/.installed
 BENCH_FLAGS := $(if $(filter-out 0,$(BENCH_QUICK)),--quick) $(BENCH_ARGS)
 
-# The native fast path is built with cargo; rustup installs it in ~/.cargo/bin, which a non-login shell may miss.
-export PATH := $(HOME)/.cargo/bin:$(PATH)
+# The native fast path is built with cargo, if present (optional: without it txscreen screens on pure Python).
+# rustup installs cargo in $(CARGO_HOME)/bin, ~/.cargo/bin by default, which a non-login shell may miss.
+CARGO_HOME ?= $(HOME)/.cargo
+export PATH := $(CARGO_HOME)/bin:$(PATH)
+CARGO := $(shell PATH='$(PATH)' command -v cargo 2>/dev/null)
+NO_CARGO := txscreen: no cargo on PATH (the native fast path is optional; https://rustup.rs):
+# A virtualenv built without cargo is rebuilt once cargo is there, to build the fast path.
+REBUILD := $(if $(and $(CARGO),$(wildcard $(VENV)/.pure)),FORCE)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test test-unit test-kafka lint check-deploy browser-deps bench bench-peers kafka-up kafka-down clean
+.PHONY: help venv demo test test-unit test-pure test-kafka lint check-deploy browser-deps bench bench-peers kafka-up kafka-down clean FORCE
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml native/Cargo.toml native/src/*.rs
-	@command -v cargo >/dev/null || { echo "txscreen builds its native fast path with Rust's cargo: install it from https://rustup.rs" >&2; exit 1; }
+$(STAMP): pyproject.toml native/Cargo.toml native/src/*.rs $(REBUILD)
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev,faust,bench]'
+	@if $(BIN)/python -c 'import matchers._native' 2>/dev/null; then rm -f $(VENV)/.pure; else touch $(VENV)/.pure; fi
+	@$(BIN)/txscreen --version
 	@touch $(STAMP)
 
-venv: $(STAMP) ## create .venv and install txscreen with its dev extras
+venv: $(STAMP) ## create .venv and install txscreen with its dev extras (and the native fast path if cargo is there)
 
 demo: $(STAMP) ## stream ~2,000 sample payments through the screener on the local broker; show what was blocked
 	$(BIN)/txscreen demo
 
-test: lint browser-deps ## lint, then every test: Rust, Python unit, Kafka and bench guards (a broker the tests start and stop)
+test: lint browser-deps ## lint, then every test: Rust, Python unit, Kafka, browser and bench guards, and the unit tier on pure Python
+ifneq ($(CARGO),)
 	PYO3_PYTHON=$(abspath $(BIN)/python) cargo test -q --release --manifest-path native/Cargo.toml
+else
+	@echo "$(NO_CARGO) cargo test skipped"
+endif
 	$(BIN)/pytest
+	$(MAKE) --no-print-directory test-pure
+
+test-pure: $(STAMP) ## the unit tier on the pure-Python path (TXSCREEN_PURE_PYTHON=1), as without cargo
+	TXSCREEN_PURE_PYTHON=1 $(BIN)/pytest tests/unit -q
 
 test-unit: $(STAMP) ## the fast tier only (no broker)
 	$(BIN)/pytest tests/unit
@@ -44,8 +59,12 @@ lint: $(STAMP) check-deploy ## ruff, ruff format --check, mypy, rustfmt, clippy,
 	$(BIN)/ruff check schemas matchers streams tests benchmarks
 	$(BIN)/ruff format --check schemas matchers streams tests benchmarks
 	$(BIN)/mypy
+ifneq ($(CARGO),)
 	cargo fmt --check --manifest-path native/Cargo.toml
 	PYO3_PYTHON=$(abspath $(BIN)/python) cargo clippy -q --release --all-targets --manifest-path native/Cargo.toml -- -D warnings
+else
+	@echo "$(NO_CARGO) cargo fmt and clippy skipped"
+endif
 
 # The console's browser tests drive Debian's chromium through Playwright (its own browser download does not work
 # everywhere); installed when missing (as root, as in CI). Playwright itself comes with the dev extra.

@@ -1,30 +1,36 @@
 """Latency at a fixed offered load: ``txscreen loadgen --rate R`` feeding a running ``txscreen run``.
 
 Per run: fresh topics; the worker starts and joins its group; then the load generator produces
-``R × duration`` events at ``R`` events/s while the worker screens them; the worker stops once it
-has processed them all. Then every record of the input and of the three outputs is read back
-(read_committed) and joined by key (the event id).
+``R × duration`` events at ``R`` events/s while the worker screens them, and a reader in this
+process follows the three output topics (read_committed, as a downstream consumer); the worker
+stops once it has processed them all. Each worker latency profile (``--latency throughput``, the
+default, and ``--latency low``) runs at the same offered loads.
 
-**Method.** An event's latency is the output record's timestamp minus the input record's
-timestamp, both CreateTime set by the clients on this one machine (one clock): the input's by
-``txscreen loadgen`` at its ``produce`` call, the output's by the worker's producer at its
-``produce`` call. So it spans the load generator's producer (``linger.ms`` 20 ms and batching
-included), the broker, the worker's consume wait (a batch fills for up to ``--batch-timeout`` 0.2 s),
-screening, and the worker's ``produce``; with exactly-once the output becomes visible to
-read_committed readers when that batch's transaction commits, after this. The first
-``warmup`` seconds of events are left out (the worker's first batches warm its caches).
+**Method.** An event's latency runs from the moment it is *in Kafka* to the moment its output is
+*visible to a read_committed consumer*: the input topic keeps ``LogAppendTime`` timestamps (the
+broker's clock when it appended the event; the load generator's own ``linger.ms`` is its business,
+not the screener's), and the reader stamps each output record with this machine's clock when it
+receives it, so with exactly-once the transaction commit is inside the figure. It spans the worker's
+fetch, its consume wait (``--batch-timeout``: up to 0.1 s for a batch to fill under the throughput
+profile; only for the first event under the low profile), screening, the wait for the commit in
+flight before it, its own produce and commit, and the reader's fetch (a few ms: it asks every 5 ms).
+The first ``warmup`` seconds of events are left out (the worker's first batches warm its caches).
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 import time
+import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+from confluent_kafka.admin import NewTopic
 
 from benchmarks.drains import (
     PARTITIONS,
@@ -39,7 +45,7 @@ from benchmarks.drains import (
 )
 from streams.kafka.reader import read_topic
 from streams.kafka.topics import create_topics, delete_topics
-from streams.settings import Guarantee, KafkaSettings
+from streams.settings import Guarantee, KafkaSettings, Latency
 
 JOIN_TIMEOUT = 120.0
 _LOADGEN_LINE = "loadgen: "
@@ -50,6 +56,8 @@ class LatencyRun:
     """Latency percentiles (milliseconds) of one run at one offered load."""
 
     guarantee: str
+    profile: str
+    """The worker's ``--latency`` profile."""
     share: float
     """Offered load as a share of the measured maximum worker rate."""
     offered_rate: float
@@ -62,6 +70,9 @@ class LatencyRun:
     p99_ms: float
     p999_ms: float
     max_ms: float
+    p50_produced_ms: float = 0.0
+    """Up to the worker's ``produce`` call of the output (its CreateTime): the commit left out."""
+    p99_produced_ms: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """For the JSON report."""
@@ -78,6 +89,55 @@ def timestamps(bootstrap: str, topics: Iterable[str]) -> dict[bytes, int]:
             if key is not None:
                 found[key] = message.timestamp()[1]
     return found
+
+
+class Arrivals(threading.Thread):
+    """Follows output topics as a read_committed consumer; key → when it was received (ms, this clock)."""
+
+    def __init__(self, bootstrap: str, topics: Iterable[str], partitions: int) -> None:
+        super().__init__(name="latency-reader", daemon=True)
+        self.seen: dict[bytes, int] = {}
+        #: key → the output record's CreateTime (ms): when the worker produced it, before its commit
+        self.produced: dict[bytes, int] = {}
+        self.done = threading.Event()
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": bootstrap,
+                "group.id": f"bench-latency-reader-{uuid.uuid4().hex[:8]}",
+                "isolation.level": "read_committed",
+                "enable.auto.commit": False,
+                "fetch.wait.max.ms": 5,
+            }
+        )
+        self._consumer.assign(
+            [TopicPartition(t, p, OFFSET_BEGINNING) for t in topics for p in range(partitions)]
+        )
+
+    def run(self) -> None:
+        consumer, seen, produced = self._consumer, self.seen, self.produced
+        try:
+            while not self.done.is_set():
+                # consume(n, t) waits for n records or all of t: wait for one, then take what is there
+                messages = consumer.consume(1, 0.05)
+                if not messages:
+                    continue
+                messages += consumer.consume(100_000, 0)
+                now = time.time_ns() // 1_000_000
+                for message in messages:
+                    key = message.key()
+                    if key is not None and message.error() is None and key not in seen:
+                        seen[key] = now
+                        produced[key] = message.timestamp()[1]
+        finally:
+            consumer.close()
+
+    def wait_for(self, count: int, timeout: float) -> None:
+        """Until ``count`` outputs were seen or ``timeout`` seconds passed; then stop."""
+        deadline = time.monotonic() + timeout
+        while len(self.seen) < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+        self.done.set()
+        self.join(10)
 
 
 def _wait_for_line(log: Path, text: str, process: Any, timeout: float) -> None:
@@ -101,26 +161,33 @@ def latency_run(
     logs: Path,
     warmup: float = 2.0,
     partitions: int = PARTITIONS,
+    profile: Latency = Latency.THROUGHPUT,
 ) -> LatencyRun:
     """One run at ``rate`` events/s for ``duration`` seconds (see the module docstring)."""
     import subprocess
 
     topics = fresh_topics("bench.latency")
     client = admin(bootstrap)
-    create_topics(client, topics.all, partitions=partitions)
+    appended = NewTopic(topics.input, partitions, config={"message.timestamp.type": "LogAppendTime"})
+    for future in client.create_topics([appended]).values():
+        future.result()
+    create_topics(client, topics.outputs, partitions=partitions)
     count = max(1, int(rate * duration))
-    tag = f"{guarantee.value}-{round(share * 100)}"
+    tag = f"{guarantee.value}-{profile.value}-{round(share * 100)}"
     worker_log, loadgen_log = logs / f"latency-worker-{tag}.log", logs / f"latency-loadgen-{tag}.log"
     flags = kafka_flags(bootstrap, topics)
     worker_argv = [
         sys.executable, "-m", "streams.cli", "run", *flags, "--group-id", f"bench-latency-{tag}",
-        "--guarantee", guarantee.value, "--max-events", str(count), "--status-interval", "0",
+        "--guarantee", guarantee.value, "--latency", profile.value, "--max-events", str(count),
+        "--status-interval", "0",
         "--until-idle", "60",
     ]  # fmt: skip
     loadgen_argv = [
         sys.executable, "-m", "streams.cli", "loadgen", *flags, "--rate", f"{rate:.0f}",
         "--count", str(count), "--seed", "7",
     ]  # fmt: skip
+    arrivals = Arrivals(bootstrap, topics.outputs, partitions)
+    arrivals.start()  # before any output exists: its fetch is warm when the first one commits
     try:
         with worker_log.open("wb") as out:
             worker = subprocess.Popen(
@@ -138,11 +205,22 @@ def latency_run(
         if worker.returncode != 0:
             raise BenchError(f"the worker exited with status {worker.returncode}:\n{tail(worker_log)}")
         achieved = _achieved_rate(loadgen_log)
+        arrivals.wait_for(count, timeout=30.0)
         inputs = timestamps(bootstrap, [topics.input])
-        outputs = timestamps(bootstrap, topics.outputs)
     finally:
+        arrivals.done.set()
         delete_topics(client, topics.all)
-    return _percentiles(guarantee, share, rate, achieved, inputs=inputs, outputs=outputs, warmup=warmup)
+    return _percentiles(
+        guarantee,
+        profile,
+        share,
+        rate,
+        achieved,
+        inputs=inputs,
+        outputs=arrivals.seen,
+        produced=arrivals.produced,
+        warmup=warmup,
+    )
 
 
 def _achieved_rate(log: Path) -> float:
@@ -154,12 +232,14 @@ def _achieved_rate(log: Path) -> float:
 
 def _percentiles(
     guarantee: Guarantee,
+    profile: Latency,
     share: float,
     rate: float,
     achieved: float,
     *,
     inputs: dict[bytes, int],
     outputs: dict[bytes, int],
+    produced: dict[bytes, int],
     warmup: float,
 ) -> LatencyRun:
     missing = len(inputs) - len(outputs.keys() & inputs.keys())
@@ -170,8 +250,11 @@ def _percentiles(
     if not len(lat):
         raise BenchError("no events after the warm-up: make the run longer")
     p50, p99, p999 = np.percentile(lat, [50, 99, 99.9])
+    made = np.array([produced[k] - t for k, t in inputs.items() if t >= start], dtype=np.float64)
+    p50_made, p99_made = np.percentile(made, [50, 99])
     return LatencyRun(
         guarantee=guarantee.value,
+        profile=profile.value,
         share=share,
         offered_rate=rate,
         achieved_rate=achieved,
@@ -181,4 +264,6 @@ def _percentiles(
         p99_ms=float(p99),
         p999_ms=float(p999),
         max_ms=float(lat.max()),
+        p50_produced_ms=float(p50_made),
+        p99_produced_ms=float(p99_made),
     )

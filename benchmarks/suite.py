@@ -52,9 +52,15 @@ from streams.kafka.clients import plain_producer_config
 from streams.kafka.publisher import KafkaSink
 from streams.loadgen.generator import EventSource, FileSink, LoadPlan, generate
 from streams.loadgen.synthetic import EventFactory, TrafficProfile
-from streams.settings import Guarantee, KafkaSettings
+from streams.settings import Guarantee, KafkaSettings, Latency
 
 LOADS = (0.25, 0.5, 0.75)
+#: The latency runs: exactly-once under both worker latency profiles, at-least-once under the default.
+LATENCY_CASES = (
+    (Guarantee.EXACTLY_ONCE, Latency.THROUGHPUT),
+    (Guarantee.EXACTLY_ONCE, Latency.LOW),
+    (Guarantee.AT_LEAST_ONCE, Latency.THROUGHPUT),
+)
 #: Where quick runs write their results: ignored by git, so the tracked full-run results stay as they are.
 QUICK_RESULTS = RESULTS / "quick"
 README = drains.REPO / "benchmarks" / "README.md"
@@ -116,6 +122,27 @@ def run_core(plan: Plan, out: Path) -> dict[str, Any]:
         stdout=subprocess.DEVNULL,
     )  # fmt: skip
     report: dict[str, Any] = json.loads((out / "core.json").read_text())
+    return report
+
+
+def run_engines(plan: Plan, out: Path, notes: list[str]) -> dict[str, Any] | None:
+    """benchmarks/engines.py in its own process: the core on the native and the pure-Python engine."""
+    say(f"engines: {plan.core_events:,} events on the native fast path and on pure Python …")
+    done = subprocess.run(
+        [
+            sys.executable, "-m", "benchmarks.engines", "--events", str(plan.core_events),
+            "--rounds", str(plan.core_rounds), "--out", str(out),
+        ],
+        check=False,
+        cwd=drains.REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    if done.returncode != 0:
+        notes.append(f"engines benchmark left out: {_reason(RuntimeError(done.stderr))}")
+        return None
+    report: dict[str, Any] = json.loads((out / "engines.json").read_text())
     return report
 
 
@@ -270,14 +297,17 @@ def run_latency(
 ) -> list[dict[str, Any]]:
     """Latency percentiles at each offered load, exactly-once and at-least-once."""
     runs: list[dict[str, Any]] = []
-    for guarantee in (Guarantee.EXACTLY_ONCE, Guarantee.AT_LEAST_ONCE):
+    for guarantee, profile in LATENCY_CASES:
         for share in LOADS:
             rate = share * max_rate
-            say(f"latency: {guarantee.value} at {share:.0%} of {max_rate:,.0f} = {rate:,.0f} events/s …")
+            case = f"{guarantee.value} --latency {profile.value}"
+            say(f"latency: {case} at {share:.0%} of {max_rate:,.0f} = {rate:,.0f} events/s …")
             try:
-                run = latency_run(bootstrap, guarantee, share, rate, plan.latency_seconds, logs=logs)
+                run = latency_run(
+                    bootstrap, guarantee, share, rate, plan.latency_seconds, logs=logs, profile=profile
+                )
             except BenchError as exc:
-                notes.append(f"latency {guarantee.value} at {share:.0%} failed: {_reason(exc)}")
+                notes.append(f"latency {case} at {share:.0%} failed: {_reason(exc)}")
                 say(f"  FAILED: {exc}")
                 continue
             say(f"  p50 {run.p50_ms:.0f} ms, p99 {run.p99_ms:.0f} ms, p99.9 {run.p999_ms:.0f} ms")
@@ -332,6 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
     report["core"] = run_core(plan, out)
     report["whole_process"] = run_whole_process(plan, out)
+    report["engines"] = run_engines(plan, out, notes)
     with tempfile.TemporaryDirectory(prefix="txscreen-bench-logs-") as tmp:
         logs = Path(tmp)
         try:

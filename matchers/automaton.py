@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from matchers._native import KeySearch, Triage
+from matchers.backend import Engine, engine
 from matchers.normalize import (
     BATCH_SEPARATOR,
     cjk_ranges,
@@ -78,8 +78,10 @@ class Found:
 class NameAutomaton:
     """All forms of all names of the loaded watchlists, searchable in one pass."""
 
-    def __init__(self, watchlists: Sequence[Watchlist]) -> None:
+    def __init__(self, watchlists: Sequence[Watchlist], *, using: Engine | None = None) -> None:
         started = time.perf_counter()
+        #: The native fast path or pure Python (:mod:`matchers.backend`); this process's unless ``using``.
+        self.engine = using or engine()
         self.watchlists = tuple(watchlists)
         self.version = watchlist_version(self.watchlists)
         # Most keys stand for one target: store it bare, and a list only where several share a key
@@ -107,10 +109,10 @@ class NameAutomaton:
         # is the aho-corasick crate's, which picks a contiguous NFA for lists this size (a full DFA was
         # measured slower in the screening loop: 400+ MB for the bundled lists, so cache misses). Keys are
         # not kept on the Python side: a find's key is the batch slice it covers.
-        self._search = KeySearch(key.encode("utf-8") for key in keyed)
+        self._search = self.engine.key_search(key.encode("utf-8") for key in keyed)
         #: Classifies raw events: certainly clean, "take the full path", or clean unless a handed-back
         #: text holds a key (:class:`matchers.triage.TriageCode`; see matchers.screening).
-        self.triage = Triage(
+        self.triage = self.engine.triage(
             self._search, ISO_3166_ALPHA2, simple_folds(), simple_kinds(), native_fold_table(), cjk_ranges()
         )
         self.key_count = len(keyed)

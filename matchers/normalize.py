@@ -42,7 +42,7 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 
-from matchers._native import fold_ascii
+from matchers.backend import fold_ascii
 from matchers.unicode_tables import IGNORABLE_RANGES, LATIN_CONFUSABLES
 
 #: Combining marks that belong to one script's letters and are removed as diacritics wherever they

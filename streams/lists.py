@@ -51,6 +51,7 @@ def load_automaton(
             f"built in {automaton.build_seconds:.1f} s",
             file=report,
         )
+        print(f"txscreen: matching: {automaton.engine.description}", file=report)
     # The lists and the automaton live as long as the process: keep the garbage collector off them
     # (a full collection would otherwise walk every listed name again and again).
     gc.collect()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import importlib.metadata
 from collections.abc import Sequence
 from typing import Any
+
+from matchers import backend
+from schemas.errors import TxscreenError
 
 #: What ``--version`` says when txscreen runs from a checkout that pip has not installed.
 NOT_INSTALLED = "unknown (not installed: pip install -e .)"
@@ -21,12 +23,11 @@ def version() -> str:
 
 
 def matching_path() -> str:
-    """Which matching path screens: the native fast path (``matchers._native``), or why it cannot."""
+    """Which matching path screens: the native fast path (``matchers._native``) or pure Python, and why."""
     try:
-        native = importlib.import_module("matchers._native")
-    except ImportError as exc:
-        return f"native fast path missing ({exc}); reinstall with Rust's cargo on PATH"
-    return f"native fast path ({native.__name__})"
+        return backend.engine().description
+    except TxscreenError as exc:  # a wrong TXSCREEN_PURE_PYTHON: say so rather than fail --version
+        return str(exc)
 
 
 def version_text() -> str:

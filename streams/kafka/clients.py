@@ -105,7 +105,7 @@ PRODUCER_TUNING: Final[dict[str, Any]] = {
     "partitioner": "murmur2_random",
     # An open transaction of a crashed worker without --instance-id blocks read_committed readers
     # until the broker aborts it (checked every 10 s by default): 10 s, as Kafka Streams' exactly-once,
-    # rather than librdkafka's 60 s. A healthy transaction lasts one batch (--batch-timeout, 0.2 s,
+    # rather than librdkafka's 60 s. A healthy transaction lasts one batch (--batch-timeout, 0.1 s,
     # plus its commit); one held up past 10 s by a broker restart is aborted and its batch consumed again.
     "transaction.timeout.ms": 10_000,
 }

@@ -11,6 +11,7 @@ nothing for the copier) and returns an *emit* step; ``emit(producer)`` makes exa
   thread while the main thread consumes and transforms the next batch (the GIL is free while
   librdkafka waits for the broker); the next batch is emitted only once that commit succeeded, so
   there is never more than one transaction, and the order of commits is the order of batches.
+  With ``--latency low`` a batch is what has arrived, topped up with what came during that wait.
 * **at-least-once**: emit → ``flush`` → synchronous ``commit`` of the offsets. A crash between the
   flush and the commit repeats the batch.
 
@@ -68,7 +69,7 @@ from streams.kafka.clients import (
 )
 from streams.metrics.observer import LoopObserver
 from streams.outputs import kafka_source
-from streams.settings import WorkerSettings
+from streams.settings import Latency, WorkerSettings
 from streams.status import StatusLine, Totals
 
 log = logging.getLogger(__name__)
@@ -280,6 +281,8 @@ class BatchLoop:
                 self._rewind(consumer, self._failed, messages)
                 self._failed = None
                 continue
+            if emit is not None and self.settings.latency is Latency.LOW:
+                messages, emit = self._top_up(consumer, messages, emit)
             if emit is not None:
                 self._begin(consumer, producer, messages, emit)
                 self._last_activity = time.monotonic()
@@ -326,7 +329,10 @@ class BatchLoop:
             left = self.settings.max_events - self.totals.events - self._in_flight_events()
             limit = max(1, min(limit, left))
         self._rebalanced = False
-        messages = consumer.consume(limit, self.settings.batch_timeout)
+        if self.settings.latency is Latency.LOW:
+            messages = _arrived(consumer, limit, self.settings.batch_timeout)
+        else:
+            messages = consumer.consume(limit, self.settings.batch_timeout)
         self._raise_if_fatal()
         if not messages:
             return messages
@@ -341,6 +347,33 @@ class BatchLoop:
                 log.info("dropped %d messages of revoked partitions", len(messages) - len(kept))
             messages = kept
         return messages
+
+    def _top_up(
+        self, consumer: Consumer, messages: list[Message], emit: Emit
+    ) -> tuple[list[Message], Emit | None]:
+        """``--latency low``: add to the batch the events that arrived while the commit before it was
+        waited for, so that they go out in this transaction rather than wait for the next one.
+
+        A rebalance during this consume would leave the batch holding events consumed before it: the
+        batch is then dropped and its partitions rewound to where it began (the committed offsets).
+        """
+        room = self.settings.max_batch - len(messages)
+        if self.settings.max_events is not None:
+            room = min(room, self.settings.max_events - self.totals.events - len(messages))
+        if room <= 0:
+            return messages, emit
+        self._rebalanced = False
+        late = consumer.consume(room, 0)
+        self._raise_if_fatal()
+        if any(map(Message.error, late)):
+            late = self._without_errors(late)
+        if self._rebalanced:
+            log.info("partitions moved while a batch was topped up: consuming it again")
+            self._rewind(consumer, messages, late)
+            return [], None
+        if not late:
+            return messages, emit
+        return [*messages, *late], _chained(emit, self.transform(late))
 
     def _without_errors(self, messages: list[Message]) -> list[Message]:
         kept = []
@@ -635,6 +668,29 @@ class BatchLoop:
                     self._failed_deliveries,
                     error.str(),
                 )
+
+
+def _chained(first: Emit, second: Emit) -> Emit:
+    """One emit step producing ``first``'s outputs, then ``second``'s, with their counts added up."""
+
+    def emit(producer: Producer) -> Mapping[str, int]:
+        counts = dict(first(producer))
+        for kind, count in second(producer).items():
+            counts[kind] = counts.get(kind, 0) + count
+        return counts
+
+    return emit
+
+
+def _arrived(consumer: Consumer, limit: int, timeout: float) -> list[Message]:
+    """``--latency low``: up to ``limit`` messages already fetched, else the first within ``timeout`` and
+    those fetched with it (``consume(n, t)`` alone waits for ``n`` messages or the whole ``t``)."""
+    messages = consumer.consume(limit, 0)
+    if not messages:
+        messages = consumer.consume(1, timeout)
+        if messages and limit > 1:
+            messages += consumer.consume(limit - 1, 0)
+    return messages
 
 
 def _partitions(partitions: Sequence[TopicPartition]) -> str:

@@ -220,22 +220,29 @@ def wait_until(feeder: Feeder, second: float) -> None:
 
 
 @pytest.mark.timeout(300)
+@pytest.mark.parametrize("latency", ["throughput", "low"])
 def test_kill_9_three_times_mid_stream_loses_and_repeats_nothing(
-    kafka_bootstrap: str, make_topics: Callable[..., list[str]], group_id: str, spawn: Callable[..., Worker]
+    kafka_bootstrap: str,
+    make_topics: Callable[..., list[str]],
+    group_id: str,
+    spawn: Callable[..., Worker],
+    latency: str,
 ) -> None:
-    """A worker crashed with kill -9 three times while events stream: every input exactly once downstream."""
+    """A worker crashed with kill -9 three times while events stream: every input exactly once downstream,
+    under either --latency profile (the low one runs many small transactions)."""
     topics = make_topics("payments", "cleared", "blocked", "dlq", partitions=PARTITIONS)
     events = make_events(STREAMED)
     feeder = Feeder(kafka_bootstrap, topics[0], events, RATE)
     feeder.start()
-    worker = spawn(kafka_bootstrap, topics, group_id, "w1-0", "--instance-id", "w1")
+    flags = ("--instance-id", "w1", "--latency", latency)
+    worker = spawn(kafka_bootstrap, topics, group_id, "w1-0", *flags)
     progress = []
     for n, second in enumerate((6.0, 12.0, 18.0), start=1):
         wait_until(feeder, second)
         assert worker.alive(), worker.log()
         progress.append(committed_total(kafka_bootstrap, group_id, topics[0]))
         worker.kill9()
-        worker = spawn(kafka_bootstrap, topics, group_id, f"w1-{n}", "--instance-id", "w1")
+        worker = spawn(kafka_bootstrap, topics, group_id, f"w1-{n}", *flags)
     feeder.join()
     assert feeder.failed == []
     assert 0 < progress[0] < progress[1] < progress[2] < STREAMED, progress

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
+from matchers import backend
 from matchers.automaton import NameAutomaton
 from matchers.sources import DEFAULT_SOURCES, load_watchlists
 from matchers.watchlist import Watchlist
@@ -23,6 +24,22 @@ def default_lists() -> tuple[Watchlist, ...]:
 def default_automaton(default_lists: tuple[Watchlist, ...]) -> NameAutomaton:
     """The automaton over the default lists (built once: about a second)."""
     return NameAutomaton(default_lists)
+
+
+@pytest.fixture(scope="session")
+def native_automaton(default_lists: tuple[Watchlist, ...]) -> NameAutomaton:
+    """The automaton over the default lists on the native fast path, whatever TXSCREEN_PURE_PYTHON says
+    (tests of the native triage itself; skipped where the fast path is not built)."""
+    native = backend.native_engine()
+    if native is None:
+        pytest.skip("the native fast path is not built (no cargo at install time)")
+    return NameAutomaton(default_lists, using=native)
+
+
+@pytest.fixture(scope="session")
+def pure_automaton(default_lists: tuple[Watchlist, ...]) -> NameAutomaton:
+    """The automaton over the default lists on the pure-Python engine (pyahocorasick)."""
+    return NameAutomaton(default_lists, using=backend.PURE)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matchers._native import KeySearch
+from matchers import backend
 from matchers.automaton import NameAutomaton
 from matchers.screening import screen_batch, screen_batch_full
 from matchers.triage import TriageCode
@@ -221,7 +221,7 @@ def test_fast_path_agrees_on_real_names(
     assert screen_batch(raws, automaton, NOW).blocked > len(names) // 2
 
 
-def test_triage_codes(default_automaton: NameAutomaton, make_event: Callable[..., bytes]) -> None:
+def test_triage_codes(native_automaton: NameAutomaton, make_event: Callable[..., bytes]) -> None:
     """Clean events in any script clear natively, texts with invisible characters are handed back,
     doubtful events take the full path."""
     raws = [
@@ -233,11 +233,11 @@ def test_triage_codes(default_automaton: NameAutomaton, make_event: Callable[...
         bytearray(make_event()),
         make_event(remittance="x" * 100),
     ]
-    codes, texts, owners = default_automaton.triage.classify(raws, MAX_EVENT_BYTES)
+    codes, texts, owners = native_automaton.triage.classify(raws, MAX_EVENT_BYTES)
     clean, full, check = TriageCode.CLEAN, TriageCode.FULL_PATH, TriageCode.CHECK_TEXTS
     assert list(codes) == [clean, check, full, full, full, full, clean]
     assert (texts, owners) == (["Счёт\u200b12"], [1])  # read both ways (policy a): in Python
-    assert list(default_automaton.triage.classify(raws[-1:], 50)[0]) == [TriageCode.FULL_PATH]
+    assert list(native_automaton.triage.classify(raws[-1:], 50)[0]) == [TriageCode.FULL_PATH]
 
 
 @pytest.mark.parametrize("limit", [1, 200, MAX_EVENT_BYTES])
@@ -271,8 +271,11 @@ def test_native_and_python_folds_agree_on_tricky_letters(
     _same([orjson.dumps(event)], default_automaton)
 
 
+@pytest.mark.parametrize("engine", [backend.native_engine(), backend.PURE], ids=["native", "pure"])
 @pytest.mark.parametrize("keys", [[b"a", b""], [b"a", 3], 5])
-def test_key_search_refuses_bad_keys(keys: object) -> None:
+def test_key_search_refuses_bad_keys(engine: backend.Engine | None, keys: object) -> None:
     """An empty or non-bytes key is an error at build time, never a silently smaller automaton."""
+    if engine is None:
+        pytest.skip("the native fast path is not built")
     with pytest.raises((ValueError, TypeError)):
-        KeySearch(keys)  # type: ignore[arg-type]
+        engine.key_search(keys)  # type: ignore[arg-type]

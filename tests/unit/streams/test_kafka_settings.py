@@ -9,10 +9,13 @@ import pytest
 
 from schemas.errors import ConfigError
 from streams.settings import (
+    KAFKA_SETTINGS,
     MASK,
+    WORKER_SETTINGS,
     ClientOptions,
     Guarantee,
     KafkaSettings,
+    Latency,
     Topics,
     WorkerSettings,
     add_kafka_arguments,
@@ -87,6 +90,14 @@ def test_environment_fills_in_and_flags_win() -> None:
     assert flagged.group_id == "screeners"
 
 
+def test_latency_profile_from_flag_or_environment() -> None:
+    """--latency / TXSCREEN_LATENCY pick the low-latency profile; the default is the throughput one."""
+    assert settings().latency is Latency.THROUGHPUT
+    assert settings("--latency", "low").latency is Latency.LOW
+    assert settings(env={"TXSCREEN_LATENCY": "LOW"}).latency is Latency.LOW
+    assert settings("--latency", "throughput", env={"TXSCREEN_LATENCY": "low"}).latency is Latency.THROUGHPUT
+
+
 def test_max_events_is_any_positive_count() -> None:
     """--max-events is a count of events, not a batch: a billion is fine (a long load test)."""
     assert settings("--max-events", "1113861").max_events == 1_113_861
@@ -102,6 +113,8 @@ def test_max_events_is_any_positive_count() -> None:
         (["--batch-timeout", "0"], {}, "--batch-timeout"),
         (["--max-events", "0"], {}, "--max-events"),
         (["--guarantee", "maybe-once"], {}, "--guarantee"),
+        (["--latency", "fast"], {}, "--latency"),
+        ([], {"TXSCREEN_LATENCY": "lowest"}, "TXSCREEN_LATENCY"),
         (["--instance-id", "pod 0"], {}, "--instance-id"),
         (["--input-topic", "  "], {}, "--input-topic"),
         (["--cleared-topic", "payments"], {}, "four different topics"),
@@ -215,4 +228,5 @@ def test_settings_table_lists_every_flag_and_variable() -> None:
         "`--until-idle SECONDS`",
     ):
         assert needle in table
-    assert table.count("\n") == 20  # 2 header lines + 19 settings (3 review topics)
+    # a header, a rule, and one row per Kafka setting, the watchlists and each worker setting
+    assert table.count("\n") + 1 == 2 + len(KAFKA_SETTINGS) + 1 + len(WORKER_SETTINGS)

@@ -9,7 +9,7 @@ import pytest
 from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 
 from schemas.errors import BrokerError
-from streams.settings import Guarantee, KafkaSettings, Topics, WorkerSettings
+from streams.settings import Guarantee, KafkaSettings, Latency, Topics, WorkerSettings
 from streams.worker import batch_loop
 from streams.worker.batch_loop import BatchLoop
 from streams.worker.copier import CopyTransform
@@ -208,3 +208,49 @@ def test_a_stop_request_commits_the_batch_in_hand(clients: dict[str, Any]) -> No
     totals = loop.run()
     assert totals.events == 4
     assert clients["producer"].offsets == {0: 4}
+
+
+class TrickleConsumer(FakeConsumer):
+    """Serves at most three messages per call, as when events trickle in below the batch size."""
+
+    def consume(self, num_messages: int, timeout: float) -> list[Message]:
+        return super().consume(min(num_messages, 3), timeout)
+
+
+class RebalancingConsumer(TrickleConsumer):
+    """A trickle whose fourth consume call (a top-up under --latency low) runs a rebalance."""
+
+    def subscribe(self, _topics: list[str], *, on_assign: Callable[..., None], **callbacks: Any) -> None:
+        super().subscribe(_topics, on_assign=on_assign, **callbacks)
+        self.calls = 0
+        self.assign_again = on_assign
+        self.revoke = callbacks["on_revoke"]
+
+    def consume(self, num_messages: int, timeout: float) -> list[Message]:
+        self.calls += 1
+        if self.calls == 4:
+            partitions = [TopicPartition(TOPIC, p) for p in PARTITIONS]
+            self.revoke(self, partitions)
+            self.assign_again(self, partitions)
+        return super().consume(num_messages, timeout)
+
+
+@pytest.mark.parametrize("latency", list(Latency))
+@pytest.mark.parametrize("consumer_class", [FakeConsumer, TrickleConsumer, RebalancingConsumer])
+def test_both_latency_profiles_commit_every_input_once(
+    clients: dict[str, Any], monkeypatch: pytest.MonkeyPatch, latency: Latency, consumer_class: type
+) -> None:
+    """--latency low (topped-up batches, a rebalance mid top-up) and the default give each input once."""
+
+    def consumer(config: dict[str, Any]) -> FakeConsumer:
+        clients["consumer"] = consumer_class(config)
+        return clients["consumer"]
+
+    monkeypatch.setattr(batch_loop, "Consumer", consumer)
+    totals = BatchLoop(settings(latency=latency), CopyTransform("out")).run()
+    producer = clients["producer"]
+    assert sorted(value for _, value in producer.outputs) == expected_values()
+    assert producer.offsets == {0: PER_PARTITION, 1: PER_PARTITION}
+    assert totals.events == 20
+    if consumer_class is RebalancingConsumer and latency is Latency.LOW:
+        assert clients["consumer"].seeks  # the topped-up batch was dropped and its partitions rewound

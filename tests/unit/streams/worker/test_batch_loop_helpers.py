@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from confluent_kafka import KafkaError, Message
 
-from streams.worker.batch_loop import first_offsets, is_fenced, offsets_after, span, where
+from streams.worker.batch_loop import _arrived, first_offsets, is_fenced, offsets_after, span, where
 
 
 def msg(partition: int, offset: int, topic: str = "payments") -> Message:
@@ -37,3 +37,32 @@ def test_fencing_errors_are_recognised() -> None:
     for code in (KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.FENCED_INSTANCE_ID):
         assert is_fenced(KafkaError(code))
     assert not is_fenced(KafkaError(KafkaError._TIMED_OUT))
+
+
+class ScriptedConsumer:
+    """Returns scripted answers to ``consume`` and records each call's (count, timeout)."""
+
+    def __init__(self, *answers: list[Message]) -> None:
+        self.answers = list(answers)
+        self.calls: list[tuple[int, float]] = []
+
+    def consume(self, num_messages: int, timeout: float) -> list[Message]:
+        self.calls.append((num_messages, timeout))
+        return self.answers.pop(0)[:num_messages] if self.answers else []
+
+
+def test_low_latency_takes_what_has_arrived_without_waiting() -> None:
+    """--latency low: events already fetched come at once (timeout 0), never after a wait for a full batch."""
+    consumer = ScriptedConsumer(BATCH[:3])
+    assert _arrived(consumer, 5000, 0.2) == BATCH[:3]  # type: ignore[arg-type]
+    assert consumer.calls == [(5000, 0)]
+
+
+def test_low_latency_waits_only_for_the_first_event() -> None:
+    """With nothing fetched, it waits up to the timeout for one event, then adds those fetched with it."""
+    consumer = ScriptedConsumer([], BATCH[:1], BATCH[1:])
+    assert _arrived(consumer, 5000, 0.2) == BATCH  # type: ignore[arg-type]
+    assert consumer.calls == [(5000, 0), (1, 0.2), (4999, 0)]
+    idle = ScriptedConsumer([], [])
+    assert _arrived(idle, 5000, 0.2) == []  # type: ignore[arg-type]
+    assert idle.calls == [(5000, 0), (1, 0.2)]

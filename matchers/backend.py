@@ -1,0 +1,203 @@
+"""Which engine runs the automaton and the triage: the native fast path, or pure Python.
+
+The native fast path is ``matchers._native`` (Rust, built by ``pip install`` when cargo is on
+``PATH``; optional). Without it, or with ``TXSCREEN_PURE_PYTHON=1``, the pure engine stands in:
+
+* :class:`PureKeySearch`: the automaton on pyahocorasick. The batch string (UTF-8 bytes) and
+  the keys are searched as Latin-1 text, one character per byte, so a find's offsets are byte
+  offsets and the finds are the byte automaton's: the same ``(key index, start, end)`` triples.
+* :class:`PureTriage`: sends every event to the full path (:func:`matchers.screening.screen_batch_full`
+  decides every verdict already), so verdicts, hits and records are the full path's, byte for byte.
+* :func:`pure_fold_ascii`: the batch ASCII fold, one ``bytes.translate`` and one regex pass.
+
+The choice is made once, lazily, on the first :func:`engine` call (never at import time).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Final, Protocol
+
+import ahocorasick
+
+from matchers.triage import TriageCode
+from schemas.errors import ConfigError
+
+#: Set to ``1`` to force the pure-Python engine even where the native one is built (tests, debugging).
+PURE_PYTHON_ENV: Final = "TXSCREEN_PURE_PYTHON"
+
+#: How much slower the pure engine screens than the native one: ``screen_batch`` on the core
+#: benchmark's event mix, both engines side by side in one process (``python -m benchmarks.engines``;
+#: 2026-11-30 on a busy 2-core machine: median 5.7× over 15 rounds, rounds from 2.9× to 8.1×).
+PURE_SLOWDOWN: Final = 6
+
+#: How to get the fast path when it was not built.
+GET_THE_FAST_PATH: Final = "install Rust's cargo (https://rustup.rs) and reinstall for the fast path"
+
+
+class KeySearcher(Protocol):
+    """The Aho-Corasick automaton over every key (UTF-8 bytes): standard semantics, overlapping finds."""
+
+    def __len__(self) -> int: ...
+    def find(self, haystack: bytes) -> list[tuple[int, int, int]]:
+        """``(key index, start, end)`` of every key occurrence, in bytes."""
+        ...
+
+
+class Triager(Protocol):
+    """Classifies raw events, one :class:`matchers.triage.TriageCode` per event."""
+
+    def classify(self, raws: list[bytes | None], max_event_bytes: int) -> tuple[bytes, list[str], list[int]]:
+        """``(codes, texts, owners)``: one code per input; ``owners[k]`` is the input of ``texts[k]``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Engine:
+    """One implementation of the automaton, the triage and the batch ASCII fold."""
+
+    name: str  # "native" or "pure"
+    key_search: Callable[[Iterable[bytes]], KeySearcher]
+    triage: Callable[..., Triager]
+    fold_ascii: Callable[[bytes], bytes]
+    #: What ``txscreen --version`` and the start-up report say of it.
+    description: str
+
+    @property
+    def native(self) -> bool:
+        """True for the native fast path."""
+        return self.name == "native"
+
+
+class PureKeySearch:
+    """:class:`KeySearcher` on pyahocorasick, over bytes seen as Latin-1 text (offsets are byte offsets)."""
+
+    def __init__(self, keys: Iterable[bytes]) -> None:
+        self._automaton = ahocorasick.Automaton()
+        count = 0
+        for index, key in enumerate(keys):
+            if not isinstance(key, bytes | bytearray):
+                raise TypeError(f"a key is {type(key).__name__}, not bytes")
+            if not key:
+                raise ValueError("a key is empty")
+            word = bytes(key).decode("latin-1")
+            held = self._automaton.get(word, None)  # a repeated key is found once per index, as natively
+            self._automaton.add_word(word, (len(key), (*held[1], index) if held else (index,)))
+            count += 1
+        self._count = count
+        if count:
+            self._automaton.make_automaton()
+
+    def __len__(self) -> int:
+        return self._count
+
+    def find(self, haystack: bytes) -> list[tuple[int, int, int]]:
+        """``(key index, start, end)`` of every key occurrence, in bytes."""
+        if not self._count:
+            return []
+        found = []
+        for last, (length, indices) in self._automaton.iter(haystack.decode("latin-1")):
+            end = last + 1
+            for index in indices:
+                found.append((index, end - length, end))
+        return found
+
+
+class PureTriage:
+    """:class:`Triager` that sends every event to the full path, which decides every verdict alike."""
+
+    def __init__(self, *_args: Any, **_kwargs: Any) -> None:
+        """Takes the native triage's arguments and needs none of them."""
+
+    def classify(
+        self, raws: Sequence[bytes | None], max_event_bytes: int
+    ) -> tuple[bytes, list[str], list[int]]:
+        """Every event: ``FULL_PATH``."""
+        del max_event_bytes  # the full path applies the size limit
+        return bytes([TriageCode.FULL_PATH]) * len(raws), [], []
+
+
+def _batch_fold_table() -> bytes:
+    """The native batch fold as a byte table: letters (lower-cased), digits and NUL kept, others a space."""
+    table = bytearray(b" " * 256)
+    for c in range(128):
+        if chr(c).isascii() and chr(c).isalnum():
+            table[c] = ord(chr(c).lower())
+    table[0] = 0
+    return bytes(table)
+
+
+_BATCH_FOLD: Final = _batch_fold_table()
+_SPACE_RUNS: Final = re.compile(b" {2,}")
+
+
+def pure_fold_ascii(data: bytes) -> bytes:
+    """An ASCII batch string folded: lower case; letters, digits, NUL kept; others a space; runs collapsed."""
+    return _SPACE_RUNS.sub(b" ", data.translate(_BATCH_FOLD))
+
+
+PURE: Final = Engine(
+    "pure",
+    PureKeySearch,
+    PureTriage,
+    pure_fold_ascii,
+    f"pure Python: about {PURE_SLOWDOWN}× slower; {GET_THE_FAST_PATH}",
+)
+
+
+#: The pure engine where the native one may be built but ``TXSCREEN_PURE_PYTHON=1`` turns it off.
+FORCED_PURE: Final = Engine(
+    PURE.name,
+    PURE.key_search,
+    PURE.triage,
+    PURE.fold_ascii,
+    f"pure Python ({PURE_PYTHON_ENV}=1): about {PURE_SLOWDOWN}× slower than the native fast path",
+)
+
+
+@cache
+def native_engine() -> Engine | None:
+    """The native fast path, or ``None`` when ``matchers._native`` was not built (or does not load)."""
+    try:
+        native = importlib.import_module("matchers._native")
+    except ImportError:
+        return None
+    return Engine(
+        "native", native.KeySearch, native.Triage, native.fold_ascii, f"native fast path ({native.__name__})"
+    )
+
+
+def native_available() -> bool:
+    """True when the native fast path is built and loads."""
+    return native_engine() is not None
+
+
+def choose(pure_python: str | None) -> Engine:
+    """The engine for a ``TXSCREEN_PURE_PYTHON`` value: ``1`` forces pure Python; unset, empty or ``0``
+    picks the native fast path when built; anything else is a :class:`ConfigError`."""
+    if pure_python == "1":  # the native module is not even imported: as on a machine without it
+        return FORCED_PURE
+    if pure_python not in (None, "", "0"):
+        raise ConfigError(f"{PURE_PYTHON_ENV} must be 1 (pure Python) or 0, not {pure_python!r}")
+    return native_engine() or PURE
+
+
+@cache
+def engine() -> Engine:
+    """The engine of this process, chosen on first use from ``TXSCREEN_PURE_PYTHON`` (see :func:`choose`)."""
+    return choose(os.environ.get(PURE_PYTHON_ENV))
+
+
+def use_pure() -> bool:
+    """True when this process screens on the pure-Python engine."""
+    return not engine().native
+
+
+def fold_ascii(data: bytes) -> bytes:
+    """The batch ASCII fold of this process's engine (both give the same bytes)."""
+    return engine().fold_ascii(data)

@@ -1,0 +1,158 @@
+"""The two engines (matchers.backend): the pure-Python one gives the native fast path's finds and outputs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matchers import backend
+from matchers.automaton import NameAutomaton
+from matchers.normalize import fold_batch
+from matchers.screening import BatchResult, screen_batch
+from matchers.watchlist import Watchlist
+from schemas.errors import ConfigError
+from tests.unit.matchers.test_fast_path import BASE, NOW, SCREENED, TEXTS, _set, events
+
+
+def _native() -> backend.Engine:
+    native = backend.native_engine()
+    if native is None:
+        pytest.skip("the native fast path is not built")
+    return native
+
+
+def _outputs(result: BatchResult) -> tuple[object, ...]:
+    return (result.verdicts, result.values, result.errors, result.hits, result.hits_total)
+
+
+def _same_outputs(raws: list[bytes], native: NameAutomaton, pure: NameAutomaton) -> BatchResult:
+    """Both engines' results for ``raws``, checked equal (records byte for byte); the native one."""
+    fast = screen_batch(raws, native, NOW, lambda i: {"line": i})
+    slow = screen_batch(raws, pure, NOW, lambda i: {"line": i})
+    assert _outputs(slow) == _outputs(fast)
+    return fast
+
+
+# A key alphabet with shared prefixes and suffixes, multi-byte letters and the batch's own marks.
+_PIECES = st.sampled_from(["a", "b", "ab", " ", "\x00", "é", "字", "ß", "е", "\U0001f600"])
+_KEYS = st.lists(st.lists(_PIECES, min_size=1, max_size=4).map("".join), min_size=1, max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_KEYS, st.lists(_PIECES, max_size=40).map("".join))
+def test_pure_key_search_finds_what_the_native_one_finds(keys: list[str], haystack: str) -> None:
+    """Same (key index, start, end) triples, byte offsets, same order, repeated keys and overlaps included."""
+    native = _native()
+    encoded = [key.encode() for key in keys]
+    data = haystack.encode()
+    pure_search = backend.PURE.key_search(encoded)
+    native_search = native.key_search(encoded)
+    assert pure_search.find(data) == native_search.find(data)
+    assert len(pure_search) == len(native_search) == len(keys)
+
+
+def test_pure_key_search_reports_byte_offsets() -> None:
+    """Offsets count UTF-8 bytes, not characters: a find after a multi-byte letter starts past its bytes."""
+    search = backend.PURE.key_search([b" hamas ", "字节".encode()])
+    batch = "\x00 é hamas \x00 字节 \x00".encode()
+    assert [(i, batch[s:e].decode()) for i, s, e in search.find(batch)] == [(0, " hamas "), (1, "字节")]
+    assert search.find(batch)[0][1] == 4  # NUL, space, é (2 bytes)
+
+
+def test_pure_key_search_without_keys_finds_nothing() -> None:
+    """An automaton over no keys (an empty list) searches and finds nothing, as the native one."""
+    assert backend.PURE.key_search([]).find(b"\x00 anything \x00") == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200) | st.text(max_size=60).map(lambda t: t.encode("ascii", "replace")))
+def test_pure_ascii_fold_is_the_native_one(data: bytes) -> None:
+    """The batch ASCII fold gives the same bytes on both engines, on any input (controls, NUL, high bytes)."""
+    assert backend.pure_fold_ascii(data) == _native().fold_ascii(data)
+
+
+def test_pure_triage_sends_every_event_to_the_full_path(make_event: Callable[..., bytes]) -> None:
+    """The pure triage clears nothing on its own: the full path decides every verdict."""
+    codes, texts, owners = backend.PURE.triage().classify([make_event(), None, b"{}"], 1 << 20)
+    assert (list(codes), texts, owners) == ([1, 1, 1], [], [])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(events(), min_size=1, max_size=12))
+def test_engines_agree_on_valid_edge_case_and_broken_events(
+    native_automaton: NameAutomaton, pure_automaton: NameAutomaton, raws: list[bytes]
+) -> None:
+    """On the fast-path test's events, both engines give the same verdicts, hits and records."""
+    _same_outputs(raws, native_automaton, pure_automaton)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sampled_from(sorted({*TEXTS, "Hamasaki Trading", "DOVER"})), min_size=5, max_size=5))
+def test_engines_agree_on_listed_and_look_alike_names(
+    native_automaton: NameAutomaton, pure_automaton: NameAutomaton, texts: list[str]
+) -> None:
+    """Listed, look-alike, multi-script and clean names in any screened field block alike on both engines."""
+    event = json.loads(json.dumps(BASE))
+    for path, text in zip(SCREENED, texts, strict=True):
+        _set(event, path, text or "x")
+    _same_outputs([orjson.dumps(event), orjson.dumps(BASE)], native_automaton, pure_automaton)
+
+
+def test_engines_agree_on_real_names(
+    default_lists: tuple[Watchlist, ...],
+    native_automaton: NameAutomaton,
+    pure_automaton: NameAutomaton,
+    make_event: Callable[..., bytes],
+) -> None:
+    """Every 10th listed name, as creditor and inside a remittance, gives the same records on both engines."""
+    names = [name.text for wl in default_lists for e in wl.entities for name in e.names][::10]
+    raws = [make_event(creditor=n, event_id=f"c{i}") for i, n in enumerate(names)]
+    raws += [make_event(remittance=f"for {n} thanks", event_id=f"r{i}") for i, n in enumerate(names)]
+    assert _same_outputs(raws, native_automaton, pure_automaton).blocked > len(names)
+    batch = fold_batch(names).encode()
+    assert pure_automaton.find_keys(batch) == native_automaton.find_keys(batch)
+
+
+def test_choice_follows_the_environment_variable() -> None:
+    """1 forces pure Python; unset, empty or 0 take the native fast path where built; others are refused."""
+    assert not backend.choose("1").native
+    for value in (None, "", "0"):
+        assert backend.choose(value).native == backend.native_available()
+    with pytest.raises(ConfigError, match="TXSCREEN_PURE_PYTHON must be 1"):
+        backend.choose("true")
+
+
+def test_descriptions_say_which_path_and_how_to_get_the_fast_one() -> None:
+    """The pure engine's line gives the measured slowdown and says to install cargo and reinstall."""
+    assert backend.PURE.description == (
+        f"pure Python: about {backend.PURE_SLOWDOWN}× slower; "
+        "install Rust's cargo (https://rustup.rs) and reinstall for the fast path"
+    )
+    assert backend.choose("1").description.startswith(
+        f"pure Python (TXSCREEN_PURE_PYTHON=1): about {backend.PURE_SLOWDOWN}×"
+    )
+    if backend.native_available():
+        assert backend.choose("0").description == "native fast path (matchers._native)"
+
+
+def test_forcing_pure_python_never_loads_the_native_module() -> None:
+    """With TXSCREEN_PURE_PYTHON=1 a process screens without importing matchers._native, as without cargo."""
+    code = (
+        "import sys; from matchers.automaton import NameAutomaton; from matchers.watchlist import Watchlist;"
+        "a = NameAutomaton([]); print(a.engine.name, 'matchers._native' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"TXSCREEN_PURE_PYTHON": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert out.split() == ["pure", "False"]
