@@ -34,6 +34,7 @@ from pathlib import Path
 import msgspec
 import orjson
 
+from matchers.policy import HitRule
 from matchers.screening import check_text
 from schemas.errors import ConfigError
 from schemas.events import MAX_EVENT_BYTES, SCREENED_FIELDS
@@ -197,14 +198,29 @@ def _check(args: argparse.Namespace) -> int:
         print(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
     else:
         when = f"at {timestamp(at)}" + (f", screened at {timestamp(screened_at)}" if args.screened_at else "")
-        print(f"{args.text!r} as {args.field} {when}: {_count(len(hits))}")
+        blocking = [h for h in hits if h.rule != HitRule.CORROBORATING]
+        weak = len(hits) - len(blocking)
+        alone = (
+            f", {weak} weak-alias {'match' if weak == 1 else 'matches'} corroborating only" if weak else ""
+        )
+        print(f"{args.text!r} as {args.field} {when}: {_count(len(blocking))}{alone}")
         if hits:
             print(format_hits(hits))
-    return 1 if hits and args.fail_on_hit else 0
+    return 1 if blocking and args.fail_on_hit else 0
 
 
 def _count(hits: int) -> str:
     return "no hits" if not hits else "1 hit" if hits == 1 else f"{hits} hits"
+
+
+def _rule(hit: Hit, hits: Sequence[Hit]) -> str:
+    """The RULE column: the rule, a fuzzy hit's distance, and a weak alias that corroborates nothing."""
+    if hit.rule == HitRule.FUZZY:
+        return f"fuzzy (distance {hit.distance})"
+    if hit.rule == HitRule.CORROBORATING:
+        hit_entities = {h.entity_id for h in hits if h.rule != HitRule.CORROBORATING}
+        return "corroborating" if hit.entity_id in hit_entities else "corroborating only"
+    return hit.rule
 
 
 _HEADER = (
@@ -230,7 +246,7 @@ def format_hits(hits: Sequence[Hit]) -> str:
             h.matched_name,
             h.matched_text,
             f"{h.start}-{h.end}",
-            h.rule,
+            _rule(h, hits),
             h.in_force_at,
             ", ".join(h.programs) or "-",
         )

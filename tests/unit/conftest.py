@@ -25,6 +25,12 @@ def default_automaton(default_lists: tuple[Watchlist, ...]) -> NameAutomaton:
     return NameAutomaton(default_lists)
 
 
+@pytest.fixture(scope="session")
+def exact_automaton(default_lists: tuple[Watchlist, ...]) -> NameAutomaton:
+    """The automaton over the default lists with the fuzzy tier off (exact keys only)."""
+    return NameAutomaton(default_lists, fuzzy=False)
+
+
 @pytest.fixture
 def make_event() -> Callable[..., bytes]:
     """Builds a raw payment event; keyword arguments override the screened fields and the date."""

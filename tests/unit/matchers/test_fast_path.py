@@ -221,8 +221,8 @@ def test_fast_path_agrees_on_real_names(
     assert screen_batch(raws, automaton, NOW).blocked > len(names) // 2
 
 
-def test_triage_codes(default_automaton: NameAutomaton, make_event: Callable[..., bytes]) -> None:
-    """Clean ASCII events clear natively, Unicode texts are handed back, doubtful ones take the full path."""
+def test_triage_codes(exact_automaton: NameAutomaton, make_event: Callable[..., bytes]) -> None:
+    """Exact keys: clean ASCII events clear natively, Unicode texts come back, doubtful ones go full path."""
     raws = [
         make_event(),
         make_event(creditor="Zürich Handels AG", remittance="Счёт 12"),
@@ -232,11 +232,11 @@ def test_triage_codes(default_automaton: NameAutomaton, make_event: Callable[...
         bytearray(make_event()),
         make_event(remittance="x" * 100),
     ]
-    codes, texts, owners = default_automaton.triage.classify(raws, MAX_EVENT_BYTES)
+    codes, texts, owners = exact_automaton.triage.classify(raws, MAX_EVENT_BYTES)
     clean, full, check = TriageCode.CLEAN, TriageCode.FULL_PATH, TriageCode.CHECK_TEXTS
     assert list(codes) == [clean, check, full, full, full, full, clean]
     assert (texts, owners) == (["Счёт 12"], [1])  # accented Latin folds natively, Cyrillic in Python
-    assert list(default_automaton.triage.classify(raws[-1:], 50)[0]) == [TriageCode.FULL_PATH]
+    assert list(exact_automaton.triage.classify(raws[-1:], 50)[0]) == [TriageCode.FULL_PATH]
 
 
 @pytest.mark.parametrize("limit", [1, 200, MAX_EVENT_BYTES])

@@ -72,7 +72,19 @@ def test_legal_form_words_are_equivalent(default_automaton: NameAutomaton, text:
 
 def test_legal_variants_cover_multi_word_forms() -> None:
     """Every legal-form spelling is generated, multi-word ones included."""
-    assert set(legal_variants("acme llc")) == {"acme llc", "acme l l c", "acme limited liability company"}
+    assert set(legal_variants("acme llc")) >= {"acme llc", "acme l l c", "acme limited liability company"}
+
+
+def test_legal_forms_compose() -> None:
+    """Co. = Company inside the longer legal forms too: every spelling of `limited liability company`."""
+    assert set(legal_variants("acme llc")) == {
+        "acme llc",
+        "acme l l c",
+        "acme limited liability company",
+        "acme ltd liability company",
+        "acme limited liability co",
+        "acme ltd liability co",
+    }
 
 
 # --- rule c: individuals in either order ---------------------------------------------------------
