@@ -26,6 +26,8 @@ from streams.faust.config import WEB_HOST, WEB_PORT
 from streams.kafka.clients import admin_config, check_options, new_client
 from streams.kafka.topics import create_topics, delete_topics, partition_counts, require_topics
 from streams.settings import (
+    FUZZY,
+    FUZZY_LISTS,
     KAFKA_SETTINGS,
     REPLAYED_TOPIC,
     WATCHLISTS,
@@ -35,6 +37,7 @@ from streams.settings import (
     Setting,
     Topics,
     WorkerSettings,
+    add_fuzzy_arguments,
     add_kafka_arguments,
     add_watchlist_arguments,
     add_worker_arguments,
@@ -111,6 +114,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_kafka_arguments(run)
     add_worker_arguments(run)
     add_watchlist_arguments(run)
+    add_fuzzy_arguments(run)
     ENGINE.add_to(run)
     WEB_PORT.add_to(run)
     WEB_HOST.add_to(run)
@@ -251,6 +255,8 @@ TABLE_SETTINGS: tuple[Setting, ...] = (
     *KAFKA_SETTINGS,
     REPLAYED_TOPIC,
     WATCHLISTS,
+    FUZZY,
+    FUZZY_LISTS,
     *WORKER_SETTINGS,
     ENGINE,
     WEB_PORT,

@@ -41,7 +41,7 @@ from schemas.events import MAX_EVENT_BYTES, SCREENED_FIELDS
 from schemas.records import Hit, timestamp
 from streams.file_runner import DEFAULT_BATCH_SIZE, FileRunSettings, RunSummary, check_input, run_file
 from streams.lists import load_automaton
-from streams.settings import add_watchlist_arguments, watchlist_sources
+from streams.settings import add_fuzzy_arguments, add_watchlist_arguments, fuzzy_choice, watchlist_sources
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -77,6 +77,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--no-progress", action="store_true", help="no progress bar (shown only for a file on a terminal)"
     )
     add_watchlist_arguments(screen)
+    add_fuzzy_arguments(screen)
     screen.set_defaults(handler=_screen)
 
     check = subparsers.add_parser(
@@ -111,6 +112,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check.add_argument("--json", action="store_true", help="print the hits as JSON")
     check.add_argument("--fail-on-hit", action="store_true", help="exit 1 when TEXT hits")
     add_watchlist_arguments(check)
+    add_fuzzy_arguments(check)
     check.set_defaults(handler=_check)
 
 
@@ -144,7 +146,7 @@ def _int_setting(flag: int | None, environ: Mapping[str, str], variable: str, de
 def _screen(args: argparse.Namespace) -> int:
     settings = settings_from_args(args, os.environ)
     check_input(settings.input)
-    automaton = load_automaton(watchlist_sources(args, os.environ))
+    automaton = load_automaton(watchlist_sources(args, os.environ), fuzzy=fuzzy_choice(args, os.environ))
     progress = sys.stderr if not args.no_progress and sys.stderr.isatty() else None
     summary = run_file(settings, automaton, progress=progress)
     print(format_summary(summary))
@@ -184,7 +186,7 @@ def _check(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     at = parse_at(args.at) if args.at else now
     screened_at = parse_at(args.screened_at, "--screened-at") if args.screened_at else now
-    automaton = load_automaton(watchlist_sources(args, os.environ))
+    automaton = load_automaton(watchlist_sources(args, os.environ), fuzzy=fuzzy_choice(args, os.environ))
     hits = check_text(args.text, automaton, field_name=args.field, at=at, screened_at=screened_at)
     if args.json:
         document = {

@@ -337,7 +337,7 @@ def create_app(
         datadir=datadir,
     )  # validates the raw options before anything loads
     if automaton is None:
-        automaton = load_automaton(settings.watchlists or None)
+        automaton = load_automaton(settings.watchlists or None, fuzzy=settings.fuzzy)
     options["topic_partitions"] = input_partitions(settings.kafka)
     Path(options["datadir"]).mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     app = ScreeningApp(settings.group_id, **options, **_credentials(security))
@@ -383,7 +383,8 @@ def run_faust(
     """
     if settings.guarantee is not Guarantee.AT_LEAST_ONCE:
         log.info("the Faust engine is at-least-once (--guarantee applies to the confluent-kafka engine)")
-    automaton = load_automaton(settings.watchlists or None)  # fail closed: before any Kafka client exists
+    # fail closed: before any Kafka client exists
+    automaton = load_automaton(settings.watchlists or None, fuzzy=settings.fuzzy)
     with tempfile.TemporaryDirectory(prefix="txscreen-faust-") as datadir:  # Faust's (empty) data dir
         app = create_app(
             settings,

@@ -58,7 +58,8 @@ class ScreeningTransform:
 
 def run_worker(settings: WorkerSettings) -> Totals:
     """Load the watchlists, check the topics, then screen until stopped (WatchlistError, BrokerError)."""
-    automaton = load_automaton(settings.watchlists or None)  # fail closed: before any consumer exists
+    # fail closed: before any consumer exists
+    automaton = load_automaton(settings.watchlists or None, fuzzy=settings.fuzzy)
     topics = settings.kafka.topics
     require_topics(new_client(AdminClient, admin_config(settings.kafka)), topics.all)
     loop = BatchLoop(settings, ScreeningTransform(automaton, topics), name="screener")
