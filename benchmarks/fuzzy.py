@@ -136,10 +136,17 @@ def ordinary_false_positives(
                 blocked += 1
                 hit = fuzzy_result.hits[i][0]
                 examples.append(f"{names[start + i]} ~ {hit.matched_name} (d={hit.distance})")
-    return {"names": kept, "blocked": blocked, "rate": blocked / kept if kept else 0.0, "examples": examples[:20]}
+    return {
+        "names": kept,
+        "blocked": blocked,
+        "rate": blocked / kept if kept else 0.0,
+        "examples": examples[:20],
+    }
 
 
-def traffic_false_positives(exact: NameAutomaton, fuzzy: NameAutomaton, raws: Sequence[bytes]) -> dict[str, Any]:
+def traffic_false_positives(
+    exact: NameAutomaton, fuzzy: NameAutomaton, raws: Sequence[bytes]
+) -> dict[str, Any]:
     """Clean traffic the exact tier clears: how many events the fuzzy tier blocks."""
     kept = blocked = 0
     examples = []
@@ -155,10 +162,17 @@ def traffic_false_positives(exact: NameAutomaton, fuzzy: NameAutomaton, raws: Se
                 blocked += 1
                 hit = fuzzy_result.hits[i][0]
                 examples.append(f"{hit.matched_text} ~ {hit.matched_name} (d={hit.distance})")
-    return {"events": kept, "blocked": blocked, "rate": blocked / kept if kept else 0.0, "examples": examples[:20]}
+    return {
+        "events": kept,
+        "blocked": blocked,
+        "rate": blocked / kept if kept else 0.0,
+        "examples": examples[:20],
+    }
 
 
-def speed(exact: NameAutomaton, fuzzy: NameAutomaton, raws: Sequence[bytes], rounds: int = 5) -> dict[str, Any]:
+def speed(
+    exact: NameAutomaton, fuzzy: NameAutomaton, raws: Sequence[bytes], rounds: int = 5
+) -> dict[str, Any]:
     """Core/orjson ratios with the fuzzy tier off and on, alternating rounds; on/off per round."""
     ratios = []
     offs, ons = [], []

@@ -34,7 +34,9 @@ def _substitute(text: str, rng: random.Random) -> str:
 
 def _swap(text: str, rng: random.Random) -> str:
     pairs = [
-        i for i in range(len(text) - 1) if text[i].isalpha() and text[i + 1].isalpha() and text[i] != text[i + 1]
+        i
+        for i in range(len(text) - 1)
+        if text[i].isalpha() and text[i + 1].isalpha() and text[i] != text[i + 1]
     ]
     if not pairs:
         return text

@@ -27,3 +27,18 @@ FIELDS: dict[str, list[str]]
 
 def fold_ascii(data: bytes) -> bytes:
     """An ASCII batch string folded: lower case; letters, digits, NUL kept; others a space; runs collapsed."""
+
+def osa_distance(a: str, b: str, limit: int | None = None) -> int:
+    """The optimal string alignment distance; above ``limit``, ``limit + 1`` (native/src/distance.rs)."""
+
+def fuzzy_verify(text: str, form: str, k: int, at: int, whole: bool) -> list[tuple[int, int, int]]:
+    """:func:`matchers.fuzzy.verify`, natively."""
+
+class FuzzyIndex:
+    """Every anchor's fuzzy forms by key index; verifies an anchor find in one call (distance.rs)."""
+
+    def __init__(self, entries: list[tuple[int, int, int, int, bool, str]]) -> None: ...
+    def verify(
+        self, key: int, text: str, local: int, party: bool, whole_text: bool
+    ) -> list[tuple[int, int, int, int]]:
+        """``(use id, start, end, distance)`` of each use of anchor ``key`` found at ``local`` in ``text``."""

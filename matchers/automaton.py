@@ -19,6 +19,11 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from matchers._native import KeySearch, Triage
+
+try:  # the fuzzy tier's native verification (native/src/distance.rs); else matchers.fuzzy's Python
+    from matchers._native import FuzzyIndex
+except ImportError:  # pragma: no cover - a build without it
+    FuzzyIndex = None  # type: ignore[assignment,misc]
 from matchers.fuzzy import FuzzyForm, budget, gram_table, plan
 from matchers.normalize import BATCH_SEPARATOR, has_cjk, is_cjk, not_simple_search, simple_folds, simple_kinds
 from matchers.policy import MatchRule, fuzzy_forms, name_forms
@@ -45,6 +50,27 @@ class FuzzyTarget:
 
 #: One anchor of a fuzzy form: the form and where the anchor starts in it.
 AnchorUse = tuple[FuzzyTarget, int]
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorUses:
+    """The fuzzy forms one anchor key stands for, and how far they reach around a find.
+
+    ``before``: the largest offset of the anchor in a form; ``after``: the largest length from the
+    anchor's start to a form's end. A find's verification needs only its text within that reach
+    (plus the budget and a character for the word boundary on each side).
+    """
+
+    uses: tuple[AnchorUse, ...]
+    before: int
+    after: int
+
+    @staticmethod
+    def of(uses: list[AnchorUse]) -> AnchorUses:
+        """The uses and their reach."""
+        return AnchorUses(
+            tuple(uses), max(u[1] for u in uses), max(len(u[0].fuzzy.form) - u[1] for u in uses)
+        )
 
 
 def inversion_keys(form: str) -> tuple[str, ...]:
@@ -153,7 +179,19 @@ class NameAutomaton:
         anchor_keys = [a for a in anchored if a not in keyed]
         position = {key: i for i, key in enumerate(keyed) if key in anchored}
         position.update((a, exact_keys + i) for i, a in enumerate(anchor_keys))
-        self._anchors: dict[int, tuple[AnchorUse, ...]] = {position[a]: tuple(u) for a, u in anchored.items()}
+        self._anchors = {position[a]: AnchorUses.of(u) for a, u in anchored.items()}
+        #: Every use of every anchor, by the id the native verification reports.
+        self._fuzzy_uses: list[AnchorUse] = []
+        entries = []
+        for index, anchor in self._anchors.items():
+            for use in anchor.uses:
+                fuzzy_form = use[0].fuzzy
+                whole = use[0].target.rule is MatchRule.WHOLE_FIELD
+                entries.append((index, len(self._fuzzy_uses), use[1], fuzzy_form.k, whole, fuzzy_form.form))
+                self._fuzzy_uses.append(use)
+        #: The native verification of anchor finds (``None``: the pure-Python one in matchers.screening).
+        self.fuzzy_index = FuzzyIndex(entries) if FuzzyIndex is not None and entries else None
+        del entries
         self._targets.extend([] for _ in anchor_keys)
         #: Names in the fuzzy tier; names long enough for it left exact-only because every cut of
         #: theirs leaves an anchor too frequent in ordinary traffic.
@@ -200,7 +238,11 @@ class NameAutomaton:
         """``(key index, start, end)`` of every key occurrence in a folded batch (UTF-8), in bytes."""
         return self._search.find(batch)
 
-    def anchors_of(self, key_index: int) -> tuple[AnchorUse, ...] | None:
+    def fuzzy_use(self, use_id: int) -> AnchorUse:
+        """The anchor use a native verification reports by ``use_id``."""
+        return self._fuzzy_uses[use_id]
+
+    def anchors_of(self, key_index: int) -> AnchorUses | None:
         """The fuzzy forms a key is an anchor of, with the anchor's offset in each (``None``: none)."""
         return self._anchors.get(key_index)
 

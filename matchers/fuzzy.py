@@ -24,12 +24,19 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+try:  # the native verification; the pure-Python one below is its reference and its fallback
+    from matchers._native import fuzzy_verify as _native_verify
+except ImportError:  # pragma: no cover - a build without the extension
+    _native_verify = None  # type: ignore[assignment]
+
 #: Gram length of the frequency table.
 GRAM = 4
 #: Shortest anchor (characters): an anchor is at least one gram long.
 MIN_ANCHOR = GRAM
 #: An anchor may occur in at most this many texts per million of clean traffic (its grams' bound).
 ANCHOR_CAP = 300
+#: The largest edit budget (:func:`budget`).
+MAX_BUDGET = 2
 #: Names with fewer letters never fuzzy-match (rule: four letters or fewer, and budget 0 below 9).
 MIN_FUZZY_LETTERS = 9
 
@@ -166,6 +173,13 @@ def _two_gaps(
 
 
 def verify(text: str, fuzzy: FuzzyForm, at: int, *, whole: bool) -> list[tuple[int, int, int]]:
+    """:func:`verify_py`, natively when the extension is built (``native/src/distance.rs``)."""
+    if _native_verify is None:
+        return verify_py(text, fuzzy, at, whole=whole)
+    return _native_verify(text, fuzzy.form, fuzzy.k, at, whole)
+
+
+def verify_py(text: str, fuzzy: FuzzyForm, at: int, *, whole: bool) -> list[tuple[int, int, int]]:
     """Spans ``(start, end, distance)`` of folded ``text`` within the form's budget, not equal to it.
 
     ``at`` is where an anchor find puts the form's start. A span starts at a word start within ``k``

@@ -29,8 +29,8 @@ from typing import Any, Final, Protocol
 
 import msgspec
 
-from matchers.automaton import AnchorUse, NameAutomaton, Target, key_core_offset
-from matchers.fuzzy import verify
+from matchers.automaton import AnchorUses, NameAutomaton, Target, key_core_offset
+from matchers.fuzzy import MAX_BUDGET, verify
 from matchers.inversion import field_span, inverted
 from matchers.normalize import (
     BATCH_SEPARATOR,
@@ -250,7 +250,9 @@ class _HitCollector:
                 continue
             kept += self._note(slot, variant, event.created_at, local, info)
             if uses is not None:  # an anchor of the fuzzy tier: verify the forms it stands for
-                kept += self._note_fuzzy(slot, variant, event.created_at, local, uses, folded_text)
+                kept += self._note_fuzzy(
+                    slot, variant, event.created_at, local, (key_index, uses), folded_text
+                )
             last = local
 
     def _passing(self, slot: int, created: datetime, targets: Sequence[Target]) -> int:
@@ -299,22 +301,16 @@ class _HitCollector:
         return added
 
     def _note_fuzzy(  # noqa: PLR0917  # the find's coordinates, as _note takes them
-        self, slot: int, variant: int, created: datetime, local: int, uses: Sequence[AnchorUse], text: str
+        self, slot: int, variant: int, created: datetime, local: int, key: tuple[int, AnchorUses], text: str
     ) -> int:
         """Verify the fuzzy forms an anchor found at ``local`` stands for; keep, per span and entity,
         the closest (then strongest) within budget that rules e and f let hit; how many new candidates."""
         event_index, field_index = divmod(slot, _FIELDS)
         party = field_index in _PARTY_SLOTS
         now, ranks = self._now, self._ranks
+        found = _verify_anchor(self._automaton, key, text, local, party=party)
         added = 0
-        for fuzzy_target, offset in uses:
-            target = fuzzy_target.target
-            whole = target.rule is MatchRule.WHOLE_FIELD
-            if whole and not party:
-                continue
-            spans = verify(text, fuzzy_target.fuzzy, local - offset, whole=whole)
-            if not spans:
-                continue
+        for target, start, end, distance in found:
             entity = target.entity
             when = entity.in_force_at(created, now) if now is not None else IN_FORCE_AT_BOTH
             if when is None:
@@ -323,13 +319,12 @@ class _HitCollector:
             if rank is None:
                 rank = ranks[id(target)] = hit_rank(target.name, target.rule, entity.names)
             pending = self._fuzzy.setdefault(event_index, {})
-            for start, end, distance in spans:
-                span = (field_index, variant, start, end, entity.id)
-                held = pending.get(span)
-                if held is None:
-                    added += 1
-                if held is None or (distance, rank) < held[:2]:
-                    pending[span] = (distance, rank, target, when, text[start:end])
+            span = (field_index, variant, start, end, entity.id)
+            held = pending.get(span)
+            if held is None:
+                added += 1
+            if held is None or (distance, rank) < held[:2]:
+                pending[span] = (distance, rank, target, when, text[start:end])
         return added
 
     def finish(self) -> None:
@@ -442,6 +437,35 @@ class _HitCollector:
 _START: Final = itemgetter(1)
 _KEY_MARKS: Final = f" {BATCH_SEPARATOR}"
 _SPACE: Final = re.compile(r"\s")
+
+
+def _verify_anchor(
+    automaton: NameAutomaton, key: tuple[int, AnchorUses], text: str, local: int, *, party: bool
+) -> list[tuple[Target, int, int, int]]:
+    """``(target, start, end, distance)`` of each fuzzy form of the anchor found at ``local`` in the
+    folded ``text`` with a span within its budget (:func:`matchers.fuzzy.verify`): natively, on the
+    text within the anchor's reach, when the extension has it."""
+    key_index, anchor = key
+    size = len(text)
+    index = automaton.fuzzy_index
+    if index is not None:
+        lo = max(0, local - anchor.before - MAX_BUDGET - 1)
+        hi = min(size, local + anchor.after + MAX_BUDGET + 1)
+        found = index.verify(key_index, text[lo:hi], local - lo, party, lo == 0 and hi == size)
+        use = automaton.fuzzy_use
+        return [(use(i)[0].target, lo + start, lo + end, d) for i, start, end, d in found]
+    out = []
+    for fuzzy_target, offset in anchor.uses:
+        fuzzy = fuzzy_target.fuzzy
+        at, k = local - offset, fuzzy.k
+        if at + k < 0 or at + len(fuzzy.form) - k > size:  # the form cannot fit around the anchor
+            continue
+        target = fuzzy_target.target
+        whole = target.rule is MatchRule.WHOLE_FIELD
+        if whole and not party:
+            continue
+        out += [(target, start, end, d) for start, end, d in verify(text, fuzzy, at, whole=whole)]
+    return out
 
 
 def make_hit(
