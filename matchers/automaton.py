@@ -123,6 +123,21 @@ class Found:
         return self.key.strip(f" {BATCH_SEPARATOR}")
 
 
+def _fuzzy_index(anchors: dict[int, AnchorUses]) -> FuzzyIndex | None:
+    """The native index of every anchor's uses, their ids in the order of ``anchors`` (``None``: no
+    native extension)."""
+    if FuzzyIndex is None:
+        return None
+    entries: list[tuple[int, int, int, int, bool, str]] = []
+    for index, anchor in anchors.items():
+        for offset_use in anchor.uses:
+            fuzzy_target, offset = offset_use
+            whole = fuzzy_target.target.rule is MatchRule.WHOLE_FIELD
+            form = fuzzy_target.fuzzy
+            entries.append((index, len(entries), offset, form.k, whole, form.form))
+    return FuzzyIndex(entries)
+
+
 class NameAutomaton:
     """All forms of all names of the loaded watchlists, searchable in one pass."""
 
@@ -181,17 +196,9 @@ class NameAutomaton:
         position.update((a, exact_keys + i) for i, a in enumerate(anchor_keys))
         self._anchors = {position[a]: AnchorUses.of(u) for a, u in anchored.items()}
         #: Every use of every anchor, by the id the native verification reports.
-        self._fuzzy_uses: list[AnchorUse] = []
-        entries = []
-        for index, anchor in self._anchors.items():
-            for use in anchor.uses:
-                fuzzy_form = use[0].fuzzy
-                whole = use[0].target.rule is MatchRule.WHOLE_FIELD
-                entries.append((index, len(self._fuzzy_uses), use[1], fuzzy_form.k, whole, fuzzy_form.form))
-                self._fuzzy_uses.append(use)
+        self._fuzzy_uses: list[AnchorUse] = [use for anchor in self._anchors.values() for use in anchor.uses]
         #: The native verification of anchor finds (``None``: the pure-Python one in matchers.screening).
-        self.fuzzy_index = FuzzyIndex(entries) if FuzzyIndex is not None and entries else None
-        del entries
+        self.fuzzy_index = _fuzzy_index(self._anchors) if self._anchors else None
         self._targets.extend([] for _ in anchor_keys)
         #: Names in the fuzzy tier; names long enough for it left exact-only because every cut of
         #: theirs leaves an anchor too frequent in ordinary traffic.
