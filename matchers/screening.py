@@ -194,7 +194,7 @@ class _HitCollector:
         cap = self._cap if self._cap is not None else len(finds) + 1
         keys = self._keys
         anchors_of = self._automaton.anchors_of
-        folded_text = ""
+        folded_text: str | None = None
         index, counted_to, next_sep = 0, 0, -1
         base = byte_at = char_at = kept = last = 0
         event: _Dated | None = None
@@ -212,7 +212,7 @@ class _HitCollector:
                 char_at = kept = 0
                 last = -1
                 passing = {}
-                folded_text = batch[base : next_sep - 1].decode("utf-8")
+                folded_text = None  # decoded when an anchor or an inverted reading needs it
                 origin = None if origins is None else origins[index]
                 variant = 0 if origin is None else origin[1] + 1
                 if event is not None:
@@ -237,8 +237,10 @@ class _HitCollector:
                 local = char_at + len(batch[byte_at:pos].decode("utf-8"))
                 byte_at, char_at = pos, local
             uses = anchors_of(key_index)
+            if (uses is not None or variant == _INVERTED_VARIANT) and folded_text is None:
+                folded_text = batch[base : next_sep - 1].decode("utf-8")
             if variant == _INVERTED_VARIANT and (  # an inverted party field: whole-field finds, exact only
-                uses is not None or local != 0 or len(info[0]) != len(folded_text)
+                uses is not None or local != 0 or len(info[0]) != len(folded_text or "")
             ):
                 continue
             if kept >= cap and local > last:  # after this text's first `cap` candidates: count only
@@ -249,7 +251,7 @@ class _HitCollector:
                     self._counted[slot // _FIELDS] = self._counted.get(slot // _FIELDS, 0) + count
                 continue
             kept += self._note(slot, variant, event.created_at, local, info)
-            if uses is not None:  # an anchor of the fuzzy tier: verify the forms it stands for
+            if uses is not None and folded_text is not None:  # an anchor of the fuzzy tier: verify it
                 kept += self._note_fuzzy(
                     slot, variant, event.created_at, local, (key_index, uses), folded_text
                 )

@@ -188,6 +188,7 @@ def _check(args: argparse.Namespace) -> int:
     screened_at = parse_at(args.screened_at, "--screened-at") if args.screened_at else now
     automaton = load_automaton(watchlist_sources(args, os.environ), fuzzy=fuzzy_choice(args, os.environ))
     hits = check_text(args.text, automaton, field_name=args.field, at=at, screened_at=screened_at)
+    blocking = [h for h in hits if h.rule != HitRule.CORROBORATING]
     if args.json:
         document = {
             "text": args.text,
@@ -200,7 +201,6 @@ def _check(args: argparse.Namespace) -> int:
         print(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
     else:
         when = f"at {timestamp(at)}" + (f", screened at {timestamp(screened_at)}" if args.screened_at else "")
-        blocking = [h for h in hits if h.rule != HitRule.CORROBORATING]
         weak = len(hits) - len(blocking)
         alone = (
             f", {weak} weak-alias {'match' if weak == 1 else 'matches'} corroborating only" if weak else ""
