@@ -35,10 +35,14 @@ def fuzzy_verify(text: str, form: str, k: int, at: int, whole: bool) -> list[tup
     """:func:`matchers.fuzzy.verify`, natively."""
 
 class FuzzyIndex:
-    """Every anchor's fuzzy forms by key index; verifies an anchor find in one call (distance.rs)."""
+    """The fuzzy tier's forms and, by anchor key index, the forms each anchor is of (distance.rs)."""
 
-    def __init__(self, entries: list[tuple[int, int, int, int, bool, str]]) -> None: ...
+    def __init__(self) -> None: ...
+    def add_form(self, k: int, whole: bool, form: str) -> int:
+        """Add a form; its id."""
+    def add_anchor(self, key: int, uses: list[int]) -> None:
+        """Make ``key`` an anchor of forms: each use is ``form id << 8 | offset``."""
     def verify(
         self, key: int, text: str, local: int, party: bool, whole_text: bool
     ) -> list[tuple[int, int, int, int]]:
-        """``(use id, start, end, distance)`` of each use of anchor ``key`` found at ``local`` in ``text``."""
+        """``(form id, start, end, distance)`` of each form of anchor ``key`` found at ``local``."""

@@ -52,25 +52,12 @@ class FuzzyTarget:
 AnchorUse = tuple[FuzzyTarget, int]
 
 
-@dataclass(frozen=True, slots=True)
-class AnchorUses:
-    """The fuzzy forms one anchor key stands for, and how far they reach around a find.
+#: An anchor's reach around a find: the largest offset of the anchor in one of its forms, and the
+#: largest length from the anchor's start to a form's end (verification needs only that window).
+AnchorReach = tuple[int, int]
 
-    ``before``: the largest offset of the anchor in a form; ``after``: the largest length from the
-    anchor's start to a form's end. A find's verification needs only its text within that reach
-    (plus the budget and a character for the word boundary on each side).
-    """
-
-    uses: tuple[AnchorUse, ...]
-    before: int
-    after: int
-
-    @staticmethod
-    def of(uses: list[AnchorUse]) -> AnchorUses:
-        """The uses and their reach."""
-        return AnchorUses(
-            tuple(uses), max(u[1] for u in uses), max(len(u[0].fuzzy.form) - u[1] for u in uses)
-        )
+#: Forms longer than this stay exact-only (an anchor's offset is packed in 8 bits).
+MAX_FUZZY_FORM = 255
 
 
 def inversion_keys(form: str) -> tuple[str, ...]:
@@ -123,21 +110,6 @@ class Found:
         return self.key.strip(f" {BATCH_SEPARATOR}")
 
 
-def _fuzzy_index(anchors: dict[int, AnchorUses]) -> FuzzyIndex | None:
-    """The native index of every anchor's uses, their ids in the order of ``anchors`` (``None``: no
-    native extension)."""
-    if FuzzyIndex is None:
-        return None
-    entries: list[tuple[int, int, int, int, bool, str]] = []
-    for index, anchor in anchors.items():
-        for offset_use in anchor.uses:
-            fuzzy_target, offset = offset_use
-            whole = fuzzy_target.target.rule is MatchRule.WHOLE_FIELD
-            form = fuzzy_target.fuzzy
-            entries.append((index, len(entries), offset, form.k, whole, form.form))
-    return FuzzyIndex(entries)
-
-
 class NameAutomaton:
     """All forms of all names of the loaded watchlists, searchable in one pass."""
 
@@ -161,7 +133,9 @@ class NameAutomaton:
         # Most keys stand for one target: store it bare, and a list only where several share a key
         # (a million-name list has millions of keys, so this halves the Python-side memory).
         keyed: dict[str, Target | list[Target]] = {}
-        anchored: dict[str, list[AnchorUse]] = {}
+        anchored: dict[str, list[int]] = {}  # anchor -> its uses, each form id << 8 | offset
+        #: The fuzzy forms, by id (their anchors are not kept: the automaton holds them).
+        self._fuzzy_targets: list[FuzzyTarget] = []
         table = gram_table() if fuzzy else {}
         names = fuzzy_names = frequent = 0
         for wl in self.watchlists:
@@ -194,11 +168,7 @@ class NameAutomaton:
         anchor_keys = [a for a in anchored if a not in keyed]
         position = {key: i for i, key in enumerate(keyed) if key in anchored}
         position.update((a, exact_keys + i) for i, a in enumerate(anchor_keys))
-        self._anchors = {position[a]: AnchorUses.of(u) for a, u in anchored.items()}
-        #: Every use of every anchor, by the id the native verification reports.
-        self._fuzzy_uses: list[AnchorUse] = [use for anchor in self._anchors.values() for use in anchor.uses]
-        #: The native verification of anchor finds (``None``: the pure-Python one in matchers.screening).
-        self.fuzzy_index = _fuzzy_index(self._anchors) if self._anchors else None
+        self._index_anchors(anchored, position)
         self._targets.extend([] for _ in anchor_keys)
         #: Names in the fuzzy tier; names long enough for it left exact-only because every cut of
         #: theirs leaves an anchor too frequent in ordinary traffic.
@@ -219,22 +189,46 @@ class NameAutomaton:
         self.name_count = names
         self.build_seconds = time.perf_counter() - started
 
-    @staticmethod
+    def _index_anchors(self, anchored: dict[str, list[int]], position: dict[str, int]) -> None:
+        """Give the native index (or the Python fallback) every form and anchor; note each anchor's reach."""
+        self._reach: dict[int, AnchorReach] = {}
+        #: The native verification of anchor finds (``None``: the pure-Python one in matchers.screening,
+        #: from ``_anchor_uses``).
+        self.fuzzy_index = FuzzyIndex() if FuzzyIndex is not None and anchored else None
+        self._anchor_uses: dict[int, list[int]] = {}
+        index = self.fuzzy_index
+        forms = self._fuzzy_targets
+        if index is not None:
+            for fuzzy_target in forms:
+                whole = fuzzy_target.target.rule is MatchRule.WHOLE_FIELD
+                index.add_form(fuzzy_target.fuzzy.k, whole, fuzzy_target.fuzzy.form)
+        for anchor, uses in anchored.items():
+            key = position[anchor]
+            offsets = [use & 0xFF for use in uses]
+            tails = [len(forms[use >> 8].fuzzy.form) - (use & 0xFF) for use in uses]
+            self._reach[key] = (max(offsets), max(tails))
+            if index is not None:
+                index.add_anchor(key, uses)
+            else:
+                self._anchor_uses[key] = uses
+
     def _plan(
+        self,
         name: ListedName,
         entity_type: EntityType,
         target: Target,
         table: Mapping[str, int],
-        anchored: dict[str, list[AnchorUse]],
+        anchored: dict[str, list[int]],
     ) -> bool | None:
         """Add the anchors of a name's fuzzy forms: ``True`` when it has some, ``None`` when it is long
         enough for the fuzzy tier but every cut leaves an anchor too frequent, else ``False``."""
-        eligible = fuzzy_forms(name, entity_type)
+        eligible = [f for f in fuzzy_forms(name, entity_type) if len(f) <= MAX_FUZZY_FORM]
         plans = [p for p in (plan(f, table) for f in eligible) if p is not None]
         for planned in plans:
-            fuzzy_target = FuzzyTarget(target, planned)
+            form_id = len(self._fuzzy_targets)
+            self._fuzzy_targets.append(FuzzyTarget(target, FuzzyForm(planned.form, planned.k, ())))
             for offset, anchor in planned.anchors:
-                anchored.setdefault(anchor, []).append((fuzzy_target, offset))
+                anchored.setdefault(anchor, []).append(form_id << 8 | offset)
         if plans:
             return True
         if any(budget(len(f) - f.count(" ")) for f in eligible):
@@ -245,13 +239,17 @@ class NameAutomaton:
         """``(key index, start, end)`` of every key occurrence in a folded batch (UTF-8), in bytes."""
         return self._search.find(batch)
 
-    def fuzzy_use(self, use_id: int) -> AnchorUse:
-        """The anchor use a native verification reports by ``use_id``."""
-        return self._fuzzy_uses[use_id]
+    def fuzzy_target(self, form_id: int) -> FuzzyTarget:
+        """The fuzzy form with id ``form_id`` (as the native verification reports it)."""
+        return self._fuzzy_targets[form_id]
 
-    def anchors_of(self, key_index: int) -> AnchorUses | None:
-        """The fuzzy forms a key is an anchor of, with the anchor's offset in each (``None``: none)."""
-        return self._anchors.get(key_index)
+    def anchors_of(self, key_index: int) -> AnchorReach | None:
+        """How far the forms a key is an anchor of reach around a find (``None``: no anchor)."""
+        return self._reach.get(key_index)
+
+    def anchor_uses(self, key_index: int) -> list[AnchorUse]:
+        """The forms a key is an anchor of, with the anchor's offset in each (the Python fallback's)."""
+        return [(self._fuzzy_targets[u >> 8], u & 0xFF) for u in self._anchor_uses.get(key_index, ())]
 
     @property
     def fuzzy_coverage(self) -> float:

@@ -29,7 +29,7 @@ from typing import Any, Final, Protocol
 
 import msgspec
 
-from matchers.automaton import AnchorUses, NameAutomaton, Target, key_core_offset
+from matchers.automaton import AnchorReach, NameAutomaton, Target, key_core_offset
 from matchers.fuzzy import MAX_BUDGET, verify
 from matchers.inversion import field_span, inverted
 from matchers.normalize import (
@@ -303,7 +303,7 @@ class _HitCollector:
         return added
 
     def _note_fuzzy(  # noqa: PLR0917  # the find's coordinates, as _note takes them
-        self, slot: int, variant: int, created: datetime, local: int, key: tuple[int, AnchorUses], text: str
+        self, slot: int, variant: int, created: datetime, local: int, key: tuple[int, AnchorReach], text: str
     ) -> int:
         """Verify the fuzzy forms an anchor found at ``local`` stands for; keep, per span and entity,
         the closest (then strongest) within budget that rules e and f let hit; how many new candidates."""
@@ -442,22 +442,22 @@ _SPACE: Final = re.compile(r"\s")
 
 
 def _verify_anchor(
-    automaton: NameAutomaton, key: tuple[int, AnchorUses], text: str, local: int, *, party: bool
+    automaton: NameAutomaton, key: tuple[int, AnchorReach], text: str, local: int, *, party: bool
 ) -> list[tuple[Target, int, int, int]]:
     """``(target, start, end, distance)`` of each fuzzy form of the anchor found at ``local`` in the
     folded ``text`` with a span within its budget (:func:`matchers.fuzzy.verify`): natively, on the
     text within the anchor's reach, when the extension has it."""
-    key_index, anchor = key
+    key_index, (before, after) = key
     size = len(text)
     index = automaton.fuzzy_index
     if index is not None:
-        lo = max(0, local - anchor.before - MAX_BUDGET - 1)
-        hi = min(size, local + anchor.after + MAX_BUDGET + 1)
+        lo = max(0, local - before - MAX_BUDGET - 1)
+        hi = min(size, local + after + MAX_BUDGET + 1)
         found = index.verify(key_index, text[lo:hi], local - lo, party, lo == 0 and hi == size)
-        use = automaton.fuzzy_use
-        return [(use(i)[0].target, lo + start, lo + end, d) for i, start, end, d in found]
+        form = automaton.fuzzy_target
+        return [(form(i).target, lo + start, lo + end, d) for i, start, end, d in found]
     out = []
-    for fuzzy_target, offset in anchor.uses:
+    for fuzzy_target, offset in automaton.anchor_uses(key_index):
         fuzzy = fuzzy_target.fuzzy
         at, k = local - offset, fuzzy.k
         if at + k < 0 or at + len(fuzzy.form) - k > size:  # the form cannot fit around the anchor

@@ -109,43 +109,49 @@ fn spans(
     out
 }
 
-/// One fuzzy form an anchor stands for: its id on the Python side, where the anchor starts in the
-/// form, the form's budget, whether it may only match a whole party field, and the form.
-struct Use {
-    id: usize,
-    offset: usize,
+/// One fuzzy form: its budget, whether it may only match a whole party field, and the form.
+struct Form {
     k: usize,
     whole: bool,
-    form: Vec<char>,
+    chars: Vec<char>,
 }
 
-/// Every anchor's fuzzy forms, by the anchor's key index: verifies a find in one call.
-#[pyclass(frozen)]
+/// The fuzzy tier's forms, and by anchor key index the forms it is an anchor of: verifies a find
+/// in one call. Forms are stored once; an anchor's use is `form id << 8 | offset in the form`.
+#[pyclass]
 pub struct FuzzyIndex {
-    anchors: HashMap<usize, Vec<Use>>,
+    forms: Vec<Form>,
+    anchors: HashMap<usize, Vec<u64>>,
 }
 
 #[pymethods]
 impl FuzzyIndex {
-    /// `entries`: (key index, use id, offset of the anchor in the form, k, whole-field only, form).
     #[new]
-    fn new(entries: Vec<(usize, usize, usize, usize, bool, String)>) -> Self {
-        let mut anchors: HashMap<usize, Vec<Use>> = HashMap::new();
-        for (key, id, offset, k, whole, form) in entries {
-            anchors.entry(key).or_default().push(Use {
-                id,
-                offset,
-                k,
-                whole,
-                form: form.chars().collect(),
-            });
+    fn new() -> Self {
+        FuzzyIndex {
+            forms: Vec::new(),
+            anchors: HashMap::new(),
         }
-        FuzzyIndex { anchors }
     }
 
-    /// The uses of anchor `key` found at `local` in `text` (a window of a folded field: `whole_text`
-    /// when it is all of it) with a span within budget: `(use id, start, end, distance)`, offsets in
-    /// the window. Whole-field forms are tried only when `party` and `whole_text`.
+    /// Add a form; its id is the number of forms added before it.
+    fn add_form(&mut self, k: usize, whole: bool, form: &str) -> usize {
+        self.forms.push(Form {
+            k,
+            whole,
+            chars: form.chars().collect(),
+        });
+        self.forms.len() - 1
+    }
+
+    /// Make `key` an anchor of forms: each use is `form id << 8 | offset of the anchor in the form`.
+    fn add_anchor(&mut self, key: usize, uses: Vec<u64>) {
+        self.anchors.entry(key).or_default().extend(uses);
+    }
+
+    /// The forms anchor `key` found at `local` in `text` (a window of a folded field: `whole_text`
+    /// when it is all of it) is an anchor of, with a span within budget: `(form id, start, end,
+    /// distance)`, offsets in the window. Whole-field forms are tried only when `party` and `whole_text`.
     fn verify(
         &self,
         key: usize,
@@ -160,14 +166,16 @@ impl FuzzyIndex {
         };
         let chars: Vec<char> = text.chars().collect();
         let size = chars.len() as isize;
-        for item in uses {
-            let at = local as isize - item.offset as isize;
-            let (k, length) = (item.k as isize, item.form.len() as isize);
-            if at + k < 0 || at + length - k > size || (item.whole && !(party && whole_text)) {
+        for packed in uses {
+            let (id, offset) = ((packed >> 8) as usize, (packed & 0xff) as isize);
+            let form = &self.forms[id];
+            let at = local as isize - offset;
+            let (k, length) = (form.k as isize, form.chars.len() as isize);
+            if at + k < 0 || at + length - k > size || (form.whole && !(party && whole_text)) {
                 continue;
             }
-            for (start, end, d) in spans(&chars, &item.form, item.k, at, item.whole) {
-                out.push((item.id, start, end, d));
+            for (start, end, d) in spans(&chars, &form.chars, form.k, at, form.whole) {
+                out.push((id, start, end, d));
             }
         }
         out
