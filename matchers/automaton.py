@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import time
+from array import array
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -55,6 +56,9 @@ AnchorUse = tuple[FuzzyTarget, int]
 #: An anchor's reach around a find: the largest offset of the anchor in one of its forms, and the
 #: largest length from the anchor's start to a form's end (verification needs only that window).
 AnchorReach = tuple[int, int]
+
+#: What a key that is only an anchor stands for among exact targets: nothing (one list, never changed).
+_NO_TARGETS: list[Target] = []
 
 #: Forms longer than this stay exact-only (an anchor's offset is packed in 8 bits).
 MAX_FUZZY_FORM = 255
@@ -168,13 +172,15 @@ class NameAutomaton:
         anchor_keys = [a for a in anchored if a not in keyed]
         position = {key: i for i, key in enumerate(keyed) if key in anchored}
         position.update((a, exact_keys + i) for i, a in enumerate(anchor_keys))
-        self._index_anchors(anchored, position)
-        self._targets.extend([] for _ in anchor_keys)
+        self.anchor_count = len(anchored)
+        self._index_anchors(anchored, position, exact_keys + len(anchor_keys))
+        del position
+        anchored.clear()  # the uses are in the index now; the anchor strings stay in anchor_keys
+        self._targets.extend(itertools.repeat(_NO_TARGETS, len(anchor_keys)))  # one shared, never changed
         #: Names in the fuzzy tier; names long enough for it left exact-only because every cut of
         #: theirs leaves an anchor too frequent in ordinary traffic.
         self.fuzzy_name_count = fuzzy_names
         self.fuzzy_frequent_count = frequent
-        self.anchor_count = len(anchored)
         # Batches are searched as UTF-8 bytes: the ASCII batch never becomes a str. The native automaton
         # is the aho-corasick crate's, which picks a contiguous NFA for lists this size (a full DFA was
         # measured slower in the screening loop: 400+ MB for the bundled lists, so cache misses). Keys are
@@ -189,9 +195,11 @@ class NameAutomaton:
         self.name_count = names
         self.build_seconds = time.perf_counter() - started
 
-    def _index_anchors(self, anchored: dict[str, list[int]], position: dict[str, int]) -> None:
+    def _index_anchors(self, anchored: dict[str, list[int]], position: dict[str, int], keys: int) -> None:
         """Give the native index (or the Python fallback) every form and anchor; note each anchor's reach."""
-        self._reach: dict[int, AnchorReach] = {}
+        # Per key index: how far an anchor's forms reach before and after it (0 after: not an anchor).
+        self._before = array("H", bytes(2 * keys)) if anchored else array("H")
+        self._after = array("H", bytes(2 * keys)) if anchored else array("H")
         #: The native verification of anchor finds (``None``: the pure-Python one in matchers.screening,
         #: from ``_anchor_uses``).
         self.fuzzy_index = FuzzyIndex() if FuzzyIndex is not None and anchored else None
@@ -206,7 +214,7 @@ class NameAutomaton:
             key = position[anchor]
             offsets = [use & 0xFF for use in uses]
             tails = [len(forms[use >> 8].fuzzy.form) - (use & 0xFF) for use in uses]
-            self._reach[key] = (max(offsets), max(tails))
+            self._before[key], self._after[key] = max(offsets), max(tails)
             if index is not None:
                 index.add_anchor(key, uses)
             else:
@@ -245,7 +253,9 @@ class NameAutomaton:
 
     def anchors_of(self, key_index: int) -> AnchorReach | None:
         """How far the forms a key is an anchor of reach around a find (``None``: no anchor)."""
-        return self._reach.get(key_index)
+        if key_index >= len(self._after) or not self._after[key_index]:
+            return None
+        return self._before[key_index], self._after[key_index]
 
     def anchor_uses(self, key_index: int) -> list[AnchorUse]:
         """The forms a key is an anchor of, with the anchor's offset in each (the Python fallback's)."""
