@@ -146,6 +146,20 @@ def run_engines(plan: Plan, out: Path, notes: list[str]) -> dict[str, Any] | Non
     return report
 
 
+def run_fuzzy(plan: Plan, out: Path) -> dict[str, Any]:
+    """benchmarks/fuzzy.py in its own process: the fuzzy tier's recall, false positives and on/off ratio."""
+    say("fuzzy tier: typo recall, false positives, fuzzy on/off core ratio …")
+    quick = ["--every", "10", "--faker", "10000", "--rounds", "3"] if plan.core_events < 50_000 else []
+    subprocess.run(
+        [sys.executable, "-m", "benchmarks.fuzzy", "--out", str(out), *quick],
+        check=True,
+        cwd=drains.REPO,
+        stdout=subprocess.DEVNULL,
+    )
+    report: dict[str, Any] = json.loads((out / "fuzzy.json").read_text())
+    return report
+
+
 def engines_for(plan: Plan, notes: list[str]) -> tuple[list[Engine], list[Engine]]:
     """(engines of every round, engines of the peer rounds only); notes say what is left out and why."""
     every = [WORKER, COPIER] + ([WORKER_ALOS, COPIER_ALOS] if plan.alos else [])
@@ -363,6 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report["core"] = run_core(plan, out)
     report["whole_process"] = run_whole_process(plan, out)
     report["engines"] = run_engines(plan, out, notes)
+    report["fuzzy"] = run_fuzzy(plan, out)
     with tempfile.TemporaryDirectory(prefix="txscreen-bench-logs-") as tmp:
         logs = Path(tmp)
         try:

@@ -37,3 +37,22 @@ FIELDS: dict[str, list[str]]
 
 def fold_ascii(data: bytes) -> bytes:
     """An ASCII batch string folded: lower case; letters, digits, NUL kept; others a space; runs collapsed."""
+
+def osa_distance(a: str, b: str, limit: int | None = None) -> int:
+    """The optimal string alignment distance; above ``limit``, ``limit + 1`` (native/src/distance.rs)."""
+
+def fuzzy_verify(text: str, form: str, k: int, at: int, whole: bool) -> list[tuple[int, int, int]]:
+    """:func:`matchers.fuzzy.verify`, natively."""
+
+class FuzzyIndex:
+    """The fuzzy tier's forms and, by anchor key index, the forms each anchor is of (distance.rs)."""
+
+    def __init__(self) -> None: ...
+    def add_form(self, k: int, whole: bool, form: str) -> int:
+        """Add a form; its id."""
+    def add_anchor(self, key: int, uses: list[int]) -> None:
+        """Make ``key`` an anchor of forms: each use is ``form id << 8 | offset``."""
+    def verify(
+        self, key: int, text: str, local: int, party: bool, whole_text: bool
+    ) -> list[tuple[int, int, int, int]]:
+        """``(form id, start, end, distance)`` of each form of anchor ``key`` found at ``local``."""

@@ -13,22 +13,26 @@ of :mod:`matchers.normalize`: every text sits between NULs with a space inside e
 
 from __future__ import annotations
 
+import itertools
 import time
-from collections.abc import Sequence
+from array import array
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from matchers.backend import Engine, engine
+from matchers.fuzzy import FuzzyForm, budget, gram_table, plan
 from matchers.normalize import (
     BATCH_SEPARATOR,
     cjk_ranges,
+    has_cjk,
     is_cjk,
     native_fold_table,
     not_simple_search,
     simple_folds,
     simple_kinds,
 )
-from matchers.policy import MatchRule, name_forms
-from matchers.watchlist import Entity, ListedName, Watchlist, watchlist_version
+from matchers.policy import MatchRule, fuzzy_forms, name_forms
+from matchers.watchlist import Entity, EntityType, ListedName, Watchlist, watchlist_version
 from schemas.countries import ISO_3166_ALPHA2
 
 
@@ -39,6 +43,45 @@ class Target:
     entity: Entity
     name: ListedName
     rule: MatchRule
+
+
+@dataclass(frozen=True, slots=True)
+class FuzzyTarget:
+    """A name form in the fuzzy tier (:mod:`matchers.fuzzy`) and what a hit on it stands for."""
+
+    target: Target
+    fuzzy: FuzzyForm
+
+
+#: One anchor of a fuzzy form: the form and where the anchor starts in it.
+AnchorUse = tuple[FuzzyTarget, int]
+
+
+#: An anchor's reach around a find: the largest offset of the anchor in one of its forms, and the
+#: largest length from the anchor's start to a form's end (verification needs only that window).
+AnchorReach = tuple[int, int]
+
+#: What a key that is only an anchor stands for among exact targets: nothing (one list, never changed).
+_NO_TARGETS: list[Target] = []
+
+#: Forms longer than this stay exact-only (an anchor's offset is packed in 8 bits).
+MAX_FUZZY_FORM = 255
+
+
+def inversion_keys(form: str) -> tuple[str, ...]:
+    """Keys that send a party field written ``REST, FIRST`` of ``form`` (an individual's) to the full path.
+
+    Such a field, folded, is the form's words rotated: it holds the last word followed by the first
+    (``TIKRITI TAHIR`` of ``JALIL HABBUSH AL-TIKRITI, TAHIR``) and, for three words or more, one more
+    word before or after them; the keys are those runs and stand for no name (the full path reads
+    the field inverted, :mod:`matchers.inversion`). None for a one-word or CJK form.
+    """
+    words = form.split(" ")
+    if len(words) < 2 or has_cjk(form):
+        return ()
+    if len(words) == 2:
+        return (f" {words[1]} {words[0]} ",)
+    return (f" {words[-2]} {words[-1]} {words[0]} ", f" {words[-1]} {words[0]} {words[1]} ")
 
 
 def anywhere_key(form: str) -> str:
@@ -78,17 +121,37 @@ class Found:
 class NameAutomaton:
     """All forms of all names of the loaded watchlists, searchable in one pass."""
 
-    def __init__(self, watchlists: Sequence[Watchlist], *, using: Engine | None = None) -> None:
+    def __init__(
+        self,
+        watchlists: Sequence[Watchlist],
+        *,
+        fuzzy: bool = True,
+        fuzzy_lists: Collection[str] | None = None,
+        using: Engine | None = None,
+    ) -> None:
+        """Build the keys of every name of ``watchlists``.
+
+        ``fuzzy``: also the anchors of the fuzzy tier (:mod:`matchers.fuzzy`), for the names of every
+        list, or with ``fuzzy_lists`` only of the lists with those ids. ``using``: the engine (native or
+        pure Python, :mod:`matchers.backend`); this process's by default.
+        """
         started = time.perf_counter()
         #: The native fast path or pure Python (:mod:`matchers.backend`); this process's unless ``using``.
         self.engine = using or engine()
         self.watchlists = tuple(watchlists)
         self.version = watchlist_version(self.watchlists)
+        self.fuzzy = fuzzy
+        self.fuzzy_lists = None if fuzzy_lists is None else frozenset(fuzzy_lists)
         # Most keys stand for one target: store it bare, and a list only where several share a key
         # (a million-name list has millions of keys, so this halves the Python-side memory).
         keyed: dict[str, Target | list[Target]] = {}
-        names = 0
+        anchored: dict[str, list[int]] = {}  # anchor -> its uses, each form id << 8 | offset
+        #: The fuzzy forms, by id (their anchors are not kept: the automaton holds them).
+        self._fuzzy_targets: list[FuzzyTarget] = []
+        table = gram_table() if fuzzy else {}
+        names = fuzzy_names = frequent = 0
         for wl in self.watchlists:
+            fuzzy_here = fuzzy and (self.fuzzy_lists is None or wl.list_id in self.fuzzy_lists)
             for entity in wl.entities:
                 for name in entity.names:
                     names += 1
@@ -104,26 +167,117 @@ class NameAutomaton:
                             keyed[key] = [held, target]
                         else:
                             held.append(target)
+                        if entity.type is EntityType.INDIVIDUAL:
+                            for trigger in inversion_keys(form):
+                                if trigger not in keyed:
+                                    keyed[trigger] = []
+                    if fuzzy_here:
+                        planned = self._plan(name, entity.type, target, table, anchored)
+                        fuzzy_names += planned is True
+                        frequent += planned is None
         self._targets = list(keyed.values())
+        exact_keys = len(keyed)
+        anchor_keys = [a for a in anchored if a not in keyed]
+        position = {key: i for i, key in enumerate(keyed) if key in anchored}
+        position.update((a, exact_keys + i) for i, a in enumerate(anchor_keys))
+        self.anchor_count = len(anchored)
+        self._index_anchors(anchored, position, exact_keys + len(anchor_keys))
+        del position
+        anchored.clear()  # the uses are in the index now; the anchor strings stay in anchor_keys
+        self._targets.extend(itertools.repeat(_NO_TARGETS, len(anchor_keys)))  # one shared, never changed
+        #: Names in the fuzzy tier; names long enough for it left exact-only because every cut of
+        #: theirs leaves an anchor too frequent in ordinary traffic.
+        self.fuzzy_name_count = fuzzy_names
+        self.fuzzy_frequent_count = frequent
         # Batches are searched as UTF-8 bytes: the ASCII batch never becomes a str. The native automaton
         # is the aho-corasick crate's, which picks a contiguous NFA for lists this size (a full DFA was
         # measured slower in the screening loop: 400+ MB for the bundled lists, so cache misses). Keys are
         # not kept on the Python side: a find's key is the batch slice it covers.
-        self._search = self.engine.key_search(key.encode("utf-8") for key in keyed)
+        self._search = self.engine.key_search(
+            key.encode("utf-8") for key in itertools.chain(keyed, anchor_keys)
+        )
         #: Classifies raw events: certainly clean, "take the full path", or clean unless a handed-back
         #: text holds a key (:class:`matchers.triage.TriageCode`; see matchers.screening).
         self.triage = self.engine.triage(
             self._search, ISO_3166_ALPHA2, simple_folds(), simple_kinds(), native_fold_table(), cjk_ranges()
         )
-        self.key_count = len(keyed)
-        del keyed
+        self.key_count = exact_keys + len(anchor_keys)
+        del keyed, anchored
         not_simple_search()  # compile the text router's class now, not in the first screened batch
         self.name_count = names
         self.build_seconds = time.perf_counter() - started
 
+    def _index_anchors(self, anchored: dict[str, list[int]], position: dict[str, int], keys: int) -> None:
+        """Give the native index (or the Python fallback) every form and anchor; note each anchor's reach."""
+        # Per key index: how far an anchor's forms reach before and after it (0 after: not an anchor).
+        self._before = array("H", bytes(2 * keys)) if anchored else array("H")
+        self._after = array("H", bytes(2 * keys)) if anchored else array("H")
+        #: The native verification of anchor finds (``None``: the pure-Python one in matchers.screening,
+        #: from ``_anchor_uses``).
+        native_index = self.engine.fuzzy_index
+        self.fuzzy_index = native_index() if native_index is not None and anchored else None
+        self._anchor_uses: dict[int, list[int]] = {}
+        index = self.fuzzy_index
+        forms = self._fuzzy_targets
+        if index is not None:
+            for fuzzy_target in forms:
+                whole = fuzzy_target.target.rule is MatchRule.WHOLE_FIELD
+                index.add_form(fuzzy_target.fuzzy.k, whole, fuzzy_target.fuzzy.form)
+        for anchor, uses in anchored.items():
+            key = position[anchor]
+            offsets = [use & 0xFF for use in uses]
+            tails = [len(forms[use >> 8].fuzzy.form) - (use & 0xFF) for use in uses]
+            self._before[key], self._after[key] = max(offsets), max(tails)
+            if index is not None:
+                index.add_anchor(key, uses)
+            else:
+                self._anchor_uses[key] = uses
+
+    def _plan(
+        self,
+        name: ListedName,
+        entity_type: EntityType,
+        target: Target,
+        table: Mapping[str, int],
+        anchored: dict[str, list[int]],
+    ) -> bool | None:
+        """Add the anchors of a name's fuzzy forms: ``True`` when it has some, ``None`` when it is long
+        enough for the fuzzy tier but every cut leaves an anchor too frequent, else ``False``."""
+        eligible = [f for f in fuzzy_forms(name, entity_type) if len(f) <= MAX_FUZZY_FORM]
+        plans = [p for p in (plan(f, table) for f in eligible) if p is not None]
+        for planned in plans:
+            form_id = len(self._fuzzy_targets)
+            self._fuzzy_targets.append(FuzzyTarget(target, FuzzyForm(planned.form, planned.k, ())))
+            for offset, anchor in planned.anchors:
+                anchored.setdefault(anchor, []).append(form_id << 8 | offset)
+        if plans:
+            return True
+        if any(budget(len(f) - f.count(" ")) for f in eligible):
+            return None
+        return False
+
     def find_keys(self, batch: bytes) -> list[tuple[int, int, int]]:
         """``(key index, start, end)`` of every key occurrence in a folded batch (UTF-8), in bytes."""
         return self._search.find(batch)
+
+    def fuzzy_target(self, form_id: int) -> FuzzyTarget:
+        """The fuzzy form with id ``form_id`` (as the native verification reports it)."""
+        return self._fuzzy_targets[form_id]
+
+    def anchors_of(self, key_index: int) -> AnchorReach | None:
+        """How far the forms a key is an anchor of reach around a find (``None``: no anchor)."""
+        if key_index >= len(self._after) or not self._after[key_index]:
+            return None
+        return self._before[key_index], self._after[key_index]
+
+    def anchor_uses(self, key_index: int) -> list[AnchorUse]:
+        """The forms a key is an anchor of, with the anchor's offset in each (the Python fallback's)."""
+        return [(self._fuzzy_targets[u >> 8], u & 0xFF) for u in self._anchor_uses.get(key_index, ())]
+
+    @property
+    def fuzzy_coverage(self) -> float:
+        """The share of names in the fuzzy tier."""
+        return self.fuzzy_name_count / self.name_count if self.name_count else 0.0
 
     def targets_of(self, key_index: int) -> tuple[Target, ...]:
         """What the key of a :meth:`find_keys` find stands for."""

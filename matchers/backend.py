@@ -67,6 +67,9 @@ class Engine:
     fold_ascii: Callable[[bytes], bytes]
     #: What ``txscreen --version`` and the start-up report say of it.
     description: str
+    #: The native verification index of the fuzzy tier's anchor finds; ``None``: the Python one
+    #: (:mod:`matchers.fuzzy`, used by :mod:`matchers.screening`).
+    fuzzy_index: Callable[[], Any] | None = None
 
     @property
     def native(self) -> bool:
@@ -168,7 +171,12 @@ def native_engine() -> Engine | None:
     except ImportError:
         return None
     return Engine(
-        "native", native.KeySearch, native.Triage, native.fold_ascii, f"native fast path ({native.__name__})"
+        "native",
+        native.KeySearch,
+        native.Triage,
+        native.fold_ascii,
+        f"native fast path ({native.__name__})",
+        getattr(native, "FuzzyIndex", None),
     )
 
 

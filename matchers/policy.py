@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
@@ -34,6 +34,15 @@ class MatchRule(StrEnum):
 
     ANYWHERE = "anywhere"  # whole words (substrings for CJK) in any screened field
     WHOLE_FIELD = "whole-field"  # only a whole party-name field equal to the name
+
+
+class HitRule(StrEnum):
+    """What a hit's ``rule`` says: the match rule of an exact hit, or how else the name was found."""
+
+    ANYWHERE = "anywhere"  # an exact match of a name that matches anywhere
+    WHOLE_FIELD = "whole-field"  # an exact match of a name that matches whole party fields only
+    FUZZY = "fuzzy"  # the name within its edit budget (matchers.fuzzy), never exactly
+    CORROBORATING = "corroborating"  # a weak alias of an entity hit otherwise in the same event
 
 
 #: Equivalent spellings of legal-form words, as folded word sequences; the first is canonical.
@@ -80,9 +89,36 @@ class NameForms:
     forms: frozenset[str]
 
 
+def _composed(groups: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
+    """Each group with the one-word legal forms inside its longer phrases spelled every way.
+
+    Legal forms compose: ``joint stock company`` is also ``joint stock co``, ``limited liability
+    company`` is also ``ltd liability co``, so ``PRIVATE JOINT STOCK Co.`` = ``PRIVATE JOINT STOCK
+    COMPANY``. The written phrases keep their place; the composed ones follow.
+    """
+    one_word = {g[0]: g for g in groups if " " not in g[0]}
+    swaps = {w: [p for p in g if " " not in p] for g in one_word.values() for w in g if " " not in w}
+    out = []
+    for group in groups:
+        phrases: dict[str, None] = dict.fromkeys(group)
+        for phrase in group:
+            words = phrase.split(" ")
+            if len(words) < 2 or all(len(w) == 1 for w in words):
+                continue
+            options = [swaps.get(w, [w]) for w in words]
+            for combo in itertools.product(*options):
+                phrases[" ".join(combo)] = None
+        out.append(tuple(phrases))
+    return tuple(out)
+
+
+#: :data:`LEGAL_FORMS` composed (:func:`_composed`): the equivalences the matcher applies.
+LEGAL_EQUIVALENTS: tuple[tuple[str, ...], ...] = _composed(LEGAL_FORMS)
+
+
 def _legal_index() -> dict[tuple[str, ...], tuple[str, ...]]:
     index: dict[tuple[str, ...], tuple[str, ...]] = {}
-    for group in LEGAL_FORMS:
+    for group in LEGAL_EQUIVALENTS:
         for phrase in group:
             index[tuple(phrase.split(" "))] = group
     return index
@@ -234,6 +270,20 @@ def name_forms(name: ListedName, entity_type: EntityType) -> NameForms:
     return NameForms(match_rule(name, entity_type, folded), frozenset(forms))
 
 
+def fuzzy_forms(name: ListedName, entity_type: EntityType) -> list[str]:
+    """The folded forms of a listed name the fuzzy tier searches: each written order (rule c), its
+    punctuation read as spaces. None for a weak alias, a name of four letters or fewer, or a name
+    with Han, Kana or Hangul. (:func:`matchers.fuzzy.plan` then leaves names under 9 letters out.)"""
+    if name.strength is NameStrength.WEAK:
+        return []
+    out: dict[str, None] = {}
+    for written in orders(name.text, entity_type):
+        folded = " ".join(filter(None, map(_fold_word, written.split())))
+        if folded and letter_count(folded) > 4 and not has_cjk(folded):
+            out[folded] = None
+    return list(out)
+
+
 #: A hit's strength for rule g (lower is stronger): see :func:`hit_rank`.
 HitRank = tuple[int, int, int]
 
@@ -246,3 +296,40 @@ def hit_rank(name: ListedName, rule: MatchRule, names: Sequence[ListedName]) -> 
     are the entity's names as listed.
     """
     return (name.strength is NameStrength.WEAK, rule is MatchRule.WHOLE_FIELD, names.index(name))
+
+
+#: Where a hit is: entity id, field, start and end in the original field text.
+HitSpan = tuple[str, str, int, int]
+
+
+def settle(
+    exact: Mapping[HitSpan, bool],
+    fuzzy: Mapping[HitSpan, tuple[int, HitRank]],
+    *,
+    weak_alone: bool = False,
+) -> dict[HitSpan, HitRule | None]:
+    """Which of the spans found in one event are hits, and under which rule.
+
+    ``exact``: each span an exact find collapsed to (rule g), and whether its strongest name is a weak
+    alias. ``fuzzy``: each span the fuzzy tier found, with its distance and rank (the best of them).
+    A strong exact span is a hit under its own rule (``None`` here). A fuzzy span is a ``fuzzy`` hit
+    unless it overlaps a strong exact hit of the same entity in the same field, or a fuzzy hit of it
+    there that is closer (then by rank and position). A weak alias never hits alone: its span is a
+    ``corroborating`` hit when its entity has a strong or fuzzy hit in the event (or ``weak_alone``,
+    for ``txscreen check``, which shows it as "corroborating only").
+    """
+    out: dict[HitSpan, HitRule | None] = {span: None for span, weak in exact.items() if not weak}
+    taken: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for span in out:
+        taken.setdefault(span[:2], []).append(span[2:])
+    for span in sorted(fuzzy, key=lambda s: (fuzzy[s], s)):
+        near = taken.setdefault(span[:2], [])
+        if any(start < span[3] and span[2] < end for start, end in near):
+            continue
+        near.append(span[2:])
+        out[span] = HitRule.FUZZY
+    hit_entities = {span[0] for span in out}
+    for span, weak in exact.items():
+        if weak and span not in out and (weak_alone or span[0] in hit_entities):
+            out[span] = HitRule.CORROBORATING
+    return out

@@ -29,7 +29,11 @@ from datetime import datetime
 from operator import itemgetter
 from typing import Any, Final, Protocol
 
-from matchers.automaton import NameAutomaton, Target, key_core_offset
+import msgspec
+
+from matchers.automaton import AnchorReach, NameAutomaton, Target, key_core_offset
+from matchers.fuzzy import MAX_BUDGET, verify
+from matchers.inversion import field_span, inverted
 from matchers.normalize import (
     BATCH_SEPARATOR,
     FoldMap,
@@ -42,8 +46,9 @@ from matchers.normalize import (
     readings_of_many,
 )
 from matchers.oversized import dead_letter_oversized
-from matchers.policy import HitRank, MatchRule, hit_rank
+from matchers.policy import HitRank, HitRule, HitSpan, MatchRule, hit_rank, settle
 from matchers.triage import TriageCode
+from matchers.watchlist import EntityType, NameStrength
 from schemas.events import (
     MAX_EVENT_BYTES,
     PARTY_NAME_FIELDS,
@@ -123,6 +128,12 @@ _KeyInfo = tuple[str, int, tuple[Target, ...]]
 
 #: A hit before it is mapped back to the original text: its rank, target, rule-f answer and folded form.
 _Pending = tuple[HitRank, Target, str, str]
+#: A fuzzy find before it is mapped back: its distance, rank, target, rule-f answer and folded span text.
+_FuzzyPending = tuple[int, HitRank, Target, str, str]
+
+#: ``origins[k][1]`` of a party field's inverted reading (:mod:`matchers.inversion`); its variant is -1.
+INVERTED: Final = -2
+_INVERTED_VARIANT: Final = INVERTED + 1
 
 
 class _HitCollector:
@@ -138,13 +149,21 @@ class _HitCollector:
     """
 
     def __init__(
-        self, automaton: NameAutomaton, now: datetime | None, cap: int | None = MAX_HITS_PER_RECORD
+        self,
+        automaton: NameAutomaton,
+        now: datetime | None,
+        cap: int | None = MAX_HITS_PER_RECORD,
+        *,
+        weak_alone: bool = False,
     ) -> None:
         self.hits: dict[int, list[Hit]] = {}
         self.totals: dict[int, int] = {}
         self._automaton = automaton
         self._now = now
         self._cap = cap
+        self._weak_alone = weak_alone
+        # event -> (field, variant, folded start, folded end, entity id) -> the closest fuzzy find there
+        self._fuzzy: dict[int, dict[tuple[int, int, int, int, str], _FuzzyPending]] = {}
         # event -> (field, folded start, folded end, entity id) -> the strongest find there
         # (a reading's folded positions are its own: ``variant`` tells the readings of a text apart)
         self._pending: dict[int, dict[tuple[int, int, int, int, str], _Pending]] = {}
@@ -156,7 +175,7 @@ class _HitCollector:
         self._ranks: dict[int, HitRank] = {}  # id(target) -> rank (targets live as long as the automaton)
         self._readings: dict[str, list[tuple[str, list[int] | None]]] = {}  # a text's, with positions
 
-    def collect(
+    def collect(  # noqa: PLR0912, PLR0915  # one hot loop over the finds: helpers would cost a call per find
         self,
         batch: bytes,
         texts: Sequence[str],
@@ -176,6 +195,8 @@ class _HitCollector:
         ascii_batch = batch.isascii()
         cap = self._cap if self._cap is not None else len(finds) + 1
         keys = self._keys
+        anchors_of = self._automaton.anchors_of
+        folded_text: str | None = None
         index, counted_to, next_sep = 0, 0, -1
         base = byte_at = char_at = kept = last = 0
         event: _Dated | None = None
@@ -193,6 +214,7 @@ class _HitCollector:
                 char_at = kept = 0
                 last = -1
                 passing = {}
+                folded_text = None  # decoded when an anchor or an inverted reading needs it
                 origin = None if origins is None else origins[index]
                 variant = 0 if origin is None else origin[1] + 1
                 if event is not None:
@@ -216,6 +238,13 @@ class _HitCollector:
                     byte_at, char_at = base, 0
                 local = char_at + len(batch[byte_at:pos].decode("utf-8"))
                 byte_at, char_at = pos, local
+            uses = anchors_of(key_index)
+            if (uses is not None or variant == _INVERTED_VARIANT) and folded_text is None:
+                folded_text = batch[base : next_sep - 1].decode("utf-8")
+            if variant == _INVERTED_VARIANT and (  # an inverted party field: whole-field finds, exact only
+                uses is not None or local != 0 or len(info[0]) != len(folded_text or "")
+            ):
+                continue
             if kept >= cap and local > last:  # after this text's first `cap` candidates: count only
                 count = passing.get(key_index)
                 if count is None:
@@ -224,6 +253,10 @@ class _HitCollector:
                     self._counted[slot // _FIELDS] = self._counted.get(slot // _FIELDS, 0) + count
                 continue
             kept += self._note(slot, variant, event.created_at, local, info)
+            if uses is not None and folded_text is not None:  # an anchor of the fuzzy tier: verify it
+                kept += self._note_fuzzy(
+                    slot, variant, event.created_at, local, (key_index, uses), folded_text
+                )
             last = local
 
     def _passing(self, slot: int, created: datetime, targets: Sequence[Target]) -> int:
@@ -235,6 +268,7 @@ class _HitCollector:
                 target.entity.id
                 for target in targets
                 if (party or target.rule is not MatchRule.WHOLE_FIELD)
+                and target.name.strength is not NameStrength.WEAK
                 and (now is None or target.entity.in_force_at(created, now) is not None)
             }
         )
@@ -252,6 +286,8 @@ class _HitCollector:
             if target.rule is MatchRule.WHOLE_FIELD and not party:
                 continue
             entity = target.entity
+            if variant == _INVERTED_VARIANT and entity.type is not EntityType.INDIVIDUAL:
+                continue  # comma inversion reads names of individuals only
             when = entity.in_force_at(created, now) if now is not None else IN_FORCE_AT_BOTH
             if when is None:
                 continue
@@ -268,42 +304,106 @@ class _HitCollector:
                 pending[span] = (rank, target, when, form)
         return added
 
+    def _note_fuzzy(  # noqa: PLR0917  # the find's coordinates, as _note takes them
+        self, slot: int, variant: int, created: datetime, local: int, key: tuple[int, AnchorReach], text: str
+    ) -> int:
+        """Verify the fuzzy forms an anchor found at ``local`` stands for; keep, per span and entity,
+        the closest (then strongest) within budget that rules e and f let hit; how many new candidates."""
+        event_index, field_index = divmod(slot, _FIELDS)
+        party = field_index in _PARTY_SLOTS
+        now, ranks = self._now, self._ranks
+        found = _verify_anchor(self._automaton, key, text, local, party=party)
+        added = 0
+        for target, start, end, distance in found:
+            entity = target.entity
+            when = entity.in_force_at(created, now) if now is not None else IN_FORCE_AT_BOTH
+            if when is None:
+                continue
+            rank = ranks.get(id(target))
+            if rank is None:
+                rank = ranks[id(target)] = hit_rank(target.name, target.rule, entity.names)
+            pending = self._fuzzy.setdefault(event_index, {})
+            span = (field_index, variant, start, end, entity.id)
+            held = pending.get(span)
+            if held is None:
+                added += 1
+            if held is None or (distance, rank) < held[:2]:
+                pending[span] = (distance, rank, target, when, text[start:end])
+        return added
+
     def finish(self) -> None:
-        """Map the first hits of each event back to its original texts; count the rest."""
+        """Map each event's finds back to its original texts, settle them (weak aliases corroborate,
+        fuzzy finds yield to exact hits), keep the first hits and count the rest."""
         cap = self._cap
         maps: dict[tuple[int, int], tuple[FoldMap, int]] = {}
-        for event_index, pending in self._pending.items():
-            spans = sorted(pending)  # field, then folded position: the hit order (offsets map monotonically)
-            kept: dict[tuple[str, str, int, int], tuple[HitRank, Hit]] = {}
-            mapped = 0
-            for span in spans:
-                if cap is not None and len(kept) >= cap:
-                    break
-                mapped += 1
-                rank, target, when, form = pending[span]
-                field_index, variant, local, end, _ = span
-                text_key = (event_index * _FIELDS + field_index, variant)
-                folded, covered = maps.get(text_key, (None, 0))
-                if folded is None or end > covered:
-                    folded, covered = maps[text_key] = self._fold_map(text_key, max(end, 2 * covered))
-                text, _, _, origin = self._texts[text_key]
-                hit = make_hit(
-                    target_text=text if origin is None else origin,
-                    folded=folded,
-                    local=local,
-                    form=form,
-                    target=target,
-                    field_name=SCREENED_FIELDS[field_index],
-                    in_force_at=when,
-                )
-                # Two folded spans may map to one original span (a character that folds to several).
+        for event_index in sorted(self._pending.keys() | self._fuzzy.keys()):
+            exact: dict[HitSpan, tuple[HitRank, Hit]] = {}
+            for span, (rank, target, when, form) in self._pending.get(event_index, {}).items():
+                hit = self._hit(maps, event_index, span, form=form, target=target, when=when)
                 marker = (hit.entity_id, hit.field, hit.start, hit.end)
-                held = kept.get(marker)
+                held = exact.get(marker)
                 if held is None or rank < held[0]:
-                    kept[marker] = (rank, hit)
-            self.hits[event_index] = sorted((hit for _, hit in kept.values()), key=_hit_order)
-            self.totals[event_index] = len(kept) + len(spans) - mapped + self._counted.get(event_index, 0)
+                    exact[marker] = (rank, hit)
+            fuzzy: dict[HitSpan, tuple[tuple[int, HitRank], Hit]] = {}
+            for span, (distance, rank, target, when, form) in self._fuzzy.get(event_index, {}).items():
+                hit = self._hit(
+                    maps, event_index, span, form=form, target=target, when=when, distance=distance
+                )
+                marker = (hit.entity_id, hit.field, hit.start, hit.end)
+                held_fuzzy = fuzzy.get(marker)
+                if held_fuzzy is None or (distance, rank) < held_fuzzy[0]:
+                    fuzzy[marker] = ((distance, rank), hit)
+            rules = settle(
+                {marker: bool(rank[0]) for marker, (rank, _) in exact.items()},
+                {marker: order for marker, (order, _) in fuzzy.items()},
+                weak_alone=self._weak_alone,
+            )
+            hits = []
+            for marker, rule in rules.items():
+                hit = exact[marker][1] if marker in exact and rule is not HitRule.FUZZY else fuzzy[marker][1]
+                if rule is HitRule.CORROBORATING:
+                    hit = msgspec.structs.replace(hit, rule=rule.value)
+                hits.append(hit)
+            if not hits:
+                continue
+            hits.sort(key=_hit_order)
+            self.hits[event_index] = hits if cap is None else hits[:cap]
+            self.totals[event_index] = len(hits) + self._counted.get(event_index, 0)
         self._pending.clear()
+        self._fuzzy.clear()
+
+    def _hit(
+        self,
+        maps: dict[tuple[int, int], tuple[FoldMap, int]],
+        event_index: int,
+        span: tuple[int, int, int, int, str],
+        *,
+        form: str,
+        target: Target,
+        when: str,
+        distance: int | None = None,
+    ) -> Hit:
+        """The hit of one find, its offsets mapped back to the original field text."""
+        field_index, variant, local, end, _ = span
+        text_key = (event_index * _FIELDS + field_index, variant)
+        folded, covered = maps.get(text_key, (None, 0))
+        if folded is None or end > covered:
+            folded, covered = maps[text_key] = self._fold_map(text_key, max(end, 2 * covered))
+        text, _, _, origin = self._texts[text_key]
+        hit = make_hit(
+            target_text=text if origin is None else origin,
+            folded=folded,
+            local=local,
+            form=form,
+            target=target,
+            field_name=SCREENED_FIELDS[field_index],
+            in_force_at=when,
+            distance=distance,
+        )
+        if variant == _INVERTED_VARIANT and origin is not None:  # the whole field, as written
+            start, stop = field_span(origin)
+            hit = msgspec.structs.replace(hit, start=start, end=stop, matched_text=origin[start:stop])
+        return hit
 
     def _fold_map(self, text_key: tuple[int, int], upto: int) -> tuple[FoldMap, int]:
         """A :class:`FoldMap` of a text right for folded offsets up to ``upto``, and up to where.
@@ -313,6 +413,9 @@ class _HitCollector:
         A reading is mapped whole, through its positions in the original text.
         """
         text, batch, start, origin = self._texts[text_key]
+        if origin is not None and text_key[1] == _INVERTED_VARIANT:
+            whole = FoldMap(text)
+            return whole, len(whole.folded)
         if origin is not None:
             found = self._readings.get(origin)
             if found is None:
@@ -340,6 +443,35 @@ _KEY_MARKS: Final = f" {BATCH_SEPARATOR}"
 _SPACE: Final = re.compile(r"\s")
 
 
+def _verify_anchor(
+    automaton: NameAutomaton, key: tuple[int, AnchorReach], text: str, local: int, *, party: bool
+) -> list[tuple[Target, int, int, int]]:
+    """``(target, start, end, distance)`` of each fuzzy form of the anchor found at ``local`` in the
+    folded ``text`` with a span within its budget (:func:`matchers.fuzzy.verify`): natively, on the
+    text within the anchor's reach, when the extension has it."""
+    key_index, (before, after) = key
+    size = len(text)
+    index = automaton.fuzzy_index
+    if index is not None:
+        lo = max(0, local - before - MAX_BUDGET - 1)
+        hi = min(size, local + after + MAX_BUDGET + 1)
+        found = index.verify(key_index, text[lo:hi], local - lo, party, lo == 0 and hi == size)
+        form = automaton.fuzzy_target
+        return [(form(i).target, lo + start, lo + end, d) for i, start, end, d in found]
+    out = []
+    for fuzzy_target, offset in automaton.anchor_uses(key_index):
+        fuzzy = fuzzy_target.fuzzy
+        at, k = local - offset, fuzzy.k
+        if at + k < 0 or at + len(fuzzy.form) - k > size:  # the form cannot fit around the anchor
+            continue
+        target = fuzzy_target.target
+        whole = target.rule is MatchRule.WHOLE_FIELD
+        if whole and not party:
+            continue
+        out += [(target, start, end, d) for start, end, d in verify(text, fuzzy, at, whole=whole)]
+    return out
+
+
 def make_hit(
     *,
     target_text: str,
@@ -349,8 +481,12 @@ def make_hit(
     target: Target,
     field_name: str,
     in_force_at: str,
+    distance: int | None = None,
 ) -> Hit:
-    """A hit with offsets into the original field text, mapped back through a :class:`FoldMap`."""
+    """A hit with offsets into the original field text, mapped back through a :class:`FoldMap`.
+
+    ``distance``: a fuzzy hit's (``form`` is then the folded text it covers); else an exact hit.
+    """
     norm = folded.folded
     if norm[local : local + len(form)] != form:
         local = norm.find(form)
@@ -370,8 +506,9 @@ def make_hit(
         end=end,
         matched_text=target_text[start:end],
         programs=list(entity.programs),
-        rule=target.rule.value,
+        rule=target.rule.value if distance is None else HitRule.FUZZY.value,
         in_force_at=in_force_at,
+        distance=distance,
     )
 
 
@@ -390,6 +527,7 @@ def _scan(texts: list[str], events: Sequence[PaymentEvent | None], collector: _H
     other readings (ignorables, punctuation inside words, single letters apart) are searched too.
     """
     _scan_readings(texts, events, collector)
+    _scan_inversions(texts, events, collector)
     plain = list(map(str.isascii, texts))
     if not all(plain):
         simple_texts: list[str] = []
@@ -438,6 +576,24 @@ def _scan_readings(texts: Sequence[str], events: Sequence[_Dated | None], collec
                 fold_ascii_batch(reading_texts) if ascii_only else fold_batch(reading_texts).encode("utf-8")
             )
             collector.collect(batch, reading_texts, reading_slots, events, origins)
+
+
+def _scan_inversions(texts: Sequence[str], events: Sequence[_Dated | None], collector: _HitCollector) -> None:
+    """Search the inverted reading of each party field written ``REST, FIRST`` (:mod:`matchers.inversion`)."""
+    found_texts: list[str] = []
+    found_slots: list[int] = []
+    origins: list[tuple[str, int]] = []
+    for party in _PARTY_SLOTS:
+        for slot in range(party, len(texts), _FIELDS):
+            text = texts[slot]
+            if "," in text:
+                reading = inverted(text)
+                if reading is not None:
+                    found_texts.append(reading)
+                    found_slots.append(slot)
+                    origins.append((text, INVERTED))
+    if found_texts:
+        collector.collect(fold_batch(found_texts).encode("utf-8"), found_texts, found_slots, events, origins)
 
 
 def screen_batch(
@@ -619,11 +775,12 @@ def check_text(
 
     ``at`` is the payment's date and ``screened_at`` the screening time (rule f: an entity hits when
     in force at either). Without one, the other stands for both; without both, dates are not checked.
-    Hits are collapsed as in a blocked record (rule g), but not capped.
+    Hits are collapsed as in a blocked record (rule g), but not capped. A weak alias found with no
+    other hit of its entity is listed too, with the rule ``corroborating`` (it blocks nothing).
     """
     created = at or screened_at
     batch = f"{BATCH_SEPARATOR} {fold(text)} {BATCH_SEPARATOR}".encode()
-    collector = _HitCollector(automaton, screened_at or at, cap=None)
+    collector = _HitCollector(automaton, screened_at or at, cap=None, weak_alone=True)
     event = _CheckedText(created or datetime.min)
     slot = _FIELD_ORDER[field_name]
     collector.collect(batch, [text], [slot], [event])
@@ -631,5 +788,8 @@ def check_text(
     if others:
         origins = [(text, which) for which in range(len(others))]
         collector.collect(fold_batch(others).encode("utf-8"), others, [slot] * len(others), [event], origins)
+    if slot in _PARTY_SLOTS and (reading := inverted(text)) is not None:
+        batch = fold_batch([reading]).encode("utf-8")
+        collector.collect(batch, [reading], [slot], [event], [(text, INVERTED)])
     collector.finish()
     return collector.hits.get(0, [])

@@ -31,8 +31,13 @@ class Verdict(StrEnum):
         return "dead-lettered" if self is Verdict.DEAD_LETTER else self.value
 
 
-class Hit(Struct, frozen=True, kw_only=True):
-    """Why an event was blocked: one listed name found in one screened field."""
+class Hit(Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Why an event was blocked: one listed name found in one screened field.
+
+    ``rule`` is ``anywhere`` or ``whole-field`` for an exact match, ``fuzzy`` for a match within the
+    name's edit budget (``distance`` then says how many edits), ``corroborating`` for a weak alias of
+    an entity that a strong name or a fuzzy match already hit in the same event.
+    """
 
     entity_id: str
     list_id: str = msgspec.field(name="list")
@@ -46,6 +51,7 @@ class Hit(Struct, frozen=True, kw_only=True):
     programs: list[str]
     rule: str
     in_force_at: str
+    distance: int | None = None
 
 
 #: ``Hit.in_force_at``: the entity was in force at the event's ``created_at``, at ``screened_at``, or both.

@@ -15,6 +15,8 @@ from typing import Literal, TextIO
 
 from matchers.automaton import NameAutomaton
 from matchers.sources import DEFAULT_SOURCES, describe, load_watchlists
+from schemas.errors import ConfigError
+from streams.settings import FuzzyChoice
 
 log = logging.getLogger(__name__)
 
@@ -27,13 +29,15 @@ def chosen_sources(watchlists: Sequence[str] | None) -> tuple[str, ...]:
 def load_automaton(
     watchlists: Sequence[str] | None,
     *,
+    fuzzy: FuzzyChoice | None = None,
     report: TextIO | Literal["stderr"] | None = "stderr",
 ) -> NameAutomaton:
     """Load the lists (the sources given, else the defaults) and build the automaton, reporting what was
     loaded (on the current ``sys.stderr`` by default, ``None`` for silence); raises WatchlistError.
 
     The CLI resolves the sources from the flags and ``TXSCREEN_WATCHLIST``
-    (:func:`streams.settings.watchlist_sources`)."""
+    (:func:`streams.settings.watchlist_sources`). ``fuzzy``: whether the fuzzy tier runs, for which
+    lists (default: on, every list); a list id there that is not loaded is a ConfigError."""
     if report == "stderr":
         report = sys.stderr
     sources = chosen_sources(watchlists)
@@ -43,7 +47,13 @@ def load_automaton(
             "snapshots",
             file=report,
         )
-    automaton = NameAutomaton(load_watchlists(sources))
+    fuzzy = fuzzy or FuzzyChoice()
+    lists = load_watchlists(sources)
+    unknown = sorted(set(fuzzy.lists or ()) - {wl.list_id for wl in lists})
+    if unknown:
+        known = ", ".join(wl.list_id for wl in lists)
+        raise ConfigError(f"--fuzzy-lists names {', '.join(unknown)}, which is not a loaded list ({known}).")
+    automaton = NameAutomaton(lists, fuzzy=fuzzy.on, fuzzy_lists=fuzzy.lists)
     if report is not None:
         print(describe(automaton.watchlists), file=report)
         print(
@@ -52,8 +62,25 @@ def load_automaton(
             file=report,
         )
         print(f"txscreen: matching: {automaton.engine.description}", file=report)
+        print(fuzzy_report(automaton), file=report)
     # The lists and the automaton live as long as the process: keep the garbage collector off them
     # (a full collection would otherwise walk every listed name again and again).
     gc.collect()
     gc.freeze()
     return automaton
+
+
+def fuzzy_report(automaton: NameAutomaton) -> str:
+    """The build's line on the fuzzy tier: its coverage, and the names left exact-only."""
+    if not automaton.fuzzy:
+        return "txscreen: fuzzy tier off (--fuzzy off): exact matches only"
+    scope = (
+        "every list" if automaton.fuzzy_lists is None else "lists " + ", ".join(sorted(automaton.fuzzy_lists))
+    )
+    return (
+        f"txscreen: fuzzy tier on ({scope}): {automaton.fuzzy_name_count:,} of {automaton.name_count:,} "
+        f"names ({automaton.fuzzy_coverage:.1%}) fuzzy-match within 1-2 edits; "
+        f"{automaton.fuzzy_frequent_count:,} "
+        f"names of 9 letters or more stay exact-only (every cut leaves an anchor too common in ordinary "
+        f"traffic); {automaton.anchor_count:,} anchors"
+    )

@@ -209,6 +209,14 @@ class Latency(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class FuzzyChoice:
+    """Whether the fuzzy tier runs, and for which lists (``None``: every list)."""
+
+    on: bool = True
+    lists: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class WorkerSettings:
     """A worker (``txscreen run`` and ``txscreen copy``): the Kafka settings plus the loop's own."""
 
@@ -224,6 +232,8 @@ class WorkerSettings:
     """``--watchlist`` / ``TXSCREEN_WATCHLIST``: see :data:`WATCHLISTS` (``run`` only)."""
     watchlist_topic: str | None = None
     """``--watchlist-topic`` / ``TXSCREEN_WATCHLIST_TOPIC``: see :data:`WATCHLIST_TOPIC` (``run`` only)."""
+    fuzzy: FuzzyChoice = field(default_factory=FuzzyChoice)
+    """``--fuzzy`` / ``TXSCREEN_FUZZY`` and ``--fuzzy-lists``: see :data:`FUZZY` (``run`` only)."""
     max_batch: int = 5000
     """``--max-batch`` / ``TXSCREEN_MAX_BATCH``: see :data:`MAX_BATCH`."""
     batch_timeout: float = 0.1
@@ -300,6 +310,17 @@ def _seconds(raw: str, where: str) -> float:
     if not 0 <= value < 86_400:
         raise ConfigError(f"{where} must be a number of seconds from 0 to 86400, not {raw!r}.")
     return value
+
+
+def _on_off(raw: str, where: str) -> bool:
+    value = raw.strip().lower()
+    if value not in ("on", "off"):
+        raise ConfigError(f"{where} must be 'on' or 'off', not {raw!r}.")
+    return value == "on"
+
+
+def _list_ids(raw: str, _where: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
 def _positive_seconds(raw: str, where: str) -> float:
@@ -521,6 +542,25 @@ WATCHLIST_TOPIC = Setting(
     parse=_optional_text,
     metavar="TOPIC",
 )
+FUZZY = Setting(
+    "fuzzy",
+    "--fuzzy",
+    "TXSCREEN_FUZZY",
+    "on",
+    "the fuzzy tier: listed names of 9 letters or more also match within 1 edit (2 from 16 letters): "
+    "on or off",
+    parse=_on_off,
+    metavar="on|off",
+)
+FUZZY_LISTS = Setting(
+    "fuzzy_lists",
+    "--fuzzy-lists",
+    "TXSCREEN_FUZZY_LISTS",
+    (),
+    "list ids whose names the fuzzy tier searches, comma-separated (e.g. ofac-sdn,un); empty: every list",
+    parse=_list_ids,
+    metavar="IDS",
+)
 MAX_BATCH = Setting(
     "max_batch",
     "--max-batch",
@@ -709,8 +749,20 @@ def worker_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Wor
             "give either --watchlist (lists loaded once) or --watchlist-topic (lists followed), not both."
         )
     return WorkerSettings(
-        kafka=kafka_settings(args, environ), watchlists=watchlists, watchlist_topic=topic, **values
+        kafka=kafka_settings(args, environ),
+        watchlists=watchlists,
+        watchlist_topic=topic,
+        fuzzy=fuzzy_choice(args, environ),
+        **values,
     )
+
+
+def fuzzy_choice(args: argparse.Namespace, environ: Mapping[str, str]) -> FuzzyChoice:
+    """``--fuzzy`` and ``--fuzzy-lists`` (else their environment variables, else on for every list)."""
+    on = FUZZY.value(args, environ)
+    if isinstance(on, str):  # the default, as shown in the help
+        on = _on_off(on, FUZZY.flag)
+    return FuzzyChoice(on=on, lists=tuple(FUZZY_LISTS.value(args, environ)) or None)
 
 
 def settings_table(settings: Iterable[Setting] = (*KAFKA_SETTINGS, WATCHLISTS, *WORKER_SETTINGS)) -> str:
@@ -725,6 +777,12 @@ def settings_table(settings: Iterable[Setting] = (*KAFKA_SETTINGS, WATCHLISTS, *
         env = f"`{s.env}`" if s.env else "–"
         rows.append(f"| {s.name} | {flag} | {env} | {default} | {s.meaning} |")
     return "\n".join(rows)
+
+
+def add_fuzzy_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--fuzzy on|off`` and ``--fuzzy-lists IDS`` (commands that screen)."""
+    FUZZY.add_to(parser)
+    FUZZY_LISTS.add_to(parser)
 
 
 def add_watchlist_arguments(parser: argparse.ArgumentParser) -> None:

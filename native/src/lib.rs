@@ -10,6 +10,7 @@
 //!   Python, and every other event (invalid, any key found) takes the full Python path, which decides. So the fast path only ever says "clean"
 //!   where the full path would say the same, and tests check exactly that.
 
+mod distance;
 mod event;
 mod fold;
 mod timestamp;
@@ -600,6 +601,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<KeySearch>()?;
     module.add_class::<Triage>()?;
     module.add_function(wrap_pyfunction!(fold_ascii, module)?)?;
+    distance::register(module)?;
     let fields = PyDict::new(module.py());
     fields.set_item("event", event::EVENT_FIELDS.to_vec())?;
     fields.set_item("party", event::PARTY_FIELDS.to_vec())?;

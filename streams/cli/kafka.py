@@ -27,6 +27,8 @@ from streams.kafka.clients import admin_config, check_options, new_client
 from streams.kafka.topics import create_topics, delete_topics, partition_counts, require_topics
 from streams.metrics.server import METRICS_LISTEN
 from streams.settings import (
+    FUZZY,
+    FUZZY_LISTS,
     KAFKA_SETTINGS,
     REPLAYED_TOPIC,
     WATCHLIST_TOPIC,
@@ -37,6 +39,7 @@ from streams.settings import (
     Setting,
     Topics,
     WorkerSettings,
+    add_fuzzy_arguments,
     add_kafka_arguments,
     add_watchlist_arguments,
     add_worker_arguments,
@@ -114,6 +117,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_worker_arguments(run)
     add_watchlist_arguments(run)
     WATCHLIST_TOPIC.add_to(run)
+    add_fuzzy_arguments(run)
     ENGINE.add_to(run)
     METRICS_LISTEN.add_to(run)
     WEB_PORT.add_to(run)
@@ -260,6 +264,8 @@ TABLE_SETTINGS: tuple[Setting, ...] = (
     REPLAYED_TOPIC,
     WATCHLISTS,
     WATCHLIST_TOPIC,
+    FUZZY,
+    FUZZY_LISTS,
     *WORKER_SETTINGS,
     ENGINE,
     METRICS_LISTEN,

@@ -34,13 +34,14 @@ from pathlib import Path
 import msgspec
 import orjson
 
+from matchers.policy import HitRule
 from matchers.screening import check_text
 from schemas.errors import ConfigError
 from schemas.events import MAX_EVENT_BYTES, SCREENED_FIELDS
 from schemas.records import Hit, timestamp
 from streams.file_runner import DEFAULT_BATCH_SIZE, FileRunSettings, RunSummary, check_input, run_file
 from streams.lists import load_automaton
-from streams.settings import add_watchlist_arguments, watchlist_sources
+from streams.settings import add_fuzzy_arguments, add_watchlist_arguments, fuzzy_choice, watchlist_sources
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -83,6 +84,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "active entry covers is cleared",
     )
     add_watchlist_arguments(screen)
+    add_fuzzy_arguments(screen)
     screen.set_defaults(handler=_screen)
 
     check = subparsers.add_parser(
@@ -117,6 +119,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     check.add_argument("--json", action="store_true", help="print the hits as JSON")
     check.add_argument("--fail-on-hit", action="store_true", help="exit 1 when TEXT hits")
     add_watchlist_arguments(check)
+    add_fuzzy_arguments(check)
     check.set_defaults(handler=_check)
 
 
@@ -150,7 +153,7 @@ def _int_setting(flag: int | None, environ: Mapping[str, str], variable: str, de
 def _screen(args: argparse.Namespace) -> int:
     settings = settings_from_args(args, os.environ)
     check_input(settings.input)
-    automaton = load_automaton(watchlist_sources(args, os.environ))
+    automaton = load_automaton(watchlist_sources(args, os.environ), fuzzy=fuzzy_choice(args, os.environ))
     allowlist = None
     if args.allowlist is not None:
         from matchers.allowlist import entity_hashes
@@ -196,8 +199,9 @@ def _check(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     at = parse_at(args.at) if args.at else now
     screened_at = parse_at(args.screened_at, "--screened-at") if args.screened_at else now
-    automaton = load_automaton(watchlist_sources(args, os.environ))
+    automaton = load_automaton(watchlist_sources(args, os.environ), fuzzy=fuzzy_choice(args, os.environ))
     hits = check_text(args.text, automaton, field_name=args.field, at=at, screened_at=screened_at)
+    blocking = [h for h in hits if h.rule != HitRule.CORROBORATING]
     if args.json:
         document = {
             "text": args.text,
@@ -210,14 +214,28 @@ def _check(args: argparse.Namespace) -> int:
         print(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
     else:
         when = f"at {timestamp(at)}" + (f", screened at {timestamp(screened_at)}" if args.screened_at else "")
-        print(f"{args.text!r} as {args.field} {when}: {_count(len(hits))}")
+        weak = len(hits) - len(blocking)
+        alone = (
+            f", {weak} weak-alias {'match' if weak == 1 else 'matches'} corroborating only" if weak else ""
+        )
+        print(f"{args.text!r} as {args.field} {when}: {_count(len(blocking))}{alone}")
         if hits:
             print(format_hits(hits))
-    return 1 if hits and args.fail_on_hit else 0
+    return 1 if blocking and args.fail_on_hit else 0
 
 
 def _count(hits: int) -> str:
     return "no hits" if not hits else "1 hit" if hits == 1 else f"{hits} hits"
+
+
+def _rule(hit: Hit, hits: Sequence[Hit]) -> str:
+    """The RULE column: the rule, a fuzzy hit's distance, and a weak alias that corroborates nothing."""
+    if hit.rule == HitRule.FUZZY:
+        return f"fuzzy (distance {hit.distance})"
+    if hit.rule == HitRule.CORROBORATING:
+        hit_entities = {h.entity_id for h in hits if h.rule != HitRule.CORROBORATING}
+        return "corroborating" if hit.entity_id in hit_entities else "corroborating only"
+    return hit.rule
 
 
 _HEADER = (
@@ -243,7 +261,7 @@ def format_hits(hits: Sequence[Hit]) -> str:
             h.matched_name,
             h.matched_text,
             f"{h.start}-{h.end}",
-            h.rule,
+            _rule(h, hits),
             h.in_force_at,
             ", ".join(h.programs) or "-",
         )

@@ -434,10 +434,10 @@ def create_app(
         datadir=datadir,
     )  # validates the raw options before anything loads
     if automaton is None and settings.watchlist_topic is not None:
-        follower = follower or WatchlistFollower(settings.kafka, settings.watchlist_topic).start()
+        follower = follower or WatchlistFollower(settings.kafka, settings.watchlist_topic, fuzzy=settings.fuzzy).start()
         automaton = follower.wait_ready()  # fail closed: no app until a version is built
     if automaton is None:
-        automaton = load_automaton(settings.watchlists or None)
+        automaton = load_automaton(settings.watchlists or None, fuzzy=settings.fuzzy)
     options["topic_partitions"] = input_partitions(settings.kafka)
     Path(options["datadir"]).mkdir(parents=True, exist_ok=True)  # Faust makes only the last level
     app = ScreeningApp(settings.group_id, **options, **_credentials(security))
@@ -513,9 +513,10 @@ def _run_faust(
 ) -> int:
     lists: WatchlistFollower | None = None
     if settings.watchlist_topic is None:
-        automaton = load_automaton(settings.watchlists or None)  # fail closed: before any Kafka client exists
+        # fail closed: the lists load before any Kafka client exists
+        automaton = load_automaton(settings.watchlists or None, fuzzy=settings.fuzzy)
     else:
-        lists = WatchlistFollower(settings.kafka, settings.watchlist_topic).start()
+        lists = WatchlistFollower(settings.kafka, settings.watchlist_topic, fuzzy=settings.fuzzy).start()
         metrics.follow_skipped_versions(lambda: lists.skipped_total if lists is not None else 0)
         first = wait_first_version(lists)  # fail closed: the app is not created until a version is built
         if first is None:

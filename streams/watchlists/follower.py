@@ -29,7 +29,7 @@ from confluent_kafka import Consumer
 
 from matchers.automaton import NameAutomaton
 from schemas.errors import TxscreenError, WatchlistError
-from streams.settings import KafkaSettings
+from streams.settings import FuzzyChoice, KafkaSettings
 from streams.watchlists.topic import Candidate, Retired, Skipped, VersionScanner, key_of, reader, records
 
 log = logging.getLogger(__name__)
@@ -59,8 +59,10 @@ class WatchlistFollower:
         *,
         on_swap: Callable[[NameAutomaton, Swap], None] | None = None,
         poll_timeout: float = 0.2,
+        fuzzy: FuzzyChoice | None = None,
     ) -> None:
         self.kafka = kafka
+        self.fuzzy = fuzzy or FuzzyChoice()
         self.topic = topic
         self.on_swap = on_swap
         self.poll_timeout = poll_timeout
@@ -162,7 +164,7 @@ class WatchlistFollower:
                 self._current_offset = candidate.offset  # the same version published again
                 return
             try:
-                automaton = build_automaton(candidate)
+                automaton = build_automaton(candidate, self.fuzzy)
             except (TxscreenError, MemoryError) as exc:
                 self._skip(
                     Skipped(f"manifest:{candidate.version}", candidate.offset, str(exc), candidate.version)
@@ -213,16 +215,18 @@ def wait_first_version(follower: WatchlistFollower) -> NameAutomaton | None:
             signal.signal(sig, handler)
 
 
-def build_automaton(candidate: Candidate) -> NameAutomaton:
+def build_automaton(candidate: Candidate, fuzzy: FuzzyChoice | None = None) -> NameAutomaton:
     """Decode, check and build a candidate (WatchlistError when it does not), without the cyclic garbage
-    collector walking the half-built lists; the result joins the frozen (never collected) generation."""
+    collector walking the half-built lists; the result joins the frozen (never collected) generation.
+    ``fuzzy``: the worker's ``--fuzzy`` / ``--fuzzy-lists`` (default: on, every list)."""
+    choice = fuzzy or FuzzyChoice()
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         lists = candidate.build()
         if not lists:
             raise WatchlistError("the version holds no list")
-        automaton = NameAutomaton(lists)
+        automaton = NameAutomaton(lists, fuzzy=choice.on, fuzzy_lists=choice.lists)
     finally:
         if was_enabled:
             gc.enable()

@@ -135,11 +135,14 @@ def _run_worker(settings: WorkerSettings, metrics: WorkerMetrics, health: Health
             health.lists_loaded(automaton.version)
 
     if settings.watchlist_topic is None:
-        automaton: NameAutomaton | None = load_automaton(settings.watchlists or None)  # fail closed: first
+        # fail closed: the lists load before any consumer exists
+        automaton: NameAutomaton | None = load_automaton(settings.watchlists or None, fuzzy=settings.fuzzy)
         require_topics(new_client(AdminClient, admin_config(settings.kafka)), topics.all)
     else:
         require_topics(new_client(AdminClient, admin_config(settings.kafka)), topics.all)
-        lists = WatchlistFollower(settings.kafka, settings.watchlist_topic, on_swap=swap).start()
+        lists = WatchlistFollower(
+            settings.kafka, settings.watchlist_topic, on_swap=swap, fuzzy=settings.fuzzy
+        ).start()
         metrics.follow_skipped_versions(lambda: lists.skipped_total if lists is not None else 0)
         automaton = wait_first_version(lists)  # fail closed: no consumer until a version is built
     try:

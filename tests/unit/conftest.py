@@ -42,6 +42,22 @@ def pure_automaton(default_lists: tuple[Watchlist, ...]) -> NameAutomaton:
     return NameAutomaton(default_lists, using=backend.PURE)
 
 
+@pytest.fixture(scope="session")
+def exact_automaton(default_lists: tuple[Watchlist, ...]) -> NameAutomaton:
+    """The automaton over the default lists with the fuzzy tier off (exact keys only)."""
+    return NameAutomaton(default_lists, fuzzy=False)
+
+
+@pytest.fixture(scope="session")
+def native_exact_automaton(default_lists: tuple[Watchlist, ...]) -> NameAutomaton:
+    """The native fast path's automaton with exact keys only (tests of the native triage's codes; skipped
+    where the fast path is not built)."""
+    native = backend.native_engine()
+    if native is None:
+        pytest.skip("the native fast path is not built (no cargo at install time)")
+    return NameAutomaton(default_lists, fuzzy=False, using=native)
+
+
 @pytest.fixture
 def make_event() -> Callable[..., bytes]:
     """Builds a raw payment event; keyword arguments override the screened fields and the date."""

@@ -221,9 +221,9 @@ def test_fast_path_agrees_on_real_names(
     assert screen_batch(raws, automaton, NOW).blocked > len(names) // 2
 
 
-def test_triage_codes(native_automaton: NameAutomaton, make_event: Callable[..., bytes]) -> None:
-    """Clean events in any script clear natively, texts with invisible characters are handed back,
-    doubtful events take the full path."""
+def test_triage_codes(native_exact_automaton: NameAutomaton, make_event: Callable[..., bytes]) -> None:
+    """Exact keys: clean events in any script clear natively, texts with invisible characters are handed
+    back, doubtful events take the full path."""
     raws = [
         make_event(debtor="Сергей Попов", remittance="Счёт 12 货款 발송 मोहन"),
         make_event(creditor="Zürich Handels AG", remittance="Счёт\u200b12"),
@@ -233,11 +233,11 @@ def test_triage_codes(native_automaton: NameAutomaton, make_event: Callable[...,
         bytearray(make_event()),
         make_event(remittance="x" * 100),
     ]
-    codes, texts, owners = native_automaton.triage.classify(raws, MAX_EVENT_BYTES)
+    codes, texts, owners = native_exact_automaton.triage.classify(raws, MAX_EVENT_BYTES)
     clean, full, check = TriageCode.CLEAN, TriageCode.FULL_PATH, TriageCode.CHECK_TEXTS
     assert list(codes) == [clean, check, full, full, full, full, clean]
     assert (texts, owners) == (["Счёт\u200b12"], [1])  # read both ways (policy a): in Python
-    assert list(native_automaton.triage.classify(raws[-1:], 50)[0]) == [TriageCode.FULL_PATH]
+    assert list(native_exact_automaton.triage.classify(raws[-1:], 50)[0]) == [TriageCode.FULL_PATH]
 
 
 @pytest.mark.parametrize("limit", [1, 200, MAX_EVENT_BYTES])

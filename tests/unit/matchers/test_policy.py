@@ -5,9 +5,20 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from matchers.automaton import NameAutomaton
-from matchers.policy import MatchRule, legal_variants, match_rule, name_forms, orders, word_splits
+from matchers.normalize import fold
+from matchers.policy import (
+    LEGAL_EQUIVALENTS,
+    MatchRule,
+    legal_variants,
+    match_rule,
+    name_forms,
+    orders,
+    word_splits,
+)
 from matchers.screening import check_text
 from matchers.watchlist import EntityType, ListedName, NameStrength
 
@@ -72,7 +83,19 @@ def test_legal_form_words_are_equivalent(default_automaton: NameAutomaton, text:
 
 def test_legal_variants_cover_multi_word_forms() -> None:
     """Every legal-form spelling is generated, multi-word ones included."""
-    assert set(legal_variants("acme llc")) == {"acme llc", "acme l l c", "acme limited liability company"}
+    assert set(legal_variants("acme llc")) >= {"acme llc", "acme l l c", "acme limited liability company"}
+
+
+def test_legal_forms_compose() -> None:
+    """Co. = Company inside the longer legal forms too: every spelling of `limited liability company`."""
+    assert set(legal_variants("acme llc")) == {
+        "acme llc",
+        "acme l l c",
+        "acme limited liability company",
+        "acme ltd liability company",
+        "acme limited liability co",
+        "acme ltd liability co",
+    }
 
 
 # --- rule c: individuals in either order ---------------------------------------------------------
@@ -259,3 +282,27 @@ def test_arabic_script_letter_variants_fold_together(persian: str, arabic: str) 
     from matchers.normalize import fold
 
     assert fold(persian) == fold(arabic)
+
+
+_LEGAL_PAIRS = [(a, b) for group in LEGAL_EQUIVALENTS for a in group for b in group]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.sampled_from(_LEGAL_PAIRS),
+    st.lists(st.sampled_from(["zeta", "wings", "private", "orbital", "nord"]), min_size=1, max_size=3),
+)
+def test_every_legal_equivalence_holds_both_ways(pair: tuple[str, str], stem: list[str]) -> None:
+    """A name listed with one spelling of a legal form has every other spelling among its forms."""
+    listed, written = pair
+    name = ListedName(" ".join([*stem, listed]).upper())
+    assert fold(" ".join([*stem, written])) in name_forms(name, EntityType.ENTITY).forms
+
+
+def test_legal_forms_compose_inside_joint_stock_forms(default_automaton: NameAutomaton) -> None:
+    """`WINGS PRIVATE JOINT STOCK Co.` is the listed WINGS PRIVATE JSC (Co. = Company inside JSC)."""
+    assert "ofac-sdn:29052" in hit_ids(
+        default_automaton, "WINGS PRIVATE JOINT STOCK Co.", field="creditor.name"
+    )
+    forms = name_forms(ListedName("WINGS PRIVATE JOINT STOCK COMPANY"), EntityType.ENTITY).forms
+    assert {"wings private joint stock co", "wings pvt jsc", "wings private jsc"} <= forms

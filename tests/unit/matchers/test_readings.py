@@ -246,10 +246,10 @@ def test_fold_map_of_a_reading_maps_back_to_the_original() -> None:
     ],
 )
 def test_triage_reads_ascii_texts_natively(
-    native_automaton: NameAutomaton, make_event: Callable[..., bytes], text: str, code: TriageCode
+    native_exact_automaton: NameAutomaton, make_event: Callable[..., bytes], text: str, code: TriageCode
 ) -> None:
-    """The native triage clears common punctuation natively and never clears a disguised name."""
-    codes, _, _ = native_automaton.triage.classify([make_event(remittance=text)], 1 << 20)
+    """(Exact keys) The native triage clears common punctuation natively and never clears a disguised name."""
+    codes, _, _ = native_exact_automaton.triage.classify([make_event(remittance=text)], 1 << 20)
     assert codes[0] == code
 
 

@@ -15,6 +15,11 @@ from matchers.watchlist import Entity, EntityType, ListedName, NameStrength, Wat
 from schemas.events import SCREENED_FIELDS
 
 _WORDS = [
+    # Long words: names of 9 letters or more are in the fuzzy tier.
+    "quartermaine",
+    "quartermane",
+    "holdings",
+    "orbital",
     "al",
     "qaida",
     "al-qaida",
@@ -86,7 +91,7 @@ _word = st.sampled_from(_WORDS)
 _text = st.lists(st.tuples(_word, st.sampled_from(_SEPARATORS)), max_size=6).map(
     lambda parts: "".join(w + s for w, s in parts)
 )
-_name = st.lists(st.tuples(_word, st.sampled_from([" ", "-", "'", ", "])), min_size=1, max_size=3).map(
+_name = st.lists(st.tuples(_word, st.sampled_from([" ", "-", "'", ", "])), min_size=1, max_size=4).map(
     lambda parts: "".join(w + s for w, s in parts).strip(" ,") or "acme"
 )
 _DAYS = [None, datetime(2020, 9, 20, tzinfo=UTC), datetime(2021, 6, 9, tzinfo=UTC)]
@@ -119,8 +124,21 @@ def _field_text(data: st.DataObject, watchlist: Watchlist) -> str:
     if data.draw(st.booleans()):
         entity = data.draw(st.sampled_from(watchlist.entities))
         name = data.draw(st.sampled_from(entity.names)).text
+        cut = data.draw(st.integers(0, max(0, len(name) - 2)))
+        words = name.split(" ")
         name = data.draw(
-            st.sampled_from([name, name.upper(), name.replace(" ", "  "), name.replace("-", "")])
+            st.sampled_from(
+                [
+                    name,
+                    name.upper(),
+                    name.replace(" ", "  "),
+                    name.replace("-", ""),
+                    name[:cut] + name[cut + 1 :],  # typos: the fuzzy tier
+                    name[:cut] + name[cut + 1 : cut + 2] + name[cut : cut + 1] + name[cut + 2 :],
+                    name[:cut] + "x" + name[cut:],
+                    " ".join(words[1:]) + ", " + words[0],  # REST, FIRST: comma inversion
+                ]
+            )
         )
         text = data.draw(st.sampled_from([name, f"{text} {name}", f"{name}, {text}", f"{text}{name}"]))
     return text

@@ -186,12 +186,24 @@ def test_check_at_respects_effective_dates(at: str, hits: bool) -> None:
 
 @pytest.mark.parametrize(("field", "hits"), [("creditor.name", True), ("remittance", False)])
 def test_check_field_decides_whole_field_names(field: str, hits: bool) -> None:
-    """The weak alias BNC hits as a whole creditor name but not inside a remittance text."""
+    """The weak alias BNC matches a whole creditor name (corroborating only), not inside a remittance."""
     result = txscreen("check", "BNC", "--field", field, "--watchlist", str(OFAC_EXTRACT))
     assert result.returncode == 0, result.stderr
     assert ("ofac-sdn:306" in result.stdout) is hits
     if hits:
-        assert "whole-field" in result.stdout
+        assert "no hits, 1 weak-alias match corroborating only" in result.stdout
+        assert "corroborating only" in result.stdout.splitlines()[-1]
+
+
+def test_check_shows_a_fuzzy_hit_with_its_distance() -> None:
+    """A typo of a listed name is a fuzzy hit; check shows the distance; --fuzzy off finds nothing."""
+    result = txscreen("check", "Banco Nacional de Kuba", "--watchlist", str(OFAC_EXTRACT), "--fail-on-hit")
+    assert result.returncode == 1, result.stderr
+    assert "fuzzy (distance 1)" in result.stdout
+    assert "fuzzy tier on" in result.stderr
+    result = txscreen("check", "Banco Nacional de Kuba", "--watchlist", str(OFAC_EXTRACT), "--fuzzy", "off")
+    assert result.returncode == 0, result.stderr
+    assert "no hits" in result.stdout
 
 
 def test_check_json_and_fail_on_hit() -> None:

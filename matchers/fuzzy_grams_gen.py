@@ -1,0 +1,94 @@
+"""Write ``matchers/data/anchor-grams.tsv``: how often each 4-character gram occurs in clean traffic.
+
+Usage::
+
+    txscreen loadgen --count 300000 --pool 300000 --listed-share 0 --seed 7 --out /tmp/clean.jsonl
+    python -m matchers.fuzzy_grams_gen /tmp/clean.jsonl 100000 > matchers/data/anchor-grams.tsv
+
+The sample: each clean loadgen event (the grams of its screened texts as folded; a gram counts once
+per event), and as many more party names again as the second argument, made by Faker (seed 1) in
+the locales of :data:`LOCALES` (loadgen's name pools are small; real traffic has many more names).
+The table holds, per gram, the samples per million that hold it, for grams in at least one per
+million. :mod:`matchers.fuzzy` bounds an anchor's frequency by its rarest gram.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from collections.abc import Iterator
+
+import orjson
+
+from matchers.fuzzy import GRAM
+from matchers.normalize import fold
+
+
+def _texts(event: dict[str, object]) -> list[str]:
+    """The screened texts of a decoded event (debtor/creditor names, their agents' names, remittance)."""
+    out = []
+    for party in ("debtor", "creditor"):
+        body = event.get(party)
+        if isinstance(body, dict):
+            out.append(str(body.get("name", "")))
+            agent = body.get("agent")
+            if isinstance(agent, dict):
+                out.append(str(agent.get("name", "")))
+    out.append(str(event.get("remittance", "")))
+    return out
+
+
+#: Faker locales of ordinary names: Latin-script names of many origins, and a few other scripts.
+LOCALES = (
+    "en_US", "en_GB", "en_IN", "es_ES", "es_MX", "pt_BR", "fr_FR", "de_DE", "it_IT", "nl_NL", "pl_PL",
+    "tr_TR", "id_ID", "vi_VN", "fil_PH", "sw", "yo_NG", "ru_RU", "uk_UA", "ar_AA", "fa_IR", "zh_CN",
+)  # fmt: skip
+
+
+def ordinary_names(count: int, seed: int, locales: tuple[str, ...] = LOCALES) -> Iterator[str]:
+    """``count`` ordinary person (two in three) and company names, round-robin over ``locales``."""
+    from faker import Faker  # a dev dependency: only the generator and the tests need it
+
+    fakers = []
+    for i, locale in enumerate(locales):
+        fake = Faker(locale)
+        fake.seed_instance(seed * 1000 + i)
+        fakers.append(fake)
+    for n in range(count):
+        fake = fakers[n % len(fakers)]
+        yield fake.company() if n % 3 == 2 else fake.name()
+
+
+def _grams(texts: list[str]) -> set[str]:
+    grams: set[str] = set()
+    for text in texts:
+        folded = fold(text)
+        grams.update(folded[i : i + GRAM] for i in range(len(folded) - GRAM + 1))
+    return grams
+
+
+def main(argv: list[str]) -> int:
+    """Count grams over the JSON Lines file ``argv[0]`` and ``argv[1]`` Faker names; print the table."""
+    counts: Counter[str] = Counter()
+    events = 0
+    with open(argv[0], "rb") as handle:
+        for line in handle:
+            events += 1
+            counts.update(_grams(_texts(orjson.loads(line))))
+    names = int(argv[1]) if len(argv) > 1 else 0
+    for name in ordinary_names(names, seed=1):
+        counts.update(_grams([name]))
+    events += names
+    print(
+        f"# {GRAM}-character grams of the screened texts of {events - names} clean loadgen events and "
+        f"{names} Faker names (seed 1), per million samples"
+    )
+    for gram, count in sorted(counts.items()):
+        per_million = count * 1_000_000 // events
+        if per_million >= 1:
+            print(f"{gram}\t{per_million}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

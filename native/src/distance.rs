@@ -1,0 +1,211 @@
+//! The fuzzy tier's verification (see `matchers/fuzzy.py`): the restricted Damerau-Levenshtein
+//! distance (optimal string alignment: insertions, deletions, substitutions and swaps of two
+//! neighbours cost 1, no substring edited twice), and the word-snapped spans of a folded text
+//! within a name form's edit budget around an anchor find. Offsets are in characters.
+
+use pyo3::prelude::*;
+use std::collections::HashMap;
+
+/// The OSA distance between `a` and `b`, or `limit + 1` when it is above `limit` (banded).
+pub fn osa(a: &[char], b: &[char], limit: usize) -> usize {
+    let (n, m) = (a.len(), b.len());
+    if n.abs_diff(m) > limit {
+        return limit + 1;
+    }
+    if a == b {
+        return 0;
+    }
+    let big = n + m + 1;
+    let mut prev2 = vec![big; m + 1];
+    let mut prev: Vec<usize> = (0..=m).collect();
+    let mut cur = vec![big; m + 1];
+    for i in 1..=n {
+        cur.iter_mut().for_each(|c| *c = big);
+        cur[0] = i;
+        let lo = i.saturating_sub(limit).max(1);
+        let hi = (i + limit).min(m);
+        let mut row_min = if lo == 1 { cur[0] } else { big };
+        for j in lo..=hi {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut value = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            if i > 1
+                && j > 1
+                && a[i - 1] == b[j - 2]
+                && a[i - 2] == b[j - 1]
+                && a[i - 1] != b[j - 1]
+            {
+                value = value.min(prev2[j - 2] + 1);
+            }
+            cur[j] = value;
+            row_min = row_min.min(value);
+        }
+        if row_min > limit {
+            return limit + 1;
+        }
+        std::mem::swap(&mut prev2, &mut prev);
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[m].min(limit + 1)
+}
+
+/// `matchers.fuzzy.osa_distance`, natively (no limit: the exact distance).
+#[pyfunction]
+#[pyo3(signature = (a, b, limit=None))]
+fn osa_distance(a: &str, b: &str, limit: Option<usize>) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    osa(&a, &b, limit.unwrap_or(a.len() + b.len()))
+}
+
+/// `matchers.fuzzy.verify`, natively: spans `(start, end, distance)` of `text` with `0 < d <= k`.
+#[pyfunction]
+fn fuzzy_verify(
+    text: &str,
+    form: &str,
+    k: usize,
+    at: isize,
+    whole: bool,
+) -> Vec<(usize, usize, usize)> {
+    let text: Vec<char> = text.chars().collect();
+    let form: Vec<char> = form.chars().collect();
+    spans(&text, &form, k, at, whole)
+}
+
+/// The spans of `text` within `k` of `form` placed at `at` (see `fuzzy_verify`).
+fn spans(
+    text: &[char],
+    form: &[char],
+    k: usize,
+    at: isize,
+    whole: bool,
+) -> Vec<(usize, usize, usize)> {
+    let (n, size, budget) = (text.len() as isize, form.len() as isize, k as isize);
+    let mut out = Vec::new();
+    if whole {
+        if (n - size).abs() > budget || at.abs() > budget {
+            return out;
+        }
+        let d = osa(form, text, k);
+        if d > 0 && d <= k {
+            out.push((0, text.len(), d));
+        }
+        return out;
+    }
+    let space = |i: isize| text[i as usize] == ' ';
+    for start in (at - budget).max(0)..=(at + budget).min(n) {
+        if (start > 0 && !space(start - 1)) || (start < n && space(start)) {
+            continue;
+        }
+        let target = at + size;
+        for end in (start + 1).max(target - budget)..=(target + budget).min(n) {
+            if (end < n && !space(end)) || space(end - 1) {
+                continue;
+            }
+            let d = osa(form, &text[start as usize..end as usize], k);
+            if d > 0 && d <= k {
+                out.push((start as usize, end as usize, d));
+            }
+        }
+    }
+    out
+}
+
+/// One fuzzy form: its budget, whether it may only match a whole party field, and the form.
+struct Form {
+    k: usize,
+    whole: bool,
+    chars: Vec<char>,
+}
+
+/// The fuzzy tier's forms, and by anchor key index the forms it is an anchor of: verifies a find
+/// in one call. Forms are stored once; an anchor's use is `form id << 8 | offset in the form`.
+#[pyclass]
+pub struct FuzzyIndex {
+    forms: Vec<Form>,
+    anchors: HashMap<usize, Vec<u64>>,
+}
+
+#[pymethods]
+impl FuzzyIndex {
+    #[new]
+    fn new() -> Self {
+        FuzzyIndex {
+            forms: Vec::new(),
+            anchors: HashMap::new(),
+        }
+    }
+
+    /// Add a form; its id is the number of forms added before it.
+    fn add_form(&mut self, k: usize, whole: bool, form: &str) -> usize {
+        self.forms.push(Form {
+            k,
+            whole,
+            chars: form.chars().collect(),
+        });
+        self.forms.len() - 1
+    }
+
+    /// Make `key` an anchor of forms: each use is `form id << 8 | offset of the anchor in the form`.
+    fn add_anchor(&mut self, key: usize, uses: Vec<u64>) {
+        self.anchors.entry(key).or_default().extend(uses);
+    }
+
+    /// The forms anchor `key` found at `local` in `text` (a window of a folded field: `whole_text`
+    /// when it is all of it) is an anchor of, with a span within budget: `(form id, start, end,
+    /// distance)`, offsets in the window. Whole-field forms are tried only when `party` and `whole_text`.
+    fn verify(
+        &self,
+        key: usize,
+        text: &str,
+        local: usize,
+        party: bool,
+        whole_text: bool,
+    ) -> Vec<(usize, usize, usize, usize)> {
+        let mut out = Vec::new();
+        let Some(uses) = self.anchors.get(&key) else {
+            return out;
+        };
+        let chars: Vec<char> = text.chars().collect();
+        let size = chars.len() as isize;
+        for packed in uses {
+            let (id, offset) = ((packed >> 8) as usize, (packed & 0xff) as isize);
+            let form = &self.forms[id];
+            let at = local as isize - offset;
+            let (k, length) = (form.k as isize, form.chars.len() as isize);
+            if at + k < 0 || at + length - k > size || (form.whole && !(party && whole_text)) {
+                continue;
+            }
+            for (start, end, d) in spans(&chars, &form.chars, form.k, at, form.whole) {
+                out.push((id, start, end, d));
+            }
+        }
+        out
+    }
+}
+
+/// Add this module's functions to `matchers._native`.
+pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    module.add_class::<FuzzyIndex>()?;
+    module.add_function(wrap_pyfunction!(osa_distance, module)?)?;
+    module.add_function(wrap_pyfunction!(fuzzy_verify, module)?)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::osa;
+
+    fn d(a: &str, b: &str) -> usize {
+        let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+        osa(&a, &b, 10)
+    }
+
+    #[test]
+    fn edits_cost_one() {
+        assert_eq!(d("ladin", "ladn"), 1);
+        assert_eq!(d("ladin", "lqadin"), 1);
+        assert_eq!(d("ladin", "ladim"), 1);
+        assert_eq!(d("ladin", "ldain"), 1);
+        assert_eq!(d("ca", "abc"), 3); // OSA, not unrestricted Damerau-Levenshtein (2)
+        assert_eq!(d("", "abc"), 3);
+    }
+}
