@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -43,6 +43,7 @@ from streams.headers import (
     own_headers,
 )
 from streams.review.config import ReviewSettings
+from streams.review.lists import ServiceLists
 from streams.review.state import (
     ALLOW_CASE_PREFIX,
     BlockedMessage,
@@ -57,6 +58,7 @@ from streams.review.state import (
 )
 from streams.review.users import PROPOSERS, Role, User, Users
 from streams.review.writer import ReviewRecord, TransactionalWriter
+from streams.watchlists.follower import WatchlistFollower
 
 log = logging.getLogger(__name__)
 
@@ -117,12 +119,35 @@ class ReviewService:
         self.state = state
         self.writer = writer
         self.users = users
-        self.hashes = entity_hashes
-        self.watchlist_version = watchlist_version
         self.clock = clock
         self._lock = threading.Lock()
-        #: The lists loaded (the console shows a hit entity's listed names); set by the server.
-        self.watchlists: tuple[Watchlist, ...] = ()
+        #: The lists in use (names for the console, hashes for the allowlist), replaced whole by
+        #: :meth:`use_lists` when the server follows the watchlist topic.
+        self.lists = ServiceLists(watchlist_version, hashes=dict(entity_hashes))
+        #: With ``--watchlist-topic``: the follower of the topic (the server sets it; readiness reads it).
+        self.list_follower: WatchlistFollower | None = None
+
+    def use_lists(self, lists: ServiceLists) -> None:
+        """Use ``lists`` from the next request on (one reference assignment)."""
+        previous = self.lists.version
+        self.lists = lists
+        if previous != lists.version:
+            log.info("review service: lists %s replace %s", lists.version, previous)
+
+    @property
+    def hashes(self) -> Mapping[str, str]:
+        """The listed entities' content hashes, by entity id, of the lists in use."""
+        return self.lists.hashes
+
+    @property
+    def watchlist_version(self) -> str:
+        """The version of the lists in use."""
+        return self.lists.version
+
+    @property
+    def watchlists(self) -> tuple[Watchlist, ...]:
+        """The lists in use."""
+        return self.lists.watchlists
 
     # --- reading --------------------------------------------------------------------------------------
 
