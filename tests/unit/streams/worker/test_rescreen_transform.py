@@ -10,14 +10,14 @@ import orjson
 import pytest
 from confluent_kafka import Message
 
+from matchers.allowlist import entity_hashes
 from matchers.automaton import NameAutomaton
 from matchers.sources import load_watchlists
+from schemas.decisions import AllowEntry, Scope
 from schemas.errors import ConfigError
 from schemas.records import decode_blocked
-from streams.cli.rescreen import parse_duration, parse_timestamp
-from matchers.allowlist import entity_hashes
-from schemas.decisions import AllowEntry, Scope
 from streams.allowlist import Allowlist
+from streams.cli.rescreen import parse_duration, parse_timestamp
 from streams.headers import ALLOWLISTED, RESCREEN, WATCHLIST_VERSION, last_header
 from streams.settings import Topics
 from streams.worker.rescreener import RescreenTransform
