@@ -452,7 +452,8 @@ class ReviewService:
                 403,
                 f"{user.name} ({_roles(user)}) may not propose: that needs the analyst or approver role.",
             )
-        entity_hash = self.hashes.get(entity_id)
+        lists = self.lists  # one version for the hash and the id recorded, even across a swap
+        entity_hash = lists.hashes.get(entity_id)
         if entity_hash is None:
             raise Refusal(400, f"entity {entity_id} is not in the lists the service loaded.")
         folded = fold(name).strip() if name and name.strip() else None
@@ -491,7 +492,7 @@ class ReviewService:
                 entry.reason,
                 case_id=ALLOW_CASE_PREFIX + entry.entry_id,
                 event_id=None,
-                watchlist_version=self.watchlist_version,
+                watchlist_version=lists.version,
                 entity_ids=[entity_id],
                 entry=entry,
             )
@@ -521,7 +522,8 @@ class ReviewService:
             now = self.clock()
             if parse_time(view.entry.valid_until) <= now:
                 raise Refusal(409, f"allowlist entry {entry_id} expired at {view.entry.valid_until}.")
-            current = self.hashes.get(view.entry.entity_id)
+            lists = self.lists  # one version for the hash and the id recorded, even across a swap
+            current = lists.hashes.get(view.entry.entity_id)
             if current is None:
                 raise Refusal(
                     409, f"entity {view.entry.entity_id} is no longer in the lists the service loaded."
@@ -540,7 +542,7 @@ class ReviewService:
                 reason.strip(),
                 case_id=ALLOW_CASE_PREFIX + entry_id,
                 event_id=None,
-                watchlist_version=self.watchlist_version,
+                watchlist_version=lists.version,
                 entity_ids=[entry.entity_id],
                 entry=entry,
             )
