@@ -82,8 +82,9 @@ def test_the_review_service_waits_for_a_version_then_follows_the_topic_without_r
     unique_name: Callable[[str], str],
     tmp_path: Path,
 ) -> None:
-    """Started on an empty watchlist topic it serves nothing; after v1 it serves; v2 changes an allowlisted
-    entity and the entry shows void with the reason in ``allow list --json``, the same process throughout."""
+    """Started on an empty watchlist topic it serves nothing (SIGTERM then: exit 0); after v1 it serves;
+    v2 changes an allowlisted entity and the entry shows void with the reason in ``allow list --json``,
+    the same process throughout."""
     env = make_review_env(kafka_bootstrap, make_topics, unique_name, tmp_path)
     watch = unique_name("watchlists")
     v1 = write_list(tmp_path / "v1.yaml", "P1")
@@ -97,6 +98,13 @@ def test_the_review_service_waits_for_a_version_then_follows_the_topic_without_r
         assert server.process is not None
         assert server.process.poll() is None, server.log.read_text()
         assert not server.answering(), "the service answered before any list version was built"
+        stopped = Server(env, tmp_path / "stopped.log", ["--watchlist-topic", watch])
+        stopped.launch()
+        wait_for(lambda: "consuming nothing" in stopped.log.read_text(), 60, "the second service waiting")
+        assert stopped.process is not None
+        stopped.process.terminate()
+        assert stopped.process.wait(30) == 0, stopped.log.read_text()  # SIGTERM while waiting: clean stop
+        assert "nothing was served" in stopped.log.read_text()
         version1 = publish(kafka_bootstrap, watch, v1)
         server.wait_answers()
         pid = server.process.pid
