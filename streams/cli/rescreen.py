@@ -150,6 +150,7 @@ def _rescreen(args: argparse.Namespace) -> int:
     print(
         f"rescreen against {automaton.version}: {counts.get('rescreened', 0):,} cleared under an older "
         f"version re-screened, {counts.get('newly-blocked', 0):,} newly blocked, "
+        f"{counts.get('allowlisted', 0):,} cleared by the allowlist, "
         f"{counts.get('current', 0):,} already "
         "screened by the current version",
         file=sys.stderr,

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from streams.review.config import SERVE_SETTINGS, SERVER, TOKEN
-from streams.settings import Setting, add_kafka_arguments, add_watchlist_arguments
+from streams.settings import WATCHLIST_TOPIC, Setting, add_kafka_arguments, add_watchlist_arguments
 
 #: Every setting of ``review serve`` beyond the Kafka ones, for the README's review table.
 REVIEW_TABLE_SETTINGS: tuple[Setting, ...] = (*SERVE_SETTINGS, SERVER, TOKEN)
@@ -53,6 +53,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     for setting in SERVE_SETTINGS:
         setting.add_to(serve)
     add_watchlist_arguments(serve)
+    WATCHLIST_TOPIC.add_to(serve)
     serve.set_defaults(handler=_serve)
 
     listing = verbs.add_parser("list", help="list the cases (oldest first)")

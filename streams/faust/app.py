@@ -91,7 +91,7 @@ from streams.outputs import (
 )
 from streams.settings import Guarantee, KafkaSettings, Topics, WorkerSettings
 from streams.status import StatusLine
-from streams.watchlists.follower import WatchlistFollower, wait_first_version
+from streams.watchlists.follower import Swap, WatchlistFollower, wait_first_version
 
 log = logging.getLogger(__name__)
 
@@ -197,12 +197,12 @@ class Screening:
     metrics: WorkerMetrics | None = None
     health: Health | None = None
 
-    def swap(self, automaton: NameAutomaton, _swap: object = None) -> None:
+    def swap(self, automaton: NameAutomaton, swapped: Swap | None = None) -> None:
         """Screen the next batch with ``automaton`` (a new list version from ``--watchlist-topic``)."""
         self.screener.swap(automaton)
         self.counts.watchlist_version = automaton.version
         if self.metrics is not None:
-            self.metrics.lists_loaded(automaton)
+            self.metrics.lists_loaded(automaton, swapped.published_at if swapped is not None else None)
         if self.health is not None:
             self.health.lists_loaded(automaton.version)
 
@@ -464,7 +464,9 @@ def create_app(
     if follower is not None:  # later versions are swapped in between two batches
         follower.on_swap = screening.swap
         if follower.current is not None and follower.current is not automaton:
-            screening.swap(follower.current)  # built while the app was being created
+            screening.swap(
+                follower.current, follower.swaps[-1] if follower.swaps else None
+            )  # built while the app was being created
     log.info(
         "faust engine: group %s, %s → %s, at-least-once, security %s, web view on %s:%d",
         settings.group_id,
@@ -527,7 +529,9 @@ def _run_faust(
     allow_follower = AllowlistFollower(settings.kafka, allowlist)
     allow_follower.start()
     allow_follower.wait_caught_up()  # the first batch sees every entry approved before the engine started
-    metrics.lists_loaded(automaton)
+    metrics.lists_loaded(
+        automaton, lists.swaps[-1].published_at if lists is not None and lists.swaps else None
+    )
     health.lists_loaded(automaton.version)
     with tempfile.TemporaryDirectory(prefix="txscreen-faust-") as datadir:  # Faust's (empty) data dir
         app = create_app(

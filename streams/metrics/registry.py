@@ -24,6 +24,8 @@ metric                                          kind       what it measures
 ``txscreen_watchlist_info{version}``            gauge      1 for the list version in use
 ``txscreen_watchlist_entities{list}``           gauge      entities per list
 ``txscreen_watchlist_loaded_timestamp_seconds`` gauge      when the lists in use were loaded (Unix time)
+``txscreen_watchlist_published_timestamp_seconds`` gauge   when the version in use was published (Unix time;
+                                                           only when following ``--watchlist-topic``)
 ``txscreen_review_cases{status}``               gauge      review cases, by status
 ``txscreen_review_oldest_open_case_seconds``    gauge      age of the oldest open or pending case (0: none)
 ``txscreen_allowlist_entries{state}``           gauge      allowlist entries, by state
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -42,6 +45,7 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
 from matchers.automaton import NameAutomaton
+from matchers.watchlist import Watchlist
 from schemas.records import Verdict
 from streams.metrics.reasons import REASON_CLASSES
 
@@ -72,6 +76,61 @@ def _events(registry: CollectorRegistry) -> Counter:
         ["verdict"],
         registry=registry,
     )
+
+
+def published_seconds(published_at: str | None) -> float | None:
+    """A manifest's RFC 3339 publish time as Unix time (None when absent or not a time)."""
+    if not published_at:
+        return None
+    try:
+        return datetime.fromisoformat(published_at.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+class WatchlistGauges:
+    """The ``txscreen_watchlist_*`` gauges of the lists in use: the worker's and the review service's."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        r = registry
+        self.info = Gauge(
+            "txscreen_watchlist_info", "1 for the watchlist version in use.", ["version"], registry=r
+        )
+        self.entities = Gauge(
+            "txscreen_watchlist_entities", "Entities per loaded list.", ["list"], registry=r
+        )
+        self.loaded = Gauge(
+            "txscreen_watchlist_loaded_timestamp_seconds",
+            "When the watchlists in use were loaded (Unix time).",
+            registry=r,
+        )
+        self._registry = r
+        self.published: Gauge | None = None  # registered with the first version that has a publish time
+
+    def set(
+        self,
+        version: str,
+        watchlists: Iterable[Watchlist],
+        loaded_at: float,
+        published_at: str | None = None,
+    ) -> None:
+        """The lists in use: ``version`` of ``watchlists``, loaded at ``loaded_at``, published at
+        ``published_at`` (a manifest's RFC 3339 time, when followed from the watchlist topic)."""
+        self.info.clear()
+        self.info.labels(version).set(1)
+        self.entities.clear()
+        for watchlist in watchlists:
+            self.entities.labels(watchlist.list_id).set(len(watchlist.entities))
+        self.loaded.set(loaded_at)
+        published = published_seconds(published_at)
+        if published is not None:
+            if self.published is None:
+                self.published = Gauge(
+                    "txscreen_watchlist_published_timestamp_seconds",
+                    "When the watchlist version in use was published to the watchlist topic (Unix time).",
+                    registry=self._registry,
+                )
+            self.published.set(published)
 
 
 class WorkerMetrics:
@@ -115,17 +174,9 @@ class WorkerMetrics:
             ["topic", "partition"],
             registry=r,
         )
-        self.watchlist_info = Gauge(
-            "txscreen_watchlist_info", "1 for the watchlist version in use.", ["version"], registry=r
-        )
-        self.watchlist_entities = Gauge(
-            "txscreen_watchlist_entities", "Entities per loaded list.", ["list"], registry=r
-        )
-        self.watchlist_loaded = Gauge(
-            "txscreen_watchlist_loaded_timestamp_seconds",
-            "When the watchlists in use were loaded (Unix time).",
-            registry=r,
-        )
+        self.watchlist = WatchlistGauges(r)
+        self.watchlist_info = self.watchlist.info
+        self.watchlist_entities = self.watchlist.entities
         for verdict in WORKER_VERDICTS:
             self.events.labels(verdict)
         for reason in REASON_CLASSES:
@@ -142,14 +193,10 @@ class WorkerMetrics:
         )
         gauge.set_function(lambda: float(skipped()))
 
-    def lists_loaded(self, automaton: NameAutomaton) -> None:
-        """The lists in use are ``automaton``'s, loaded now (a new version replaces the old one)."""
-        self.watchlist_info.clear()
-        self.watchlist_info.labels(automaton.version).set(1)
-        self.watchlist_entities.clear()
-        for watchlist in automaton.watchlists:
-            self.watchlist_entities.labels(watchlist.list_id).set(len(watchlist.entities))
-        self.watchlist_loaded.set(self._clock())
+    def lists_loaded(self, automaton: NameAutomaton, published_at: str | None = None) -> None:
+        """The lists in use are ``automaton``'s, loaded now (a new version replaces the old one), published
+        at ``published_at`` when they came from the watchlist topic."""
+        self.watchlist.set(automaton.version, automaton.watchlists, self._clock(), published_at)
 
     def committed(
         self, counts: Mapping[str, int], *, transaction: bool, seconds: float | None = None
@@ -200,6 +247,7 @@ class ReviewMetrics:
         self.allowlist = Gauge(
             "txscreen_allowlist_entries", "Allowlist entries, by state.", ["state"], registry=r
         )
+        self.watchlist = WatchlistGauges(r)
 
     def set_state(
         self, cases: Mapping[str, int], oldest_open_seconds: float, entries: Mapping[str, int]

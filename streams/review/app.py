@@ -113,7 +113,7 @@ def create_app(service: ReviewService) -> FastAPI:
     app.include_router(auth.router)
     app.state.review_metrics = ReviewMetrics()
     app.include_router(metrics.router)  # /metrics, /healthz, /readyz
-    console.install(app, service, service.watchlists, service.settings.worker_metrics)  # the pages at /
+    console.install(app, service, service.settings.worker_metrics)  # the pages at /
 
     @app.exception_handler(Refusal)
     async def refused(_request: Request, exc: Refusal) -> JSONResponse:

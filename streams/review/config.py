@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Final
 
 from schemas.errors import ConfigError
-from streams.settings import KafkaSettings, Setting, watchlist_sources
+from streams.settings import WATCHLIST_TOPIC, KafkaSettings, Setting, watchlist_sources
 
 DEFAULT_LISTEN: Final = "127.0.0.1:8320"
 
@@ -29,6 +29,8 @@ class ReviewSettings:
     allow_max_days: int = 366
     max_body_bytes: int = 64 * 1024
     watchlists: tuple[str, ...] = ()
+    watchlist_topic: str | None = None
+    """Follow the list versions of this topic (``--watchlist-topic``) instead of loading ``watchlists``."""
     worker_metrics: tuple[str, ...] = ()
     """The workers' metrics URLs the console's live view scrapes (``--worker-metrics``)."""
 
@@ -174,6 +176,12 @@ def review_settings(
     listen = LISTEN.value(args, environ)
     host, port = listen if isinstance(listen, tuple) else _listen(listen, "--listen")
 
+    watchlists = watchlist_sources(args, environ)
+    topic = WATCHLIST_TOPIC.value(args, environ)
+    if topic and watchlists:
+        raise ConfigError(
+            "give either --watchlist (lists loaded once) or --watchlist-topic (lists followed), not both."
+        )
     return ReviewSettings(
         kafka=kafka,
         users_file=Path(USERS_FILE.value(args, environ)).expanduser(),
@@ -183,6 +191,7 @@ def review_settings(
         transactional_id=TRANSACTIONAL_ID.value(args, environ),
         allow_max_days=ALLOW_MAX_DAYS.value(args, environ),
         max_body_bytes=MAX_BODY.value(args, environ),
-        watchlists=watchlist_sources(args, environ),
+        watchlists=watchlists,
+        watchlist_topic=topic or None,
         worker_metrics=WORKER_METRICS.value(args, environ),
     )

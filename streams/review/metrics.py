@@ -4,7 +4,9 @@ The gauges (:class:`streams.metrics.registry.ReviewMetrics`) are read from the s
 cases by status, the oldest open or pending case's age, allowlist entries by state, and the released
 events (counted from the decisions, so a restart that rebuilds the state counts them again from the
 topic: Prometheus sees a counter that restarted). ``/readyz`` is 200 once the lists are loaded and
-the topics read (the app exists only then) and until the service is fenced. No authentication: the
+the topics read (the app exists only then; with ``--watchlist-topic``, once the first version was
+built) and until the service is fenced or its watchlist follower stopped on an error. The
+``txscreen_watchlist_*`` gauges show the lists in use, so they follow each new version. No authentication: the
 routes show counts only, never a case or a name.
 """
 
@@ -41,6 +43,8 @@ def refresh(metrics: ReviewMetrics, service: ReviewService) -> None:
     for entry in service.list_entries():
         entries[str(entry["status"])] = entries.get(str(entry["status"]), 0) + 1
     metrics.set_state(by_status, oldest, entries)
+    lists = service.lists
+    metrics.watchlist.set(lists.version, lists.watchlists, lists.loaded_at, lists.published_at)
     released = by_status.get("released", 0)
     counted = metrics.registry.get_sample_value("txscreen_events_total", {"verdict": RELEASED}) or 0.0
     if released > counted:
@@ -68,4 +72,12 @@ def readyz(request: Request) -> Any:
     fenced = getattr(service.writer, "fenced", None)
     if fenced is not None:
         return PlainTextResponse(f"not ready: {fenced}", status_code=503)
-    return PlainTextResponse(f"ready: lists {service.watchlist_version}, {len(service.state.blocked)} cases.")
+    following = service.list_follower
+    if following is not None and following.error is not None:
+        return PlainTextResponse(
+            f"not ready: following the watchlist topic {following.topic} failed: {following.error}",
+            status_code=503,
+        )
+    lists = service.lists
+    published = f" (published {lists.published_at})" if lists.published_at else ""
+    return PlainTextResponse(f"ready: lists {lists.version}{published}, {len(service.state.blocked)} cases.")

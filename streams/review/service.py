@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -43,6 +43,7 @@ from streams.headers import (
     own_headers,
 )
 from streams.review.config import ReviewSettings
+from streams.review.lists import ServiceLists
 from streams.review.state import (
     ALLOW_CASE_PREFIX,
     BlockedMessage,
@@ -57,6 +58,7 @@ from streams.review.state import (
 )
 from streams.review.users import PROPOSERS, Role, User, Users
 from streams.review.writer import ReviewRecord, TransactionalWriter
+from streams.watchlists.follower import WatchlistFollower
 
 log = logging.getLogger(__name__)
 
@@ -117,12 +119,35 @@ class ReviewService:
         self.state = state
         self.writer = writer
         self.users = users
-        self.hashes = entity_hashes
-        self.watchlist_version = watchlist_version
         self.clock = clock
         self._lock = threading.Lock()
-        #: The lists loaded (the console shows a hit entity's listed names); set by the server.
-        self.watchlists: tuple[Watchlist, ...] = ()
+        #: The lists in use (names for the console, hashes for the allowlist), replaced whole by
+        #: :meth:`use_lists` when the server follows the watchlist topic.
+        self.lists = ServiceLists(watchlist_version, hashes=dict(entity_hashes))
+        #: With ``--watchlist-topic``: the follower of the topic (the server sets it; readiness reads it).
+        self.list_follower: WatchlistFollower | None = None
+
+    def use_lists(self, lists: ServiceLists) -> None:
+        """Use ``lists`` from the next request on (one reference assignment)."""
+        previous = self.lists.version
+        self.lists = lists
+        if previous != lists.version:
+            log.info("review service: lists %s replace %s", lists.version, previous)
+
+    @property
+    def hashes(self) -> Mapping[str, str]:
+        """The listed entities' content hashes, by entity id, of the lists in use."""
+        return self.lists.hashes
+
+    @property
+    def watchlist_version(self) -> str:
+        """The version of the lists in use."""
+        return self.lists.version
+
+    @property
+    def watchlists(self) -> tuple[Watchlist, ...]:
+        """The lists in use."""
+        return self.lists.watchlists
 
     # --- reading --------------------------------------------------------------------------------------
 
@@ -427,7 +452,8 @@ class ReviewService:
                 403,
                 f"{user.name} ({_roles(user)}) may not propose: that needs the analyst or approver role.",
             )
-        entity_hash = self.hashes.get(entity_id)
+        lists = self.lists  # one version for the hash and the id recorded, even across a swap
+        entity_hash = lists.hashes.get(entity_id)
         if entity_hash is None:
             raise Refusal(400, f"entity {entity_id} is not in the lists the service loaded.")
         folded = fold(name).strip() if name and name.strip() else None
@@ -466,7 +492,7 @@ class ReviewService:
                 entry.reason,
                 case_id=ALLOW_CASE_PREFIX + entry.entry_id,
                 event_id=None,
-                watchlist_version=self.watchlist_version,
+                watchlist_version=lists.version,
                 entity_ids=[entity_id],
                 entry=entry,
             )
@@ -496,7 +522,8 @@ class ReviewService:
             now = self.clock()
             if parse_time(view.entry.valid_until) <= now:
                 raise Refusal(409, f"allowlist entry {entry_id} expired at {view.entry.valid_until}.")
-            current = self.hashes.get(view.entry.entity_id)
+            lists = self.lists  # one version for the hash and the id recorded, even across a swap
+            current = lists.hashes.get(view.entry.entity_id)
             if current is None:
                 raise Refusal(
                     409, f"entity {view.entry.entity_id} is no longer in the lists the service loaded."
@@ -515,7 +542,7 @@ class ReviewService:
                 reason.strip(),
                 case_id=ALLOW_CASE_PREFIX + entry_id,
                 event_id=None,
-                watchlist_version=self.watchlist_version,
+                watchlist_version=lists.version,
                 entity_ids=[entry.entity_id],
                 entry=entry,
             )

@@ -7,7 +7,10 @@ records committed with its offsets in one transaction. A cleared record whose
 ``txscreen-watchlist-version`` header names the current version is passed over; the others are
 screened through the shared output step (:mod:`streams.outputs`), and those the current version
 blocks go to the blocked topic with the header ``txscreen-rescreen: <old> -> <new>`` and the
-``rescreen`` member in the blocked record. Run twice over the same window, it finds nothing new: the
+``rescreen`` member in the blocked record. The allowlist applies as in the worker: the topic is
+followed (:class:`~streams.kafka.allowlist.AllowlistFollower`, read to its end before the first
+batch), and an event whose every hit an active entry covers (judged against the current version's
+entity hashes) is not blocked again. Run twice over the same window, it finds nothing new: the
 group's offsets are past it.
 """
 
@@ -19,10 +22,13 @@ from datetime import datetime
 
 from confluent_kafka import Consumer, KafkaException, Message, Producer, TopicPartition
 
+from matchers.allowlist import apply_allowlist, entity_hashes, parse_time
 from matchers.automaton import NameAutomaton
 from schemas.errors import BrokerError
 from schemas.records import Rescreen, Verdict, with_rescreen
+from streams.allowlist import Allowlist
 from streams.headers import RESCREEN, SCREENED_AT, WATCHLIST_VERSION, last_header
+from streams.kafka.allowlist import AllowlistFollower
 from streams.kafka.backpressure import produce
 from streams.kafka.clients import MAX_OUTPUT_BYTES, RDKAFKA_LOG
 from streams.outputs import KAFKA_MESSAGE, output_records, screen_messages
@@ -50,11 +56,14 @@ def _headers(message: Message) -> list[tuple[str, str | bytes | None]]:
 class RescreenTransform:
     """Screens the cleared records of older versions; produces only those the current version blocks."""
 
-    kinds: Sequence[str] = ("rescreened", "newly-blocked", "current")
+    kinds: Sequence[str] = ("rescreened", "newly-blocked", "allowlisted", "current")
 
-    def __init__(self, automaton: NameAutomaton, topics: Topics) -> None:
+    def __init__(
+        self, automaton: NameAutomaton, topics: Topics, allowlist: AllowlistFollower | None = None
+    ) -> None:
         self.automaton = automaton
         self.destinations = topics.by_verdict()
+        self.allowlist = allowlist
 
     def __call__(self, messages: list[Message]) -> Emit:
         """Screen the batch's older records in one ``screen_batch`` call; emit the newly blocked ones."""
@@ -63,9 +72,14 @@ class RescreenTransform:
             m for m in messages if _text(last_header(_headers(m), WATCHLIST_VERSION)) != automaton.version
         ]
         records = []
+        allowed: dict[int, list[str]] = {}
         if older:
             result = screen_messages(older, KAFKA_MESSAGE, automaton, max_output_bytes=MAX_OUTPUT_BYTES)
-            outputs = output_records(older, KAFKA_MESSAGE, result, self.destinations)
+            if self.allowlist is not None and result.hits:
+                self.allowlist.check()
+                active = self.allowlist.allowlist.active(parse_time(result.screened_at))  # the batch's clock
+                result, allowed = apply_allowlist(result, [m.value() for m in older], active)
+            outputs = output_records(older, KAFKA_MESSAGE, result, self.destinations, allowlisted=allowed)
             for message, verdict, record in zip(older, result.verdicts, outputs, strict=True):
                 if verdict is not Verdict.BLOCKED:
                     continue
@@ -80,6 +94,7 @@ class RescreenTransform:
         counts = {
             "rescreened": len(older),
             "newly-blocked": len(records),
+            "allowlisted": len(allowed),
             "current": len(messages) - len(older),
         }
 
@@ -150,5 +165,12 @@ def run_rescreen(settings: WorkerSettings, automaton: NameAutomaton, since: date
         automaton.version,
         settings.group_id,
     )
-    loop = BatchLoop(settings, RescreenTransform(automaton, topics), name="rescreen", topic=topics.cleared)
-    return loop.run()
+    allowlist = AllowlistFollower(settings.kafka, Allowlist(hashes=entity_hashes(automaton.watchlists)))
+    allowlist.start()
+    try:
+        allowlist.wait_caught_up()  # every entry approved before the run applies to its first batch
+        transform = RescreenTransform(automaton, topics, allowlist)
+        loop = BatchLoop(settings, transform, name="rescreen", topic=topics.cleared)
+        return loop.run()
+    finally:
+        allowlist.stop()

@@ -46,7 +46,7 @@ from streams.metrics.server import Health, ListenAddress, MetricsServer
 from streams.outputs import KAFKA_MESSAGE, counts, output_records, screen_messages
 from streams.settings import Topics, WorkerSettings
 from streams.status import Totals
-from streams.watchlists.follower import WatchlistFollower, wait_first_version
+from streams.watchlists.follower import Swap, WatchlistFollower, wait_first_version
 from streams.worker.batch_loop import BatchLoop, Emit
 
 log = logging.getLogger(__name__)
@@ -128,10 +128,10 @@ def _run_worker(settings: WorkerSettings, metrics: WorkerMetrics, health: Health
     lists: WatchlistFollower | None = None
     transform: ScreeningTransform | None = None
 
-    def swap(automaton: NameAutomaton, _swap: object) -> None:
+    def swap(automaton: NameAutomaton, swapped: Swap | None) -> None:
         if transform is not None:
             transform.swap(automaton)
-            metrics.lists_loaded(automaton)
+            metrics.lists_loaded(automaton, swapped.published_at if swapped is not None else None)
             health.lists_loaded(automaton.version)
 
     if settings.watchlist_topic is None:
@@ -154,10 +154,11 @@ def _run_worker(settings: WorkerSettings, metrics: WorkerMetrics, health: Health
         try:
             allowlist.wait_caught_up()  # the first batch sees every entry approved before the worker started
             transform = ScreeningTransform(automaton, topics, allowlist, metrics)
-            metrics.lists_loaded(automaton)
+            published = lists.swaps[-1].published_at if lists is not None and lists.swaps else None
+            metrics.lists_loaded(automaton, published)
             health.lists_loaded(automaton.version)
             if lists is not None and lists.current is not None and lists.current is not automaton:
-                swap(lists.current, None)  # a version built between the wait and the line above
+                swap(lists.current, lists.swaps[-1])  # a version built between the wait and the line above
             loop = BatchLoop(settings, transform, name="screener", observer=WorkerObserver(metrics, health))
             return loop.run()
         finally:

@@ -190,32 +190,45 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "
 class Server:
     """``txscreen review serve`` as a subprocess on a free port, killed and restarted at will."""
 
-    def __init__(self, env: ReviewEnv, log: Path) -> None:
+    def __init__(self, env: ReviewEnv, log: Path, list_flags: Sequence[str] | None = None) -> None:
         self.env = env
         (self.port,) = free_ports(1)
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None
+        self.list_flags = list(list_flags or ("--watchlist", env.watchlists[0]))
 
     def start(self) -> None:
+        self.launch()
+        self.wait_answers()
+
+    def launch(self) -> None:
+        """Start the process (without waiting for it to answer)."""
         args = [
             sys.executable, "-m", "streams.cli", "review", "serve", *self.env.topic_flags(),
             "--users", str(self.env.users_file), "--listen", f"127.0.0.1:{self.port}",
-            "--transactional-id", self.env.transactional_id, "--watchlist", self.env.watchlists[0],
+            "--transactional-id", self.env.transactional_id, *self.list_flags,
         ]  # fmt: skip
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(args, cwd=REPO, stdout=out, stderr=out)
 
+    def answering(self) -> bool:
+        """Whether the service answers an authenticated call now."""
+        try:
+            return (
+                httpx.get(f"{self.url}/users/me", headers=self.env.header("vic"), timeout=2).status_code
+                == 200
+            )
+        except httpx.HTTPError:
+            return False
+
+    def wait_answers(self) -> None:
+        """Wait until the service answers (fails if the process ends first)."""
+
         def answers() -> bool:
             assert self.process is not None
             assert self.process.poll() is None, self.log.read_text()[-3000:]
-            try:
-                return (
-                    httpx.get(f"{self.url}/users/me", headers=self.env.header("vic"), timeout=2).status_code
-                    == 200
-                )
-            except httpx.HTTPError:
-                return False
+            return self.answering()
 
         wait_for(answers, timeout=120, what="the review service to answer")
 

@@ -24,7 +24,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from matchers.watchlist import Entity, Watchlist
+from matchers.watchlist import Entity
 from schemas.decisions import Scope
 from streams.review.console import views
 from streams.review.console.live import CHART_HEIGHT, CHART_WIDTH, WorkerScraper
@@ -81,19 +81,17 @@ class Console:
     service: ReviewService
     sessions: Sessions = field(default_factory=Sessions)
     scraper: WorkerScraper = field(default_factory=lambda: WorkerScraper(()))
-    entities: dict[str, Entity] = field(default_factory=dict)
     flashes: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
+    @property
+    def entities(self) -> Mapping[str, Entity]:
+        """The listed entities of the lists the service uses now, by id."""
+        return self.service.lists.entities
+
     @staticmethod
-    def build(
-        service: ReviewService, watchlists: tuple[Watchlist, ...], worker_metrics: tuple[str, ...]
-    ) -> Console:
+    def build(service: ReviewService, worker_metrics: tuple[str, ...]) -> Console:
         """The console of ``service``, its scraper started."""
-        console = Console(
-            service,
-            scraper=WorkerScraper(worker_metrics),
-            entities={e.id: e for wl in watchlists for e in wl.entities},
-        )
+        console = Console(service, scraper=WorkerScraper(worker_metrics))
         console.scraper.start()
         return console
 
@@ -450,11 +448,9 @@ def live(request: Request) -> HTMLResponse:
     )
 
 
-def install(
-    app: FastAPI, service: ReviewService, watchlists: tuple[Watchlist, ...], worker_metrics: tuple[str, ...]
-) -> None:
+def install(app: FastAPI, service: ReviewService, worker_metrics: tuple[str, ...]) -> None:
     """Add the console to the review app: its pages, its static files, the login redirect."""
-    app.state.console = Console.build(service, watchlists, worker_metrics)
+    app.state.console = Console.build(service, worker_metrics)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.include_router(router)
 

@@ -91,6 +91,18 @@ def test_committed_batch_counts_verdicts_reasons_and_hits(automaton: NameAutomat
     assert _value(metrics, "txscreen_transactions_total", outcome="aborted") == 1
 
 
+def test_the_publish_time_is_exported_only_for_lists_followed_from_the_topic(
+    automaton: NameAutomaton,
+) -> None:
+    """lists_loaded without a publish time exports no published gauge; with one, its Unix time."""
+    metrics = WorkerMetrics(clock=lambda: 5000.0)
+    metrics.lists_loaded(automaton)
+    assert metrics.registry.get_sample_value("txscreen_watchlist_published_timestamp_seconds") is None
+    metrics.lists_loaded(automaton, published_at="1970-01-01T01:00:00Z")
+    assert metrics.registry.get_sample_value("txscreen_watchlist_published_timestamp_seconds") == 3600.0
+    assert _value(metrics, "txscreen_watchlist_loaded_timestamp_seconds") == 5000.0
+
+
 def test_lists_loaded_replaces_the_version_in_use(automaton: NameAutomaton) -> None:
     """Loading lists sets one version to 1, the entities per list and the load time."""
     metrics = WorkerMetrics(clock=lambda: 1234.0)
@@ -172,6 +184,7 @@ def _exported_names() -> set[str]:
     worker.lag.labels("t", "0").set(0)
     worker.watchlist_info.labels("v").set(1)
     worker.watchlist_entities.labels("l").set(1)
+    worker.watchlist.set("v", (), 0.0, published_at="2026-11-30T08:00:00Z")  # exported only when following
     worker.hits.labels("l", "r").inc()
     for family in worker.registry.collect():
         names |= {sample.name for sample in family.samples}
