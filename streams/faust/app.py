@@ -434,7 +434,10 @@ def create_app(
         datadir=datadir,
     )  # validates the raw options before anything loads
     if automaton is None and settings.watchlist_topic is not None:
-        follower = follower or WatchlistFollower(settings.kafka, settings.watchlist_topic, fuzzy=settings.fuzzy).start()
+        follower = (
+            follower
+            or WatchlistFollower(settings.kafka, settings.watchlist_topic, fuzzy=settings.fuzzy).start()
+        )
         automaton = follower.wait_ready()  # fail closed: no app until a version is built
     if automaton is None:
         automaton = load_automaton(settings.watchlists or None, fuzzy=settings.fuzzy)

@@ -109,9 +109,7 @@ def test_multilingual_traffic_never_reaches_python_per_text(
 
 
 @pytest.mark.parametrize("when", [datetime(2021, 1, 1, tzinfo=UTC)])
-def test_a_listed_name_in_another_script_still_takes_the_full_path(
-    triage: object, when: datetime
-) -> None:
+def test_a_listed_name_in_another_script_still_takes_the_full_path(triage: object, when: datetime) -> None:
     """A listed Cyrillic or Han name in an event is never cleared by the native fold."""
     assert _native_layout(triage, "字节跳动") is not None
     raw = (
