@@ -70,6 +70,8 @@ class Engine:
     #: The native verification index of the fuzzy tier's anchor finds; ``None``: the Python one
     #: (:mod:`matchers.fuzzy`, used by :mod:`matchers.screening`).
     fuzzy_index: Callable[[], Any] | None = None
+    #: The native OSA verification of one anchor find; ``None``: :func:`matchers.fuzzy.verify_py`.
+    fuzzy_verify: Callable[..., list[tuple[int, int, int]]] | None = None
 
     @property
     def native(self) -> bool:
@@ -177,6 +179,7 @@ def native_engine() -> Engine | None:
         native.fold_ascii,
         f"native fast path ({native.__name__})",
         getattr(native, "FuzzyIndex", None),
+        getattr(native, "fuzzy_verify", None),
     )
 
 

@@ -24,10 +24,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-try:  # the native verification; the pure-Python one below is its reference and its fallback
-    from matchers._native import fuzzy_verify as _native_verify
-except ImportError:  # pragma: no cover - a build without the extension
-    _native_verify = None  # type: ignore[assignment]
+from matchers.backend import engine
 
 #: Gram length of the frequency table.
 GRAM = 4
@@ -173,10 +170,12 @@ def _two_gaps(
 
 
 def verify(text: str, fuzzy: FuzzyForm, at: int, *, whole: bool) -> list[tuple[int, int, int]]:
-    """:func:`verify_py`, natively when the extension is built (``native/src/distance.rs``)."""
-    if _native_verify is None:
+    """:func:`verify_py`, natively on the native engine (``native/src/distance.rs``); the pure-Python one is
+    its reference and the pure engine's (:mod:`matchers.backend`)."""
+    native = engine().fuzzy_verify
+    if native is None:
         return verify_py(text, fuzzy, at, whole=whole)
-    return _native_verify(text, fuzzy.form, fuzzy.k, at, whole)
+    return native(text, fuzzy.form, fuzzy.k, at, whole)
 
 
 def verify_py(text: str, fuzzy: FuzzyForm, at: int, *, whole: bool) -> list[tuple[int, int, int]]:
