@@ -2,14 +2,19 @@
 
 Usage::
 
-    txscreen loadgen --count 300000 --pool 300000 --listed-share 0 --seed 7 --out /tmp/clean.jsonl
-    python -m matchers.fuzzy_grams_gen /tmp/clean.jsonl 100000 > matchers/data/anchor-grams.tsv
+    txscreen loadgen --count 300000 --pool 300000 --listed-share 0 --seed 7 --out /tmp/clean-latin.jsonl
+    txscreen loadgen --count 300000 --pool 300000 --listed-share 0 --seed 7 --profile multilingual \\
+        --out /tmp/clean-multi.jsonl
+    python -m matchers.fuzzy_grams_gen /tmp/clean-latin.jsonl 100000 /tmp/clean-multi.jsonl \\
+        > matchers/data/anchor-grams.tsv
 
 The sample: each clean loadgen event (the grams of its screened texts as folded; a gram counts once
 per event), and as many more party names again as the second argument, made by Faker (seed 1) in
 the locales of :data:`LOCALES` (loadgen's name pools are small; real traffic has many more names).
-The table holds, per gram, the samples per million that hold it, for grams in at least one per
-million. :mod:`matchers.fuzzy` bounds an anchor's frequency by its rarest gram.
+Each further file (another traffic profile: the multilingual one) is counted on its own, and a gram's
+figure is the highest of the sample sets: an anchor must be rare in every kind of traffic. The table
+holds, per gram, the samples per million that hold it, for grams in at least one per million.
+:mod:`matchers.fuzzy` bounds an anchor's frequency by its rarest gram.
 """
 
 from __future__ import annotations
@@ -67,24 +72,37 @@ def _grams(texts: list[str]) -> set[str]:
     return grams
 
 
-def main(argv: list[str]) -> int:
-    """Count grams over the JSON Lines file ``argv[0]`` and ``argv[1]`` Faker names; print the table."""
+def _per_million(path: str, names: int) -> tuple[dict[str, int], int]:
+    """Per gram, the samples per million that hold it: the events of ``path`` and ``names`` Faker names."""
     counts: Counter[str] = Counter()
     events = 0
-    with open(argv[0], "rb") as handle:
+    with open(path, "rb") as handle:
         for line in handle:
             events += 1
             counts.update(_grams(_texts(orjson.loads(line))))
-    names = int(argv[1]) if len(argv) > 1 else 0
     for name in ordinary_names(names, seed=1):
         counts.update(_grams([name]))
-    events += names
+    samples = events + names
+    return {gram: count * 1_000_000 // samples for gram, count in counts.items()}, events
+
+
+def main(argv: list[str]) -> int:
+    """Count grams over the JSON Lines file ``argv[0]`` with ``argv[1]`` Faker names, and over each further
+    file (another traffic profile) on its own; a gram's figure is its highest; print the table."""
+    names = int(argv[1]) if len(argv) > 1 else 0
+    table, events = _per_million(argv[0], names)
+    described = [f"{events} clean loadgen events of {argv[0].rsplit('/', 1)[-1]} and {names} Faker names"]
+    for path in argv[2:]:
+        more, count = _per_million(path, 0)
+        described.append(f"{count} of {path.rsplit('/', 1)[-1]}")
+        for gram, per_million in more.items():
+            table[gram] = max(table.get(gram, 0), per_million)
     print(
-        f"# {GRAM}-character grams of the screened texts of {events - names} clean loadgen events and "
-        f"{names} Faker names (seed 1), per million samples"
+        f"# {GRAM}-character grams of the screened texts of "
+        + "; ".join(described)
+        + " (Faker seed 1), per million samples of each sample set, the highest"
     )
-    for gram, count in sorted(counts.items()):
-        per_million = count * 1_000_000 // events
+    for gram, per_million in sorted(table.items()):
         if per_million >= 1:
             print(f"{gram}\t{per_million}")
     return 0

@@ -272,14 +272,17 @@ def name_forms(name: ListedName, entity_type: EntityType) -> NameForms:
 
 def fuzzy_forms(name: ListedName, entity_type: EntityType) -> list[str]:
     """The folded forms of a listed name the fuzzy tier searches: each written order (rule c), its
-    punctuation read as spaces. None for a weak alias, a name of four letters or fewer, or a name
-    with Han, Kana or Hangul. (:func:`matchers.fuzzy.plan` then leaves names under 9 letters out.)"""
+    punctuation read as spaces. None for a weak alias, a name of four letters or fewer, a name with
+    Han, Kana or Hangul, or a name that keeps combining marks once folded: in Devanagari, Bengali,
+    Tamil, Thai and the other scripts whose marks are vowel signs, one mark is one edit that makes
+    another name (``मोहन`` is not ``महन``), so those names match exactly only.
+    (:func:`matchers.fuzzy.plan` then leaves names under 9 letters out.)"""
     if name.strength is NameStrength.WEAK:
         return []
     out: dict[str, None] = {}
     for written in orders(name.text, entity_type):
         folded = " ".join(filter(None, map(_fold_word, written.split())))
-        if folded and letter_count(folded) > 4 and not has_cjk(folded):
+        if folded and letter_count(folded) > 4 and not has_cjk(folded) and not any(map(_is_mark, folded)):
             out[folded] = None
     return list(out)
 
