@@ -149,13 +149,9 @@ def output_records(
     dropped = 0
     if adapter.bare:  # no key, no input headers: the verdict alone makes the record
         topics = map({v: topic for v, (topic, _) in route.items()}.__getitem__, result.verdicts)
-        headers = map({v: extra for v, (_, extra) in route.items()}.__getitem__, result.verdicts)
-        records = list(
-            map(
-                OutputRecord._make,
-                zip(topics, repeat(None, len(messages)), result.values, headers, strict=True),
-            )
-        )
+        extras = map({v: extra for v, (_, extra) in route.items()}.__getitem__, result.verdicts)
+        keys = repeat(None, len(messages))  # strict zip: as many messages as verdicts
+        records = list(map(OutputRecord._make, zip(topics, keys, result.values, extras, strict=True)))
     else:
         append, key_of, headers_of = records.append, adapter.key, adapter.headers
         for message, verdict, value in zip(messages, result.verdicts, result.values, strict=True):
