@@ -30,13 +30,12 @@ import os
 import stat
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
-from operator import attrgetter
 from pathlib import Path
-from typing import BinaryIO, Final, NamedTuple, TextIO
+from typing import BinaryIO, Final, TextIO
 
 from matchers.allowlist import apply_allowlist, parse_time
 from matchers.automaton import NameAutomaton
@@ -256,10 +255,9 @@ class _Sinks:
 
     def write(self, records: list[OutputRecord]) -> None:
         """Append one batch's values, one a line, each to its record's file; flush them to the system."""
-        by_file: dict[str, list[bytes]] = {str(path): [] for path in self.outputs.paths()}
-        for record in records:
-            by_file[record.topic].append(record.value)
-        for file, values in zip(self._files, by_file.values(), strict=True):
+        topics = [str(path) for path in self.outputs.paths()]
+        groups = [[record.value for record in records if record.topic == topic] for topic in topics]
+        for file, values in zip(self._files, groups, strict=True):
             if values:
                 values.append(b"")  # the last value's "\n"
                 file.write(b"\n".join(values))
@@ -356,18 +354,16 @@ def run_file(
     )
 
 
-class _Line(NamedTuple):
-    """One line of the input, as the output step reads a message: the file, its number, its bytes."""
+def _file_lines(file: str, raws: list[bytes | None], numbers: Sequence[int]) -> MessageAdapter[int]:
+    """How the output step reads a batch whose messages are positions in it: no key, no headers;
+    a line's source is ``{"file", "line"}``."""
+    return MessageAdapter(
+        raws.__getitem__, _none, _none, lambda i: {"file": file, "line": numbers[i]}, bare=True
+    )
 
-    file: str
-    line: int
-    value: bytes | None
 
-
-#: A line read by the file runner: no key, no headers; its source is ``{"file", "line"}``.
-FILE_LINE: MessageAdapter[_Line] = MessageAdapter(
-    attrgetter("value"), lambda _line: None, lambda _line: None, lambda m: {"file": m.file, "line": m.line}
-)
+def _none(_position: int) -> None:
+    return None
 
 
 class _BatchScreener:
@@ -413,13 +409,13 @@ class _BatchScreener:
             cut = {j: cut[i] for j, i in enumerate(kept) if i in cut}
         if not raws:
             return
-        file = self._file
-        lines_in = [
-            _Line(file, numbers[i] if numbers is not None else first + i, raw) for i, raw in enumerate(raws)
-        ]
+        positions = range(len(raws))  # the messages are positions in the batch: no object per line
+        adapter = _file_lines(
+            self._file, raws, numbers if numbers is not None else range(first, self.read + 1)
+        )
         result = screen_messages(
-            lines_in,
-            FILE_LINE,
+            positions,
+            adapter,
             self._automaton,
             now=self._clock() if self._clock is not None else None,  # rule f: the screening time
             max_event_bytes=self._limit,
@@ -433,7 +429,7 @@ class _BatchScreener:
         self.blocked += result.blocked
         self.dead_lettered += result.dead_lettered
         records = output_records(
-            lines_in, FILE_LINE, result, self._destinations, log_outcomes=False, allowlisted=allowed
+            positions, adapter, result, self._destinations, log_outcomes=False, allowlisted=allowed
         )
         self._sinks.write(records)
         log.debug("screened lines %d-%d", first, self.read)

@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import repeat
 from operator import attrgetter, methodcaller
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -60,6 +61,9 @@ class MessageAdapter(Generic[M]):
     headers: Callable[[M], Any]
     #: A blocked record's or dead letter's ``source``: ``{"topic", "partition", "offset"}`` for Kafka.
     source: Callable[[M], Source]
+    #: The messages never carry a key or headers (the file runner's lines): ``key`` and ``headers``
+    #: are not called, and each record gets its verdict's txscreen headers (one list per verdict).
+    bare: bool = False
 
 
 def kafka_source(message: Any) -> Source:
@@ -142,13 +146,19 @@ def output_records(
     version, screened_at = result.watchlist_version, result.screened_at
     route = {v: (destinations[v], verdict_headers(v, version, screened_at)) for v in Verdict}
     records: list[OutputRecord] = []
-    append, key_of, headers_of = records.append, adapter.key, adapter.headers
     dropped = 0
-    for message, verdict, value in zip(messages, result.verdicts, result.values, strict=True):
-        topic, extra = route[verdict]
-        headers, forged = own_headers(headers_of(message), extra)
-        dropped += forged
-        append(OutputRecord(topic, key_of(message), value, headers))
+    if adapter.bare:  # no key, no input headers: the verdict alone makes the record
+        topics = map({v: topic for v, (topic, _) in route.items()}.__getitem__, result.verdicts)
+        extras = map({v: extra for v, (_, extra) in route.items()}.__getitem__, result.verdicts)
+        keys = repeat(None, len(messages))  # strict zip: as many messages as verdicts
+        records = list(map(OutputRecord._make, zip(topics, keys, result.values, extras, strict=True)))
+    else:
+        append, key_of, headers_of = records.append, adapter.key, adapter.headers
+        for message, verdict, value in zip(messages, result.verdicts, result.values, strict=True):
+            topic, extra = route[verdict]
+            headers, forged = own_headers(headers_of(message), extra)
+            dropped += forged
+            append(OutputRecord(topic, key_of(message), value, headers))
     for i, entry_ids in (allowlisted or {}).items():
         record = records[i]  # headers may be shared with other records: build a new list
         records[i] = record._replace(headers=[*record.headers, (ALLOWLISTED, ",".join(entry_ids).encode())])

@@ -104,6 +104,23 @@ def test_file_runner_writes_the_values_of_the_same_records(
         assert path.read_bytes().splitlines() == expected
 
 
+def test_bare_messages_get_the_records_the_general_step_makes(
+    default_automaton: NameAutomaton, make_event: Callable[..., bytes]
+) -> None:
+    """An adapter marked bare (no key, no headers) gets the same records as one that reads None for both."""
+    values = [v for v, _, _ in _batch(make_event)]
+    general = outputs.MessageAdapter(values.__getitem__, lambda _i: None, lambda _i: None, lambda i: {"n": i})
+    bare = outputs.MessageAdapter(
+        values.__getitem__, lambda _i: None, lambda _i: None, lambda i: {"n": i}, bare=True
+    )
+    positions = range(len(values))
+    result = screen_messages(positions, general, default_automaton, now=NOW)
+    paths = {Verdict.CLEARED: "ok", Verdict.BLOCKED: "stop", Verdict.DEAD_LETTER: "bad"}
+    expected = output_records(positions, general, result, paths, log_outcomes=False)
+    assert output_records(positions, bare, result, paths, log_outcomes=False) == expected
+    assert [r.topic for r in expected] == ["ok", "stop", "bad", "ok"]
+
+
 def test_output_records_log_blocked_and_dead_lettered_inputs_by_position(
     default_automaton: NameAutomaton, make_event: Callable[..., bytes], caplog: pytest.LogCaptureFixture
 ) -> None:
