@@ -7,8 +7,10 @@
 //!   (punctuation inside words closed, single letters joined, look-alike words read as Latin). ASCII
 //!   texts fold here by a byte table, all others by the per-character table of [`fold`]. Those events
 //!   are cleared without any per-event Python work; texts the table cannot fold exactly go back to
-//!   Python, and every other event (invalid, any key found) takes the full Python path, which decides. So the fast path only ever says "clean"
-//!   where the full path would say the same, and tests check exactly that.
+//!   Python, and every other event (invalid, any key found but a fuzzy anchor that fails
+//!   verification, see `distance::FuzzyIndex::verifies_in`) takes the full Python path, which
+//!   decides. So the fast path only ever says "clean" where the full path would say the same, and
+//!   tests check exactly that.
 
 mod distance;
 mod event;
