@@ -21,6 +21,8 @@ class Triage:
         kinds: dict[str, int],
         table: dict[str, tuple[str, bool, bool, int, int, int, int, str, int, str]],
         cjk: list[tuple[int, int]],
+        fuzzy: FuzzyIndex | None = None,
+        anchors_from: int = ...,
     ) -> None: ...
     def fold(self, text: str) -> str | None:
         """``text`` folded from the table (``matchers.normalize.fold``), or None where Python folds it."""

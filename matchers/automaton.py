@@ -193,21 +193,25 @@ class NameAutomaton:
         # is the aho-corasick crate's, which picks a contiguous NFA for lists this size (a full DFA was
         # measured slower in the screening loop: 400+ MB for the bundled lists, so cache misses). Keys are
         # not kept on the Python side: a find's key is the batch slice it covers.
-        self._build_search(itertools.chain(keyed, anchor_keys))
+        self._build_search(itertools.chain(keyed, anchor_keys), exact_keys)
         self.key_count = exact_keys + len(anchor_keys)
         del keyed, anchored
         not_simple_search()  # compile the text router's class now, not in the first screened batch
         self.name_count = names
         self.build_seconds = time.perf_counter() - started
 
-    def _build_search(self, keys: Iterable[str]) -> None:
-        """The engine's key search over ``keys`` (exact keys, then anchors) and the triage on top of it."""
+    def _build_search(self, keys: Iterable[str], exact_keys: int) -> None:
+        """The engine's key search over ``keys`` (exact keys, then anchors from index ``exact_keys`` on)
+        and the triage on top of it."""
         self._search = self.engine.key_search(key.encode("utf-8") for key in keys)
+        tables = (ISO_3166_ALPHA2, simple_folds(), simple_kinds(), native_fold_table(), cjk_ranges())
         #: Classifies raw events: certainly clean, "take the full path", or clean unless a handed-back
-        #: text holds a key (:class:`matchers.triage.TriageCode`; see matchers.screening).
-        self.triage = self.engine.triage(
-            self._search, ISO_3166_ALPHA2, simple_folds(), simple_kinds(), native_fold_table(), cjk_ranges()
-        )
+        #: text holds a key (:class:`matchers.triage.TriageCode`; see matchers.screening). With the
+        #: native fuzzy index, an event whose finds are all anchors that fail verification is clean.
+        if self.fuzzy_index is not None:
+            self.triage = self.engine.triage(self._search, *tables, self.fuzzy_index, exact_keys)
+        else:
+            self.triage = self.engine.triage(self._search, *tables)
 
     def _index_anchors(self, anchored: dict[str, list[int]], position: dict[str, int], keys: int) -> None:
         """Give the native index (or the Python fallback) every form and anchor; note each anchor's reach."""

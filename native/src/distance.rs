@@ -122,7 +122,14 @@ struct Form {
 pub struct FuzzyIndex {
     forms: Vec<Form>,
     anchors: HashMap<usize, Vec<u64>>,
+    /// Per anchor key, how far its forms reach before and after a find (the window
+    /// `matchers.screening._verify_anchor` cuts): the largest offset, and the largest form length
+    /// from the anchor's start.
+    reach: HashMap<usize, (usize, usize)>,
 }
+
+/// The largest edit budget (`matchers.fuzzy.MAX_BUDGET`): a window reaches this far plus one further.
+const MAX_BUDGET: usize = 2;
 
 #[pymethods]
 impl FuzzyIndex {
@@ -131,6 +138,7 @@ impl FuzzyIndex {
         FuzzyIndex {
             forms: Vec::new(),
             anchors: HashMap::new(),
+            reach: HashMap::new(),
         }
     }
 
@@ -146,6 +154,12 @@ impl FuzzyIndex {
 
     /// Make `key` an anchor of forms: each use is `form id << 8 | offset of the anchor in the form`.
     fn add_anchor(&mut self, key: usize, uses: Vec<u64>) {
+        let reach = self.reach.entry(key).or_default();
+        for packed in &uses {
+            let (id, offset) = ((packed >> 8) as usize, (packed & 0xff) as usize);
+            let tail = self.forms[id].chars.len().saturating_sub(offset);
+            *reach = (reach.0.max(offset), reach.1.max(tail));
+        }
         self.anchors.entry(key).or_default().extend(uses);
     }
 
@@ -160,11 +174,39 @@ impl FuzzyIndex {
         party: bool,
         whole_text: bool,
     ) -> Vec<(usize, usize, usize, usize)> {
+        let chars: Vec<char> = text.chars().collect();
+        self.verify_chars(key, &chars, local, party, whole_text)
+    }
+}
+
+impl FuzzyIndex {
+    /// Whether anchor `key` found at character `local` of the folded field `text` verifies: the
+    /// window [`FuzzyIndex::verify`] is given by `matchers.screening._verify_anchor`, cut here the
+    /// same way, with whole-field forms tried (as for a party field: the triage may only say more).
+    pub fn verifies_in(&self, key: usize, text: &[char], local: usize) -> bool {
+        let Some(&(before, after)) = self.reach.get(&key) else {
+            return false;
+        };
+        let lo = local.saturating_sub(before + MAX_BUDGET + 1);
+        let hi = (local + after + MAX_BUDGET + 1).min(text.len());
+        let whole_text = lo == 0 && hi == text.len();
+        !self
+            .verify_chars(key, &text[lo..hi], local - lo, true, whole_text)
+            .is_empty()
+    }
+
+    fn verify_chars(
+        &self,
+        key: usize,
+        chars: &[char],
+        local: usize,
+        party: bool,
+        whole_text: bool,
+    ) -> Vec<(usize, usize, usize, usize)> {
         let mut out = Vec::new();
         let Some(uses) = self.anchors.get(&key) else {
             return out;
         };
-        let chars: Vec<char> = text.chars().collect();
         let size = chars.len() as isize;
         for packed in uses {
             let (id, offset) = ((packed >> 8) as usize, (packed & 0xff) as isize);
@@ -174,7 +216,7 @@ impl FuzzyIndex {
             if at + k < 0 || at + length - k > size || (form.whole && !(party && whole_text)) {
                 continue;
             }
-            for (start, end, d) in spans(&chars, &form.chars, form.k, at, form.whole) {
+            for (start, end, d) in spans(chars, &form.chars, form.k, at, form.whole) {
                 out.push((id, start, end, d));
             }
         }

@@ -7,8 +7,10 @@
 //!   (punctuation inside words closed, single letters joined, look-alike words read as Latin). ASCII
 //!   texts fold here by a byte table, all others by the per-character table of [`fold`]. Those events
 //!   are cleared without any per-event Python work; texts the table cannot fold exactly go back to
-//!   Python, and every other event (invalid, any key found) takes the full Python path, which decides. So the fast path only ever says "clean"
-//!   where the full path would say the same, and tests check exactly that.
+//!   Python, and every other event (invalid, any key found but a fuzzy anchor that fails
+//!   verification, see `distance::FuzzyIndex::verifies_in`) takes the full Python path, which
+//!   decides. So the fast path only ever says "clean" where the full path would say the same, and
+//!   tests check exactly that.
 
 mod distance;
 mod event;
@@ -494,6 +496,9 @@ pub struct Triage {
     simple: SimpleFolds,
     kinds: SimpleKinds,
     table: fold::FoldTable,
+    /// The fuzzy tier's verification, and the first key index that is only an anchor (no exact
+    /// target): a find of such a key that does not verify leaves its event clean.
+    fuzzy: Option<(Py<distance::FuzzyIndex>, usize)>,
 }
 
 /// `Triage.classify` codes, one per input: `matchers.triage.TriageCode` (exported as `TRIAGE_CODES`).
@@ -504,6 +509,8 @@ const CHECK_TEXTS: u8 = 2;
 #[pymethods]
 impl Triage {
     #[new]
+    #[pyo3(signature = (search, countries, simple, kinds, table, cjk, fuzzy=None, anchors_from=usize::MAX))]
+    #[allow(clippy::too_many_arguments)] // the constructor's arguments are the tables it is built from
     fn new(
         search: Py<KeySearch>,
         countries: HashSet<String>,
@@ -511,6 +518,8 @@ impl Triage {
         kinds: SimpleKinds,
         table: HashMap<char, fold::RawEntry>,
         cjk: Vec<(u32, u32)>,
+        fuzzy: Option<Py<distance::FuzzyIndex>>,
+        anchors_from: usize,
     ) -> Self {
         let simple = simple
             .into_iter()
@@ -522,6 +531,7 @@ impl Triage {
             simple,
             kinds,
             table: fold::FoldTable::new(table.into_iter().collect(), &cjk),
+            fuzzy: fuzzy.map(|index| (index, anchors_from)),
         }
     }
 
@@ -550,6 +560,10 @@ impl Triage {
         max_event_bytes: usize,
     ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyList>, Vec<usize>)> {
         let automaton = &self.search.get().automaton;
+        let fuzzy = self
+            .fuzzy
+            .as_ref()
+            .map(|(index, from)| (index.borrow(py), *from));
         let mut codes = vec![FULL_PATH; raws.len()];
         let left_texts = PyList::empty(py);
         let mut owners = Vec::new();
@@ -583,7 +597,11 @@ impl Triage {
                 &mut buffer,
                 &mut left,
             );
-            if automaton.is_match(buffer.as_slice()) {
+            if automaton.is_match(buffer.as_slice())
+                && fuzzy.as_ref().is_none_or(|(index, from)| {
+                    !only_failed_anchors(automaton, index, *from, &buffer)
+                })
+            {
                 continue;
             }
             *code = if left.is_empty() { CLEAN } else { CHECK_TEXTS };
@@ -594,6 +612,51 @@ impl Triage {
         }
         Ok((PyBytes::new(py, &codes), left_texts, owners))
     }
+}
+
+/// Whether every key found in the laid-out `buffer` is only an anchor (key index `from` on) whose
+/// find fails the fuzzy tier's verification on its folded text (`"\0 text \0"`: the text between
+/// the NULs, its edge spaces left out, as `matchers.screening` verifies it). Any other find: false.
+fn only_failed_anchors(
+    automaton: &AhoCorasick,
+    index: &distance::FuzzyIndex,
+    from: usize,
+    buffer: &[u8],
+) -> bool {
+    let mut text: Vec<char> = Vec::new();
+    let mut text_at = usize::MAX; // where `text` starts in `buffer`
+    for found in automaton.find_overlapping_iter(buffer) {
+        let (key, start) = (found.pattern().as_usize(), found.start());
+        if key < from || buffer[start] == 0 {
+            return false;
+        }
+        let sep = buffer[..start].iter().rposition(|&b| b == 0).unwrap_or(0);
+        let base = sep + 2;
+        let Some(next) = buffer[start..]
+            .iter()
+            .position(|&b| b == 0)
+            .map(|i| start + i)
+        else {
+            return false;
+        };
+        if base > start || next < base + 1 {
+            return false;
+        }
+        if text_at != base {
+            let Ok(folded) = std::str::from_utf8(&buffer[base..next - 1]) else {
+                return false;
+            };
+            text = folded.chars().collect();
+            text_at = base;
+        }
+        let Ok(before) = std::str::from_utf8(&buffer[base..start]) else {
+            return false;
+        };
+        if index.verifies_in(key, &text, before.chars().count()) {
+            return false;
+        }
+    }
+    true
 }
 
 #[pymodule]

@@ -14,10 +14,13 @@ from hypothesis import strategies as st
 
 from matchers import backend
 from matchers.automaton import NameAutomaton
+from matchers.fuzzy import gram_table, plan
+from matchers.policy import MatchRule
 from matchers.screening import screen_batch, screen_batch_full
 from matchers.triage import TriageCode
 from matchers.watchlist import Watchlist
 from schemas.events import MAX_EVENT_BYTES
+from schemas.records import Verdict
 
 NOW = datetime(2020, 10, 1, 12, tzinfo=UTC)
 
@@ -279,3 +282,27 @@ def test_key_search_refuses_bad_keys(engine: backend.Engine | None, keys: object
         pytest.skip("the native fast path is not built")
     with pytest.raises((ValueError, TypeError)):
         engine.key_search(keys)  # type: ignore[arg-type]
+
+
+def test_triage_clears_anchor_finds_that_fail_verification(
+    native_automaton: NameAutomaton, make_event: Callable[..., bytes]
+) -> None:
+    """An event holding only a fuzzy anchor clears natively; a one-edit typo of its name takes the full
+    path and blocks; both paths agree on each."""
+    table = gram_table()
+    forms = (native_automaton.fuzzy_target(i) for i in range(native_automaton.fuzzy_name_count))
+    chosen = next(
+        f
+        for f in forms
+        if f.target.rule is MatchRule.ANYWHERE and f.fuzzy.form.isascii() and f.fuzzy.form.isalpha()
+    )
+    form = chosen.fuzzy.form
+    planned = plan(form, table)
+    assert planned is not None
+    anchor = planned.anchors[0][1]
+    typo = form[:-2] + form[-1] + form[-2]  # the last two letters swapped: one edit
+    raws = [make_event(remittance=f"for {anchor} thanks"), make_event(remittance=f"for {typo} thanks")]
+    codes, _, _ = native_automaton.triage.classify(raws, MAX_EVENT_BYTES)
+    assert list(codes) == [TriageCode.CLEAN, TriageCode.FULL_PATH]
+    _same(raws, native_automaton)
+    assert screen_batch(raws, native_automaton, NOW).verdicts[1] is Verdict.BLOCKED
