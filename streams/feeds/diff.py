@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from matchers.watchlist import Watchlist
+from streams.watchlists.codec import changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,11 +32,7 @@ class ListChanges:
 
 
 def list_changes(previous: Watchlist | None, new: Watchlist) -> ListChanges:
-    """The changes from ``previous`` (``None``: every entity is added) to ``new``."""
-    before = {e.id: e.content_hash() for e in previous.entities} if previous is not None else {}
-    after = {e.id: e.content_hash() for e in new.entities}
-    return ListChanges(
-        added=tuple(sorted(after.keys() - before.keys())),
-        removed=tuple(sorted(before.keys() - after.keys())),
-        changed=tuple(sorted(k for k in after.keys() & before.keys() if after[k] != before[k])),
-    )
+    """The changes from ``previous`` (``None``: every entity is added) to ``new`` (the same comparison as
+    between two published versions, :func:`streams.watchlists.codec.changes`)."""
+    found = changes([previous] if previous is not None else [], [new])
+    return ListChanges(found.added, found.removed, found.changed)

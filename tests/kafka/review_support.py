@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import orjson
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import Producer
 
 from streams.lists import load_automaton
 from streams.localbroker.broker import free_ports
@@ -143,40 +143,6 @@ def block(env: ReviewEnv, events: Sequence[bytes]) -> list[OutputRecord]:
         producer.produce(r.topic, r.value, r.key, headers=r.headers)
     assert producer.flush(30) == 0
     return blocked
-
-
-def read_all(bootstrap: str, topic: str, timeout: float = 30.0) -> list[Message]:
-    """Every committed record of ``topic`` (read_committed, from the start, to its end)."""
-    consumer = Consumer(
-        {
-            "bootstrap.servers": bootstrap,
-            "group.id": f"reader-{topic}-{time.monotonic_ns()}",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-            "enable.partition.eof": True,
-        }
-    )
-    partitions = consumer.list_topics(topic, timeout=10).topics[topic].partitions
-    consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
-    records: list[Message] = []
-    at_end: set[int] = set()
-    deadline = time.monotonic() + timeout
-    try:
-        while len(at_end) < len(partitions) and time.monotonic() < deadline:
-            message = consumer.poll(0.5)
-            if message is None:
-                continue
-            error = message.error()
-            if error is not None:
-                if error.code() == KafkaError._PARTITION_EOF:
-                    at_end.add(message.partition() or 0)
-                continue
-            at_end.discard(message.partition() or 0)
-            records.append(message)
-    finally:
-        consumer.close()
-    assert len(at_end) == len(partitions), f"{topic} was not read to its end within {timeout} s"
-    return records
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = 30.0, what: str = "a condition") -> None:

@@ -16,7 +16,8 @@ from streams.headers import CASE, DECISION, VERDICT, last_header
 from streams.review.app import create_app
 from streams.review.server import build_service
 from tests.cli_runner import run_txscreen
-from tests.kafka.review_support import ReviewEnv, block, make_review_env, payment, read_all
+from tests.kafka.review_support import ReviewEnv, block, make_review_env, payment
+from tests.kafka.test_kafka_worker import read_all
 
 pytestmark = pytest.mark.kafka
 

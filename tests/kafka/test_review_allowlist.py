@@ -20,15 +20,8 @@ from streams.headers import ALLOWLISTED, VERDICT, last_header
 from streams.review.app import create_app
 from streams.review.server import build_service
 from tests.cli_runner import run_txscreen
-from tests.kafka.review_support import (
-    REPO,
-    VALID_LIST,
-    ReviewEnv,
-    make_review_env,
-    payment,
-    read_all,
-    wait_for,
-)
+from tests.kafka.review_support import REPO, VALID_LIST, ReviewEnv, make_review_env, payment, wait_for
+from tests.kafka.test_kafka_worker import read_all
 
 pytestmark = pytest.mark.kafka
 

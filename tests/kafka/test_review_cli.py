@@ -11,7 +11,8 @@ import orjson
 import pytest
 
 from tests.cli_runner import REPO
-from tests.kafka.review_support import ReviewEnv, Server, block, make_review_env, payment, read_all
+from tests.kafka.review_support import ReviewEnv, Server, block, make_review_env, payment
+from tests.kafka.test_kafka_worker import read_all
 
 pytestmark = pytest.mark.kafka
 

@@ -16,7 +16,8 @@ from fastapi.testclient import TestClient
 from schemas.decisions import Action, decode_decision
 from streams.review.app import create_app
 from streams.review.server import build_service
-from tests.kafka.review_support import ReviewEnv, Server, block, make_review_env, payment, read_all, wait_for
+from tests.kafka.review_support import ReviewEnv, Server, block, make_review_env, payment, wait_for
+from tests.kafka.test_kafka_worker import read_all
 
 pytestmark = pytest.mark.kafka
 

@@ -23,7 +23,8 @@ from streams.review.server import build_service
 from streams.settings import KafkaSettings
 from streams.watchlists.publish import ensure_topic
 from tests.cli_runner import run_txscreen
-from tests.kafka.review_support import Server, make_review_env, payment, read_all, wait_for
+from tests.kafka.review_support import Server, make_review_env, payment, wait_for
+from tests.kafka.test_kafka_worker import read_all
 
 pytestmark = pytest.mark.kafka
 
