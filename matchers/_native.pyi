@@ -58,3 +58,8 @@ class FuzzyIndex:
         self, key: int, text: str, local: int, party: bool, whole_text: bool
     ) -> list[tuple[int, int, int, int]]:
         """``(form id, start, end, distance)`` of each form of anchor ``key`` found at ``local``."""
+    def verify_finds(
+        self, batch: bytes, finds: list[tuple[int, int, int]], party: list[bool]
+    ) -> dict[int, list[tuple[int, int, int, int]]]:
+        """Every anchor find of a folded batch verified in one call: ``{position in finds: [(form id,
+        start, end, distance)]}`` for those with a span within budget; ``party[k]``: text k is a party field."""

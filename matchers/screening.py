@@ -193,6 +193,7 @@ class _HitCollector:
         if not finds:
             return
         finds.sort(key=_START)
+        verified = self._verified(batch, finds, len(texts), slots)
         ascii_batch = batch.isascii()
         cap = self._cap if self._cap is not None else len(finds) + 1
         keys = self._keys
@@ -203,7 +204,7 @@ class _HitCollector:
         event: _Dated | None = None
         slot = variant = 0
         passing: dict[int, int] = {}
-        for key_index, start, end in finds:
+        for position, (key_index, start, end) in enumerate(finds):
             if start >= next_sep:  # a later text (a whole-field key starts on its text's opening NUL)
                 sep = start if batch[start] == _SEP else batch.rfind(_SEP_BYTES, 0, start)
                 index += batch.count(_SEP_BYTES, counted_to, sep)
@@ -253,12 +254,41 @@ class _HitCollector:
                 if count:
                     self._counted[slot // _FIELDS] = self._counted.get(slot // _FIELDS, 0) + count
                 continue
-            kept += self._note(slot, variant, event.created_at, local, info)
+            if info[2]:  # an anchor of the fuzzy tier only has no exact targets
+                kept += self._note(slot, variant, event.created_at, local, info)
             if uses is not None and folded_text is not None:  # an anchor of the fuzzy tier: verify it
-                kept += self._note_fuzzy(
-                    slot, variant, event.created_at, local, (key_index, uses), folded_text
+                found = (
+                    _verify_anchor(
+                        self._automaton,
+                        (key_index, uses),
+                        folded_text,
+                        local,
+                        party=slot % _FIELDS in _PARTY_SLOTS,
+                    )
+                    if verified is None
+                    else self._found(verified.get(position))
                 )
+                if found:
+                    kept += self._note_fuzzy(slot, variant, event.created_at, found, folded_text)
             last = local
+
+    def _verified(
+        self, batch: bytes, finds: list[tuple[int, int, int]], count: int, slots: Sequence[int] | None
+    ) -> dict[int, list[tuple[int, int, int, int]]] | None:
+        """The native verification of every anchor find in ``finds`` at once, by position in ``finds``
+        (``None`` without the native index: each find is then verified in Python as it comes)."""
+        index = self._automaton.fuzzy_index
+        if index is None:
+            return None
+        party = [(slots[k] if slots is not None else k) % _FIELDS in _PARTY_SLOTS for k in range(count)]
+        return index.verify_finds(batch, finds, party)
+
+    def _found(self, verified: list[tuple[int, int, int, int]] | None) -> list[tuple[Target, int, int, int]]:
+        """``(target, start, end, distance)`` of a find's verified fuzzy forms."""
+        if not verified:
+            return []
+        form = self._automaton.fuzzy_target
+        return [(form(i).target, start, end, d) for i, start, end, d in verified]
 
     def _passing(self, slot: int, created: datetime, targets: Sequence[Target]) -> int:
         """How many entities of ``targets`` rules e and f let hit in text ``slot``."""
@@ -305,15 +335,14 @@ class _HitCollector:
                 pending[span] = (rank, target, when, form)
         return added
 
-    def _note_fuzzy(  # noqa: PLR0917  # the find's coordinates, as _note takes them
-        self, slot: int, variant: int, created: datetime, local: int, key: tuple[int, AnchorReach], text: str
+    def _note_fuzzy(
+        self, slot: int, variant: int, created: datetime, found: list[tuple[Target, int, int, int]], text: str
     ) -> int:
-        """Verify the fuzzy forms an anchor found at ``local`` stands for; keep, per span and entity,
-        the closest (then strongest) within budget that rules e and f let hit; how many new candidates."""
+        """Of the fuzzy forms an anchor find verified (``(target, start, end, distance)`` in ``text``),
+        keep, per span and entity, the closest (then strongest) that rules e and f let hit; how many
+        new candidates."""
         event_index, field_index = divmod(slot, _FIELDS)
-        party = field_index in _PARTY_SLOTS
         now, ranks = self._now, self._ranks
-        found = _verify_anchor(self._automaton, key, text, local, party=party)
         added = 0
         for target, start, end, distance in found:
             entity = target.entity

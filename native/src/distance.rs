@@ -177,6 +177,86 @@ impl FuzzyIndex {
         let chars: Vec<char> = text.chars().collect();
         self.verify_chars(key, &chars, local, party, whole_text)
     }
+
+    /// Verifies, in one call, every anchor find among `finds` (`(key, start, end)` in bytes, sorted
+    /// by start, as `KeySearch.find` gives them) in a folded batch string (`"\0 t1 \0 t2 ... \0"`):
+    /// `{position in finds: [(form id, start, end, distance)]}` for the finds with a span within
+    /// budget, offsets in characters of the find's text (the text between its NULs, edge spaces left
+    /// out). `party[k]` says whether text k is a party field. The same window and rules as one
+    /// [`FuzzyIndex::verify`] call per find (`matchers.screening._verify_anchor`), so the same answers.
+    fn verify_finds(
+        &self,
+        py: Python<'_>,
+        batch: &[u8],
+        finds: Vec<(usize, usize, usize)>,
+        party: Vec<bool>,
+    ) -> HashMap<usize, Vec<(usize, usize, usize, usize)>> {
+        py.allow_threads(|| {
+            let mut out = HashMap::new();
+            let mut text: Vec<char> = Vec::new();
+            // The current text: its NUL, where its fold starts, the NUL after it, its index; and
+            // how far its characters are counted (finds are sorted: each text is walked once).
+            let (mut sep_at, mut base, mut next_at, mut index) = (usize::MAX, 0, 0, 0);
+            let (mut counted_to, mut byte_at, mut char_at) = (0, 0, 0);
+            for (position, &(key, start, _)) in finds.iter().enumerate() {
+                if !self.anchors.contains_key(&key) || start >= batch.len() || batch[start] == 0 {
+                    continue;
+                }
+                if sep_at == usize::MAX || start >= next_at {
+                    let Some(sep) = batch[..start].iter().rposition(|&b| b == 0) else {
+                        continue;
+                    };
+                    let Some(next) = batch[sep + 1..].iter().position(|&b| b == 0) else {
+                        continue;
+                    };
+                    index += batch[counted_to.min(sep)..sep]
+                        .iter()
+                        .filter(|&&b| b == 0)
+                        .count();
+                    counted_to = sep;
+                    (sep_at, base, next_at) = (sep, sep + 2, sep + 1 + next);
+                    (byte_at, char_at) = (base, 0);
+                    text = match std::str::from_utf8(
+                        batch.get(base..next_at.saturating_sub(1)).unwrap_or(&[]),
+                    ) {
+                        Ok(folded) => folded.chars().collect(),
+                        Err(_) => Vec::new(),
+                    };
+                }
+                if start < base || text.is_empty() {
+                    continue;
+                }
+                if start < byte_at {
+                    (byte_at, char_at) = (base, 0);
+                }
+                let local = char_at
+                    + batch[byte_at..start]
+                        .iter()
+                        .filter(|&&b| b & 0xC0 != 0x80)
+                        .count();
+                (byte_at, char_at) = (start, local);
+                let Some(&(before, after)) = self.reach.get(&key) else {
+                    continue;
+                };
+                let lo = local.saturating_sub(before + MAX_BUDGET + 1);
+                let hi = (local + after + MAX_BUDGET + 1).min(text.len());
+                if lo > hi || local > hi {
+                    continue;
+                }
+                let whole_text = lo == 0 && hi == text.len();
+                let on_party = party.get(index).copied().unwrap_or(false);
+                let found = self.verify_chars(key, &text[lo..hi], local - lo, on_party, whole_text);
+                if !found.is_empty() {
+                    let shifted = found
+                        .into_iter()
+                        .map(|(id, a, b, d)| (id, lo + a, lo + b, d))
+                        .collect();
+                    out.insert(position, shifted);
+                }
+            }
+            out
+        })
+    }
 }
 
 impl FuzzyIndex {
