@@ -26,6 +26,9 @@ class Triage:
     ) -> None: ...
     def fold(self, text: str) -> str | None:
         """``text`` folded from the table (``matchers.normalize.fold``), or None where Python folds it."""
+    def fold_positions(self, text: str) -> tuple[str, list[int]] | None:
+        """``text`` folded from the table and, per folded character, the index of the character it
+        comes from; None where Python folds it."""
     def layout_text(self, text: str) -> bytes | None:
         """``text`` and its other readings folded, as a batch string, or None where Python reads it."""
     def classify(self, raws: list[bytes | None], max_event_bytes: int) -> tuple[bytes, list[str], list[int]]:

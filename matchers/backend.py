@@ -56,6 +56,11 @@ class Triager(Protocol):
         """``(codes, texts, owners)``: one code per input; ``owners[k]`` is the input of ``texts[k]``."""
         ...
 
+    def fold_positions(self, text: str) -> tuple[str, list[int]] | None:
+        """``text`` folded and, per folded character, the index of the character it comes from; ``None``
+        where Python folds it (:class:`matchers.normalize.FoldMap`)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class Engine:
@@ -125,6 +130,10 @@ class PureTriage:
         """Every event: ``FULL_PATH``."""
         del max_event_bytes  # the full path applies the size limit
         return bytes([TriageCode.FULL_PATH]) * len(raws), [], []
+
+    def fold_positions(self, text: str) -> None:
+        """Python folds every text (:func:`matchers.normalize.fold_with_spans_by_chunks`)."""
+        del text
 
 
 def _batch_fold_table() -> bytes:

@@ -972,11 +972,25 @@ class FoldMap:
     For a reading (:func:`readings`), ``positions`` maps each of its characters to the original text.
     """
 
-    __slots__ = ("_positions", "_spans", "folded")
+    __slots__ = ("_at", "_positions", "_spans", "folded")
 
-    def __init__(self, text: str, positions: list[int] | None = None) -> None:
+    def __init__(
+        self,
+        text: str,
+        positions: list[int] | None = None,
+        *,
+        native: Callable[[str], tuple[str, list[int]] | None] | None = None,
+    ) -> None:
+        """``native``: the native fold with positions (``Triage.fold_positions``), tried first: per folded
+        character the index of the character of ``text`` it comes from (``None``: Python folds it)."""
         self._positions = positions
-        self.folded, self._spans = fold_with_spans_by_chunks(text)
+        found = None if native is None else native(text)
+        if found is None:
+            self.folded, self._spans = fold_with_spans_by_chunks(text)
+            self._at: list[int] | None = None
+        else:
+            self.folded, self._at = found
+            self._spans = []
 
     def span(self, start: int, end: int) -> Span:
         """The original ``(start, end)`` of the folded characters ``[start, end)`` (``end > start``)."""
@@ -986,6 +1000,8 @@ class FoldMap:
         return self._text_span(start, end)
 
     def _text_span(self, start: int, end: int) -> Span:
+        if self._at is not None:
+            return self._at[start], self._at[end - 1] + 1
         return self._spans[start][0], self._spans[end - 1][1]
 
 

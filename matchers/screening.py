@@ -175,6 +175,7 @@ class _HitCollector:
         self._keys: dict[int, _KeyInfo] = {}
         self._ranks: dict[int, HitRank] = {}  # id(target) -> rank (targets live as long as the automaton)
         self._readings: dict[str, list[tuple[str, list[int] | None]]] = {}  # a text's, with positions
+        self._fold_positions = automaton.triage.fold_positions  # the native way back, where it folds
 
     def collect(  # noqa: PLR0912, PLR0915  # one hot loop over the finds: helpers would cost a call per find
         self,
@@ -444,27 +445,27 @@ class _HitCollector:
         """
         text, batch, start, origin = self._texts[text_key]
         if origin is not None and text_key[1] == _INVERTED_VARIANT:
-            whole = FoldMap(text)
+            whole = FoldMap(text, native=self._fold_positions)
             return whole, len(whole.folded)
         if origin is not None:
             found = self._readings.get(origin)
             if found is None:
                 found = self._readings[origin] = readings(origin, positions=True)
             positions = found[text_key[1] - 1][1]
-            reading = FoldMap(text, positions)
+            reading = FoldMap(text, positions, native=self._fold_positions)
             return reading, len(reading.folded)
         cut = 2 * upto + 64
         while cut < len(text):
             space = _SPACE.search(text, cut)
             if space is None:
                 break
-            prefix = FoldMap(text[: space.start()])
+            prefix = FoldMap(text[: space.start()], native=self._fold_positions)
             good = prefix.folded.rfind(" ")  # the last word may fold otherwise in the whole text
             head = prefix.folded[:good].encode("utf-8")
             if good >= upto and batch[start : start + len(head)] == head:
                 return prefix, good
             cut = 2 * space.end()
-        whole = FoldMap(text)
+        whole = FoldMap(text, native=self._fold_positions)
         return whole, len(whole.folded)
 
 

@@ -197,6 +197,18 @@ impl FoldTable {
     /// the caller has written the `\0` before). False, with `out` partly written, when only Python can
     /// fold them.
     fn push_fold(&self, entries: &[&Entry], out: &mut Vec<u8>) -> bool {
+        self.push_fold_at(entries, out, None)
+    }
+
+    /// [`FoldTable::push_fold`], and with `positions`, for each character written after the opening
+    /// space (the closing space and NUL left out), the index in `entries` of the character it comes
+    /// from (a space between words: the character after it).
+    fn push_fold_at(
+        &self,
+        entries: &[&Entry],
+        out: &mut Vec<u8>,
+        mut positions: Option<&mut Vec<usize>>,
+    ) -> bool {
         let Ok(latinized) = latinized(entries) else {
             return false;
         };
@@ -243,6 +255,10 @@ impl FoldTable {
                     out.push(b' ');
                 }
                 out.extend_from_slice(core);
+                if let Some(at) = positions.as_deref_mut() {
+                    let chars = core.iter().filter(|&&b| b & 0xC0 != 0x80).count();
+                    at.extend(std::iter::repeat_n(k, chars + usize::from(space)));
+                }
                 prev = if last_cjk { Prev::Cjk } else { Prev::Other };
                 pending = false;
             }
@@ -340,6 +356,20 @@ impl FoldTable {
             }
         }
         true
+    }
+
+    /// `text` folded alone (`matchers.normalize.fold`) and, for each character of the fold, the index
+    /// of the character of `text` it comes from (a space between words: the character after it); None
+    /// when only Python can fold it. The way back from a folded span (`matchers.normalize.FoldMap`).
+    pub fn fold_positions(&self, text: &str) -> Option<(String, Vec<usize>)> {
+        let entries = self.entries(text)?;
+        let (mut out, mut positions) = (Vec::with_capacity(text.len() + 3), Vec::new());
+        if !self.push_fold_at(&entries, &mut out, Some(&mut positions)) {
+            return None;
+        }
+        let end = out.len() - if out.len() > 2 { 2 } else { 1 }; // the closing " \0", or "\0" when empty
+        let folded = String::from_utf8(out[1..end].to_vec()).ok()?;
+        (folded.chars().count() == positions.len()).then_some((folded, positions))
     }
 
     /// `text` folded alone (`matchers.normalize.fold`), or None when only Python can fold it.

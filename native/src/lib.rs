@@ -540,6 +540,12 @@ impl Triage {
         self.table.fold(text)
     }
 
+    /// `(fold, positions)`: `text` folded by the table and, per character of the fold, the index of
+    /// the character of `text` it comes from; None where Python folds it.
+    fn fold_positions(&self, text: &str) -> Option<(String, Vec<usize>)> {
+        self.table.fold_positions(text)
+    }
+
     /// The batch string of `text` with its other readings as the triage lays it out from the table
     /// (`"\0 fold \0 reading \0 ..."`), or None where Python reads it.
     fn layout_text<'py>(&self, py: Python<'py>, text: &str) -> Option<Bound<'py, PyBytes>> {

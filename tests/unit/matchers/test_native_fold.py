@@ -7,6 +7,7 @@ context, or hand the text back (``None``).
 
 from __future__ import annotations
 
+import json
 import sys
 import unicodedata
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from matchers.normalize import (
     FLAG_CONFUSABLE,
     FLAG_LATIN,
     FLAG_LIKE,
+    FoldMap,
     fold,
     native_fold_table,
     readings,
@@ -132,3 +134,43 @@ def test_the_assigned_spans_hold_every_code_point_the_tables_need() -> None:
         and (unicodedata.category(chr(cp)) not in ("Cn", "Co") or unicodedata.decomposition(chr(cp)))
     ]
     assert outside == []
+
+
+def _same_way_back(triage: object, text: str) -> None:
+    """Assert the native FoldMap of ``text`` (where it folds) folds and maps back as Python's."""
+    python = FoldMap(text)
+    native = FoldMap(text, native=triage.fold_positions)  # type: ignore[attr-defined]
+    assert native.folded == python.folded
+    letters = [i for i, c in enumerate(python.folded) if not c.isspace()]
+    for start in letters:
+        for end in letters:
+            if end >= start:
+                assert native.span(start, end + 1) == python.span(start, end + 1), (text, start, end)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_texts)
+def test_native_way_back_equals_python_way_back(triage: object, text: str) -> None:
+    """The native fold with positions gives FoldMap the fold and, for every span from a letter to a
+    letter, the same original span as Python's fold with spans (hits' offsets)."""
+    _same_way_back(triage, text)
+
+
+def test_native_way_back_on_table_characters_and_traffic(
+    triage: object, default_lists: tuple[Watchlist, ...]
+) -> None:
+    """The same holds for every table character in context and for multilingual traffic texts, and
+    the native fold with positions hands back what only Python folds."""
+    table = native_fold_table()
+    texts = [context.format(ch, ch) for ch in list(table)[::7] for context in _CONTEXTS[:4]]
+    factory = EventFactory(default_lists, seed=5, listed_share=0.05, profile=TrafficProfile.MULTILINGUAL)
+    for raw in factory.stream(300):
+        event = json.loads(raw)
+        texts += [event["debtor"]["name"], event["creditor"]["name"], event.get("remittance") or ""]
+    folded = 0
+    for text in texts:
+        if triage.fold_positions(text) is not None:  # type: ignore[attr-defined]
+            folded += 1
+            _same_way_back(triage, text)
+    assert triage.fold_positions("a\u200bb") is None  # type: ignore[attr-defined]
+    assert folded > len(texts) // 2
