@@ -65,4 +65,5 @@ class FuzzyIndex:
         self, batch: bytes, finds: list[tuple[int, int, int]], party: list[bool]
     ) -> dict[int, list[tuple[int, int, int, int]]]:
         """Every anchor find of a folded batch verified in one call: ``{position in finds: [(form id,
-        start, end, distance)]}`` for those with a span within budget; ``party[k]``: text k is a party field."""
+        start, end, distance)]}`` for those with a span within budget; ``party[k]``: text k is a party
+        field."""
