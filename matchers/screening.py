@@ -5,7 +5,8 @@ bytes in and out. It works in three tiers, each only for what the one before cou
 
 1. The native triage (``matchers._native``, one call per batch) clears every event it can
    prove clean: valid by the schema and :mod:`schemas.json_shape` (no repeated key, at most 64
-   levels), its texts and their other readings folded there (any script of the Basic Multilingual
+   levels), its texts, their other readings and a party name's inverted reading (``REST, FIRST``)
+   folded there (any script of the Basic Multilingual
    Plane, from :func:`matchers.normalize.native_fold_table`) and holding no key (but anchors of the
    fuzzy tier whose verification fails there, on the window :func:`_verify_anchor` cuts).
 2. Texts only Python folds (invisible characters, controls, characters beyond the Basic

@@ -586,16 +586,34 @@ impl Triage {
             let Some(event) = event::parse_valid(raw, &self.countries) else {
                 continue;
             };
+            let (debtor, creditor) = (event.debtor.name.0.as_ref(), event.creditor.name.0.as_ref());
             let texts = [
-                event.debtor.name.0.as_ref(),
-                event.creditor.name.0.as_ref(),
+                debtor,
+                creditor,
                 agent_name(&event.debtor),
                 agent_name(&event.creditor),
                 event.remittance.as_ref().map_or("", |r| r.0.as_ref()),
             ];
+            // A party name written `REST, FIRST` also reads `FIRST REST` (`matchers.inversion`): laid out
+            // as one more text, so that a key only that reading holds sends the event to the full path.
+            let inverted: Vec<String> = [debtor, creditor]
+                .into_iter()
+                .filter_map(inverted)
+                .collect();
+            let with_inverted: Vec<&str>;
+            let texts: &[&str] = if inverted.is_empty() {
+                &texts
+            } else {
+                with_inverted = texts
+                    .iter()
+                    .copied()
+                    .chain(inverted.iter().map(String::as_str))
+                    .collect();
+                &with_inverted
+            };
             let mut left: Vec<&str> = Vec::new(); // allocates only for an event with such texts
             layout(
-                &texts,
+                texts,
                 &self.simple,
                 &self.kinds,
                 Some(&self.table),
@@ -618,6 +636,16 @@ impl Triage {
         }
         Ok((PyBytes::new(py, &codes), left_texts, owners))
     }
+}
+
+/// `FIRST REST` for a party name written `REST, FIRST` (one comma), as `matchers.inversion.inverted`
+/// reads it, but also where a side folds to nothing (the triage may only search more than Python).
+fn inverted(text: &str) -> Option<String> {
+    let (rest, first) = text.split_once(',')?;
+    if first.contains(',') {
+        return None;
+    }
+    Some(format!("{} {}", first.trim(), rest.trim()))
 }
 
 /// Whether every key found in the laid-out `buffer` is only an anchor (key index `from` on) whose
