@@ -6,9 +6,9 @@ bytes in and out. It works in three tiers, each only for what the one before cou
 1. The native triage (``matchers._native``, one call per batch) clears every event it can
    prove clean: valid by the schema and :mod:`schemas.json_shape` (no repeated key, at most 64
    levels), its texts, their other readings and a party name's inverted reading (``REST, FIRST``)
-   folded there (any script of the Basic Multilingual
-   Plane, from :func:`matchers.normalize.native_fold_table`) and holding no key (but anchors of the
-   fuzzy tier whose verification fails there, on the window :func:`_verify_anchor` cuts).
+   folded there (any script of the Basic Multilingual Plane, from
+   :func:`matchers.normalize.native_fold_table`) and holding no key (but anchors of the fuzzy tier
+   whose verification fails there, on the window :func:`_verify_anchor` cuts).
 2. Texts only Python folds (invisible characters, controls, characters beyond the Basic
    Multilingual Plane, the few mixes of marks or look-alikes the table cannot read exactly) come
    back from the triage and are folded and searched, with their other readings (policy a), in one
