@@ -8,9 +8,10 @@ Usage::
     python -m matchers.fuzzy_grams_gen /tmp/clean-latin.jsonl 100000 /tmp/clean-multi.jsonl \\
         > matchers/data/anchor-grams.tsv
 
-The sample: each clean loadgen event (the grams of its screened texts as folded; a gram counts once
-per event), and as many more party names again as the second argument, made by Faker (seed 1) in
-the locales of :data:`LOCALES` (loadgen's name pools are small; real traffic has many more names).
+The sample: each clean loadgen event (the grams of its screened texts as folded, and of their other
+readings folded, as the screener searches them; a gram counts once per event), and as many more
+party names again as the second argument, made by Faker (seed 1) in the locales of :data:`LOCALES`
+(loadgen's name pools are small; real traffic has many more names).
 Each further file (another traffic profile: the multilingual one) is counted on its own, and a gram's
 figure is the highest of the sample sets: an anchor must be rare in every kind of traffic. The table
 holds, per gram, the samples per million that hold it, for grams in at least one per million.
@@ -26,7 +27,7 @@ from collections.abc import Iterator
 import orjson
 
 from matchers.fuzzy import GRAM
-from matchers.normalize import fold
+from matchers.normalize import fold, readings
 
 
 def _texts(event: dict[str, object]) -> list[str]:
@@ -65,10 +66,13 @@ def ordinary_names(count: int, seed: int, locales: tuple[str, ...] = LOCALES) ->
 
 
 def _grams(texts: list[str]) -> set[str]:
+    """The grams of the texts as the screener searches them: folded, and each of their other readings
+    folded (policy a: a Cyrillic word read as Latin look-alikes is searched too, so its grams count)."""
     grams: set[str] = set()
     for text in texts:
-        folded = fold(text)
-        grams.update(folded[i : i + GRAM] for i in range(len(folded) - GRAM + 1))
+        for read in (text, *(reading for reading, _ in readings(text))):
+            folded = fold(read)
+            grams.update(folded[i : i + GRAM] for i in range(len(folded) - GRAM + 1))
     return grams
 
 
