@@ -155,7 +155,7 @@ def prepare(
 ) -> Prepared:
     """Every key of every name of ``watchlists`` and what it stands for (:class:`NameAutomaton`'s options)."""
     collecting = gc.isenabled()
-    gc.disable()  # hundreds of thousands of objects that live on: the collector would walk them again and again
+    gc.disable()  # objects that live on, by the hundred thousand: the collector would walk them again
     try:
         return _prepare(watchlists, fuzzy, None if fuzzy_lists is None else frozenset(fuzzy_lists))
     finally:
@@ -194,7 +194,9 @@ def _prepare(watchlists: Sequence[Watchlist], fuzzy: bool, fuzzy_lists: frozense
                             if trigger not in keyed:
                                 keyed[trigger] = []
                 if fuzzy_here:
-                    planned = _plan(name, entity.type, target, table, anchored, fuzzy_targets)
+                    planned = _plan(
+                        name, entity.type, target, table, anchored=anchored, fuzzy_targets=fuzzy_targets
+                    )
                     fuzzy_names += planned is True
                     frequent += planned is None
     exact_keys = len(keyed)
@@ -212,10 +214,10 @@ def _prepare(watchlists: Sequence[Watchlist], fuzzy: bool, fuzzy_lists: frozense
     after = array("H", bytes(2 * count)) if anchored else array("H")
     anchors: list[tuple[int, list[int]]] = []
     for anchor, uses in anchored.items():
-        key = position[anchor]
-        before[key] = max(use & 0xFF for use in uses)
-        after[key] = max(len(fuzzy_targets[use >> 8].fuzzy.form) - (use & 0xFF) for use in uses)
-        anchors.append((key, uses))
+        index = position[anchor]
+        before[index] = max(use & 0xFF for use in uses)
+        after[index] = max(len(fuzzy_targets[use >> 8].fuzzy.form) - (use & 0xFF) for use in uses)
+        anchors.append((index, uses))
     del position, anchored
     return Prepared(
         keys, count, exact_keys, targets, fuzzy_targets, anchors, before, after, names, fuzzy_names, frequent
@@ -227,6 +229,7 @@ def _plan(
     entity_type: EntityType,
     target: Target,
     table: Mapping[str, int],
+    *,
     anchored: dict[str, list[int]],
     fuzzy_targets: list[FuzzyTarget],
 ) -> bool | None:

@@ -219,7 +219,6 @@ def _marks(text: str) -> list[str]:
     return sorted(c for c in set(text) if not c.isalnum() and not c.isspace() and not _is_mark(c))
 
 
-
 def _is_mark(char: str) -> bool:
     return unicodedata.category(char)[0] == "M"
 
