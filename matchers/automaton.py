@@ -17,9 +17,10 @@ import gc
 import itertools
 import time
 from array import array
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import cast
 
 from matchers.backend import Engine, KeySearcher, engine
 from matchers.fuzzy import FuzzyForm, budget, gram_table, plan
@@ -257,18 +258,29 @@ class PendingSearch:
     """The engine's key search over ``keys``, built on a worker thread: the native build releases the
     GIL, so the rest of a build (the fuzzy index, the triage's tables) runs beside it.
 
-    Consumes ``keys`` (each is released once the engine has copied it)."""
+    Consumes ``keys``: str keys are encoded one by one on the worker thread, each released once the
+    engine has copied it (a million-name list has millions); UTF-8 keys go to the engine as they are
+    (no Python code on the worker thread to hold the GIL) and the list is emptied once it is built."""
 
     def __init__(self, using: Engine, keys: list[bytes] | list[str]) -> None:
         self.engine = using
-        keys.reverse()
+        self._keys = keys
+        given: Iterable[bytes]
+        if keys and isinstance(keys[0], bytes):
+            given = cast(list[bytes], keys)
+        else:
+            keys.reverse()
+            given = _drained(keys)
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="txscreen-keys")
-        self._future = pool.submit(using.key_search, _drained(keys))
+        self._future = pool.submit(using.key_search, given)
         pool.shutdown(wait=False)
 
     def result(self) -> KeySearcher:
         """The built key search (re-raises what the build raised)."""
-        return self._future.result()
+        try:
+            return self._future.result()
+        finally:
+            self._keys.clear()
 
 
 def _drained(reversed_keys: list[bytes] | list[str]) -> Iterator[bytes]:

@@ -90,8 +90,10 @@ def load_automaton(
         print(fuzzy_report(automaton), file=report)
     log.info("watchlists and automaton %s", how)
     # The lists and the automaton live as long as the process: keep the garbage collector off them
-    # (a full collection would otherwise walk every listed name again and again).
-    gc.collect()
+    # (a full collection would otherwise walk every listed name again and again). A build leaves
+    # garbage to collect first; what the cache reads back is all alive.
+    if not loaded.from_cache:
+        gc.collect()
     gc.freeze()
     return automaton
 
