@@ -89,6 +89,8 @@ def inversion_keys(form: str) -> tuple[str, ...]:
 
 def anywhere_key(form: str) -> str:
     """The key of a form that may match anywhere: space-bounded except on a CJK edge."""
+    if form.isascii():  # most forms: no CJK edge
+        return f" {form} "
     left = "" if is_cjk(form[0]) else " "
     right = "" if is_cjk(form[-1]) else " "
     return f"{left}{form}{right}"
@@ -210,19 +212,32 @@ def _prepare(watchlists: Sequence[Watchlist], fuzzy: bool, fuzzy_lists: frozense
     keys.extend(anchor_keys)
     del anchor_keys
     count = len(keys)
-    # Per key index: how far an anchor's forms reach before and after it (0 after: not an anchor).
+    anchors, before, after = _reach(anchored, position, fuzzy_targets, count)
+    del position, anchored
+    return Prepared(
+        keys, count, exact_keys, targets, fuzzy_targets, anchors, before, after, names, fuzzy_names, frequent
+    )
+
+
+def _reach(
+    anchored: dict[str, list[int]], position: dict[str, int], fuzzy_targets: list[FuzzyTarget], count: int
+) -> tuple[list[tuple[int, list[int]]], array[int], array[int]]:
+    """Each anchor's key index and uses, and per key index how far an anchor's forms reach before and
+    after it (0 after: not an anchor)."""
     before = array("H", bytes(2 * count)) if anchored else array("H")
     after = array("H", bytes(2 * count)) if anchored else array("H")
     anchors: list[tuple[int, list[int]]] = []
     for anchor, uses in anchored.items():
         index = position[anchor]
-        before[index] = max(use & 0xFF for use in uses)
-        after[index] = max(len(fuzzy_targets[use >> 8].fuzzy.form) - (use & 0xFF) for use in uses)
+        most_before = most_after = 0
+        for use in uses:  # mostly one
+            offset = use & 0xFF
+            tail = len(fuzzy_targets[use >> 8].fuzzy.form) - offset
+            most_before = offset if offset > most_before else most_before
+            most_after = tail if tail > most_after else most_after
+        before[index], after[index] = most_before, most_after
         anchors.append((index, uses))
-    del position, anchored
-    return Prepared(
-        keys, count, exact_keys, targets, fuzzy_targets, anchors, before, after, names, fuzzy_names, frequent
-    )
+    return anchors, before, after
 
 
 def _plan(
@@ -348,6 +363,7 @@ class NameAutomaton:
         self._before, self._after = prepared.before, prepared.after
         self._index_anchors(prepared.anchors)
         self.anchor_count = len(prepared.anchors)
+        prepared.anchors = []  # held by the index now (or by _anchor_uses): free the list before the wait
         #: Names in the fuzzy tier; names long enough for it left exact-only because every cut of
         #: theirs leaves an anchor too frequent in ordinary traffic.
         self.fuzzy_name_count = prepared.fuzzy_names
