@@ -27,6 +27,7 @@ native triage's tables.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import mmap
@@ -35,6 +36,7 @@ import pickle
 import struct
 import sys
 import tempfile
+import time
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields, replace
@@ -52,6 +54,10 @@ from matchers.watchlist import Entity, ListedName, Watchlist
 from streams.cli.version import version
 
 MAGIC: Final = b"txscreen build cache 1\n"
+#: Cache files kept in a folder (the most recently used); a file per set of sources and options.
+KEEP: Final = 8
+#: A temporary file older than this is a crashed writer's, removed when the folder is pruned.
+STALE_TEMP_SECONDS: Final = 3600
 _PART: Final = struct.Struct("<Q32s")
 _HEADER: Final = len(MAGIC) + 32 + 2 * _PART.size
 #: Runs on the loaded lists before the build (it may raise, e.g. a ConfigError).
@@ -136,7 +142,22 @@ def load_or_build(
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+    _prune(path.parent)
     return Loaded(watchlists, automaton, False, f"cached in {path}")
+
+
+def _prune(folder: Path) -> None:
+    """Keep the :data:`KEEP` most recently used cache files of ``folder`` (each set of sources has its own:
+    dated list folders would otherwise pile up), and no temporary file a crashed writer left an hour ago."""
+    try:
+        files = sorted(folder.glob("build-*.bin"), key=lambda f: f.stat().st_mtime, reverse=True)
+        for stale in files[KEEP:]:
+            stale.unlink(missing_ok=True)
+        for temp in folder.glob(".build-*.tmp"):
+            if time.time() - temp.stat().st_mtime > STALE_TEMP_SECONDS:
+                temp.unlink(missing_ok=True)
+    except OSError:  # another start-up pruning at the same time, or a read-only folder: next time
+        return
 
 
 # --- the key ----------------------------------------------------------------------------------------------
@@ -240,6 +261,8 @@ def _read(
         )
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError, ValueError, IndexError):
         return None
+    with contextlib.suppress(OSError):  # most recently used (for _prune); a read-only folder is fine
+        os.utime(path)
     return Loaded(watchlists, automaton, True)
 
 

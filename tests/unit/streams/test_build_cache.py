@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
+import os
 import pickle
 import shutil
 from datetime import UTC, datetime
@@ -211,3 +212,25 @@ def test_the_build_cache_setting(tmp_path: Path) -> None:
     assert build_cache_folder(none, {"TXSCREEN_BUILD_CACHE": str(tmp_path)}) == tmp_path
     given = parser.parse_args(["--build-cache", "OFF"])
     assert build_cache_folder(given, {"TXSCREEN_BUILD_CACHE": str(tmp_path)}) is None
+
+
+def test_the_cache_folder_keeps_the_most_recently_used_files(tmp_path: Path) -> None:
+    """Each set of sources has its own file; the folder keeps the few most recently used and no stale
+    temporary file, so dated list folders do not pile up."""
+    folder = tmp_path / "cache"
+    sources = []
+    for day in range(build_cache.KEEP + 3):
+        listed = tmp_path / f"lists-{day}" / "us-eo-2020.yaml"
+        listed.parent.mkdir()
+        shutil.copy(BUILTIN_PATH, listed)
+        sources.append(str(listed))
+    stale = folder / ".build-crashed.tmp"
+    for day, source in enumerate(sources):
+        _load([source], folder)
+        if day == 0:  # a writer that crashed long ago
+            stale.write_bytes(b"half a file")
+            os.utime(stale, (0, 0))
+    assert len(list(folder.glob("build-*.bin"))) == build_cache.KEEP
+    assert not stale.exists()
+    assert _load([sources[-1]], folder).from_cache
+    assert not _load([sources[0]], folder).from_cache  # pruned, built again
