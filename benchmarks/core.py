@@ -213,6 +213,47 @@ def scaling_child(names: int, events: int, rounds: int) -> dict[str, float]:
     }
 
 
+def startup_child(folder: str) -> dict[str, object]:
+    """In a fresh process: load the bundled lists and build the automaton as ``txscreen`` starts up, with the
+    build cache in ``folder`` (``off``: none); wall and CPU seconds, imports excluded."""
+    from streams.lists import load_automaton
+    from streams.settings import FuzzyChoice
+
+    cache = None if folder == "off" else Path(folder)
+    wall, cpu = time.perf_counter(), time.process_time()
+    automaton = load_automaton(None, fuzzy=FuzzyChoice(cache=cache), report=None)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return {"seconds": wall, "cpu_seconds": cpu, "keys": automaton.key_count, "peak_rss_mb": peak_rss_mb()}
+
+
+def measure_startup(rounds: int) -> dict[str, object]:
+    """Start-up with the bundled lists, each round in a fresh process: cold (no build cache), the run that
+    writes the cache, and warm (read back from it); medians of wall and CPU seconds."""
+    import tempfile
+
+    def child(folder: str) -> dict[str, float]:
+        out = subprocess.run(
+            [sys.executable, "-m", "benchmarks.core", "--startup-child", folder],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        )
+        row: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+        return row
+
+    def median(rows: list[dict[str, float]]) -> dict[str, float]:
+        return {
+            key: statistics.median(r[key] for r in rows) for key in ("seconds", "cpu_seconds", "peak_rss_mb")
+        }
+
+    with tempfile.TemporaryDirectory(prefix="txscreen-bench-cache-") as folder:
+        cold = [child("off") for _ in range(rounds)]
+        writing = child(folder)
+        warm = [child(folder) for _ in range(rounds)]
+    return {"rounds": rounds, "cold": median(cold), "writing": writing, "warm": median(warm)}
+
+
 def run_scaling(sizes: Sequence[int], events: int, rounds: int) -> list[dict[str, float]]:
     """Each list size in its own process, so memory figures do not mix."""
     rows = []
@@ -264,6 +305,7 @@ def markdown(report: dict[str, object]) -> str:
     lines += [
         f"| automaton build, bundled lists ({report['keys']:,} keys) | {report['build_seconds']:.2f} s |",
         f"| peak memory after build | {report['build_peak_rss_mb']:.0f} MiB |",
+        *_startup_lines(report.get("startup")),
         f"| planted listed names blocked | {core['planted_blocked']} of {core['planted']} |",
         f"| clean events blocked (real name collisions) | {core['clean_blocked']} |",
     ]
@@ -293,6 +335,24 @@ def markdown(report: dict[str, object]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _startup_lines(startup: object) -> list[str]:
+    """The start-up rows: cold, writing the build cache, and warm (read back from it)."""
+    if not isinstance(startup, dict):
+        return []
+    rows = []
+    for key, label in (
+        ("cold", "no build cache"),
+        ("writing", "writing the build cache"),
+        ("warm", "from the build cache"),
+    ):
+        row = startup[key]
+        rows.append(
+            f"| start-up: bundled lists loaded and automaton built, {label} (fresh process) | "
+            f"{row['seconds']:.2f} s wall, {row['cpu_seconds']:.2f} s CPU |"
+        )
+    return rows
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the core benchmark and write benchmarks/results/core.json and core.md."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -302,10 +362,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--scaling", default="", help="comma-separated synthetic list sizes, e.g. 1000,20000,200000,1000000"
     )
     parser.add_argument("--scaling-child", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--startup-child", default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--startup-rounds", type=int, default=3, help="fresh processes per start-up measure")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if args.scaling_child is not None:
         print(json.dumps(scaling_child(args.scaling_child, args.events, args.rounds)))
+        return 0
+    if args.startup_child is not None:
+        print(json.dumps(startup_child(args.startup_child)))
         return 0
 
     lists = load_watchlists(DEFAULT_SOURCES)
@@ -331,6 +396,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "core": asdict(result),
         "multilingual": asdict(multi),
         "flood": flood,
+        "startup": measure_startup(args.startup_rounds),
         "scaling": [],
     }
     if args.scaling:

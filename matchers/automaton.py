@@ -13,13 +13,16 @@ of :mod:`matchers.normalize`: every text sits between NULs with a space inside e
 
 from __future__ import annotations
 
+import gc
 import itertools
 import time
 from array import array
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import cast
 
-from matchers.backend import Engine, engine
+from matchers.backend import Engine, KeySearcher, engine
 from matchers.fuzzy import FuzzyForm, budget, gram_table, plan
 from matchers.normalize import (
     BATCH_SEPARATOR,
@@ -86,6 +89,8 @@ def inversion_keys(form: str) -> tuple[str, ...]:
 
 def anywhere_key(form: str) -> str:
     """The key of a form that may match anywhere: space-bounded except on a CJK edge."""
+    if form.isascii():  # most forms: no CJK edge
+        return f" {form} "
     left = "" if is_cjk(form[0]) else " "
     right = "" if is_cjk(form[-1]) else " "
     return f"{left}{form}{right}"
@@ -118,6 +123,191 @@ class Found:
         return self.key.strip(f" {BATCH_SEPARATOR}")
 
 
+@dataclass(slots=True)
+class Prepared:
+    """The pure-Python part of a build (:func:`prepare`): every key and what it stands for.
+
+    It depends only on the lists' content and the build options, so a start-up may keep it on disk
+    and build from it again (``streams.build_cache``). :class:`NameAutomaton` consumes ``keys``.
+    """
+
+    #: Every key, exact keys first, then the keys that are only anchors (UTF-8, or str to encode).
+    keys: list[bytes] | list[str]
+    #: How many keys there are (``keys`` is emptied as the search consumes it), the exact ones first.
+    key_count: int
+    exact_keys: int
+    #: What each exact key stands for: one target, several, or none (an inversion trigger).
+    targets: list[Target | list[Target]]
+    #: The fuzzy forms, by id.
+    fuzzy_targets: list[FuzzyTarget]
+    #: Each anchor's key index and uses (``form id << 8 | offset``), in the order they were planned.
+    anchors: list[tuple[int, list[int]]]
+    #: Per key index, how far an anchor's forms reach before and after it (0 after: not an anchor).
+    before: array[int]
+    after: array[int]
+    names: int
+    fuzzy_names: int
+    frequent: int
+    #: :func:`matchers.normalize.simple_kinds` and :func:`native_fold_table` if already at hand
+    #: (the native triage's tables; ``None``: computed).
+    tables: tuple[object, object] | None = None
+
+
+def prepare(
+    watchlists: Sequence[Watchlist], *, fuzzy: bool = True, fuzzy_lists: Collection[str] | None = None
+) -> Prepared:
+    """Every key of every name of ``watchlists`` and what it stands for (:class:`NameAutomaton`'s options)."""
+    collecting = gc.isenabled()
+    gc.disable()  # objects that live on, by the hundred thousand: the collector would walk them again
+    try:
+        return _prepare(watchlists, fuzzy, None if fuzzy_lists is None else frozenset(fuzzy_lists))
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _prepare(watchlists: Sequence[Watchlist], fuzzy: bool, fuzzy_lists: frozenset[str] | None) -> Prepared:
+    # Most keys stand for one target: store it bare, and a list only where several share a key
+    # (a million-name list has millions of keys, so this halves the Python-side memory).
+    keyed: dict[str, Target | list[Target]] = {}
+    anchored: dict[str, list[int]] = {}  # anchor -> its uses, each form id << 8 | offset
+    fuzzy_targets: list[FuzzyTarget] = []
+    table = gram_table() if fuzzy else {}
+    names = fuzzy_names = frequent = 0
+    individual = EntityType.INDIVIDUAL
+    for wl in watchlists:
+        fuzzy_here = fuzzy and (fuzzy_lists is None or wl.list_id in fuzzy_lists)
+        for entity in wl.entities:
+            for name in entity.names:
+                names += 1
+                forms = name_forms(name, entity.type)
+                target = Target(entity, name, forms.rule)
+                to_key = anywhere_key if forms.rule is MatchRule.ANYWHERE else whole_field_key
+                for form in forms.forms:
+                    key = to_key(form)
+                    held = keyed.get(key)
+                    if held is None:
+                        keyed[key] = target
+                    elif isinstance(held, Target):
+                        keyed[key] = [held, target]
+                    else:
+                        held.append(target)
+                    if entity.type is individual:
+                        for trigger in inversion_keys(form):
+                            if trigger not in keyed:
+                                keyed[trigger] = []
+                if fuzzy_here:
+                    planned = _plan(
+                        name, entity.type, target, table, anchored=anchored, fuzzy_targets=fuzzy_targets
+                    )
+                    fuzzy_names += planned is True
+                    frequent += planned is None
+    # Keys in sorted order (exact keys first, then the keys that are only anchors): the engine builds its
+    # automaton about 20% faster from sorted keys (the order of keys never matters otherwise).
+    keys = sorted(keyed)
+    exact_keys = len(keys)
+    targets = list(map(keyed.__getitem__, keys))
+    anchor_keys = sorted(a for a in anchored if a not in keyed)
+    position = {key: i for i, key in enumerate(keys) if key in anchored}
+    position.update((a, exact_keys + i) for i, a in enumerate(anchor_keys))
+    del keyed  # the keys live on in ``keys`` only
+    keys.extend(anchor_keys)
+    del anchor_keys
+    count = len(keys)
+    anchors, before, after = _reach(anchored, position, fuzzy_targets, count)
+    del position, anchored
+    return Prepared(
+        keys, count, exact_keys, targets, fuzzy_targets, anchors, before, after, names, fuzzy_names, frequent
+    )
+
+
+def _reach(
+    anchored: dict[str, list[int]], position: dict[str, int], fuzzy_targets: list[FuzzyTarget], count: int
+) -> tuple[list[tuple[int, list[int]]], array[int], array[int]]:
+    """Each anchor's key index and uses, and per key index how far an anchor's forms reach before and
+    after it (0 after: not an anchor)."""
+    before = array("H", bytes(2 * count)) if anchored else array("H")
+    after = array("H", bytes(2 * count)) if anchored else array("H")
+    anchors: list[tuple[int, list[int]]] = []
+    for anchor, uses in anchored.items():
+        index = position[anchor]
+        most_before = most_after = 0
+        for use in uses:  # mostly one
+            offset = use & 0xFF
+            tail = len(fuzzy_targets[use >> 8].fuzzy.form) - offset
+            most_before = offset if offset > most_before else most_before
+            most_after = tail if tail > most_after else most_after
+        before[index], after[index] = most_before, most_after
+        anchors.append((index, uses))
+    return anchors, before, after
+
+
+def _plan(
+    name: ListedName,
+    entity_type: EntityType,
+    target: Target,
+    table: Mapping[str, int],
+    *,
+    anchored: dict[str, list[int]],
+    fuzzy_targets: list[FuzzyTarget],
+) -> bool | None:
+    """Add the anchors of a name's fuzzy forms: ``True`` when it has some, ``None`` when it is long
+    enough for the fuzzy tier but every cut leaves an anchor too frequent, else ``False``."""
+    eligible = [f for f in fuzzy_forms(name, entity_type) if len(f) <= MAX_FUZZY_FORM]
+    plans = [p for p in (plan(f, table) for f in eligible) if p is not None]
+    for planned in plans:
+        form_id = len(fuzzy_targets)
+        fuzzy_targets.append(FuzzyTarget(target, FuzzyForm(planned.form, planned.k, ())))
+        for offset, anchor in planned.anchors:
+            uses = anchored.get(anchor)
+            if uses is None:
+                anchored[anchor] = [form_id << 8 | offset]
+            else:
+                uses.append(form_id << 8 | offset)
+    if plans:
+        return True
+    if any(budget(len(f) - f.count(" ")) for f in eligible):
+        return None
+    return False
+
+
+class PendingSearch:
+    """The engine's key search over ``keys``, built on a worker thread: the native build releases the
+    GIL, so the rest of a build (the fuzzy index, the triage's tables) runs beside it.
+
+    Consumes ``keys``: str keys are encoded one by one on the worker thread, each released once the
+    engine has copied it (a million-name list has millions); UTF-8 keys go to the engine as they are
+    (no Python code on the worker thread to hold the GIL) and the list is emptied once it is built."""
+
+    def __init__(self, using: Engine, keys: list[bytes] | list[str]) -> None:
+        self.engine = using
+        self._keys = keys
+        given: Iterable[bytes]
+        if keys and isinstance(keys[0], bytes):
+            given = cast(list[bytes], keys)
+        else:
+            keys.reverse()
+            given = _drained(keys)
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="txscreen-keys")
+        self._future = pool.submit(using.key_search, given)
+        pool.shutdown(wait=False)
+
+    def result(self) -> KeySearcher:
+        """The built key search (re-raises what the build raised)."""
+        try:
+            return self._future.result()
+        finally:
+            self._keys.clear()
+
+
+def _drained(reversed_keys: list[bytes] | list[str]) -> Iterator[bytes]:
+    """The keys in their order (the list holds them reversed), as UTF-8, each dropped once yielded."""
+    pop = reversed_keys.pop
+    while reversed_keys:
+        key = pop()
+        yield key if isinstance(key, bytes) else key.encode("utf-8")
+
+
 class NameAutomaton:
     """All forms of all names of the loaded watchlists, searchable in one pass."""
 
@@ -128,83 +318,63 @@ class NameAutomaton:
         fuzzy: bool = True,
         fuzzy_lists: Collection[str] | None = None,
         using: Engine | None = None,
+        prepared: Prepared | None = None,
+        search: PendingSearch | None = None,
     ) -> None:
         """Build the keys of every name of ``watchlists``.
 
         ``fuzzy``: also the anchors of the fuzzy tier (:mod:`matchers.fuzzy`), for the names of every
         list, or with ``fuzzy_lists`` only of the lists with those ids. ``using``: the engine (native or
-        pure Python, :mod:`matchers.backend`); this process's by default.
+        pure Python, :mod:`matchers.backend`); this process's by default. ``prepared``: the result of
+        :func:`prepare` for the same lists and options (computed when not given; consumed), and
+        ``search``: its key search already started (``prepared.keys`` then empty).
         """
         started = time.perf_counter()
         #: The native fast path or pure Python (:mod:`matchers.backend`); this process's unless ``using``.
-        self.engine = using or engine()
+        self.engine = using or (search.engine if search is not None else engine())
+        if search is not None and search.engine is not self.engine:
+            raise ValueError("the pending key search was started on another engine")
         self.watchlists = tuple(watchlists)
         self.version = watchlist_version(self.watchlists)
         self.fuzzy = fuzzy
         self.fuzzy_lists = None if fuzzy_lists is None else frozenset(fuzzy_lists)
-        # Most keys stand for one target: store it bare, and a list only where several share a key
-        # (a million-name list has millions of keys, so this halves the Python-side memory).
-        keyed: dict[str, Target | list[Target]] = {}
-        anchored: dict[str, list[int]] = {}  # anchor -> its uses, each form id << 8 | offset
-        #: The fuzzy forms, by id (their anchors are not kept: the automaton holds them).
-        self._fuzzy_targets: list[FuzzyTarget] = []
-        table = gram_table() if fuzzy else {}
-        names = fuzzy_names = frequent = 0
-        for wl in self.watchlists:
-            fuzzy_here = fuzzy and (self.fuzzy_lists is None or wl.list_id in self.fuzzy_lists)
-            for entity in wl.entities:
-                for name in entity.names:
-                    names += 1
-                    forms = name_forms(name, entity.type)
-                    target = Target(entity, name, forms.rule)
-                    to_key = anywhere_key if forms.rule is MatchRule.ANYWHERE else whole_field_key
-                    for form in forms.forms:
-                        key = to_key(form)
-                        held = keyed.get(key)
-                        if held is None:
-                            keyed[key] = target
-                        elif isinstance(held, Target):
-                            keyed[key] = [held, target]
-                        else:
-                            held.append(target)
-                        if entity.type is EntityType.INDIVIDUAL:
-                            for trigger in inversion_keys(form):
-                                if trigger not in keyed:
-                                    keyed[trigger] = []
-                    if fuzzy_here:
-                        planned = self._plan(name, entity.type, target, table, anchored)
-                        fuzzy_names += planned is True
-                        frequent += planned is None
-        self._targets = list(keyed.values())
-        exact_keys = len(keyed)
-        anchor_keys = [a for a in anchored if a not in keyed]
-        position = {key: i for i, key in enumerate(keyed) if key in anchored}
-        position.update((a, exact_keys + i) for i, a in enumerate(anchor_keys))
-        self.anchor_count = len(anchored)
-        self._index_anchors(anchored, position, exact_keys + len(anchor_keys))
-        del position
-        anchored.clear()  # the uses are in the index now; the anchor strings stay in anchor_keys
-        self._targets.extend(itertools.repeat(_NO_TARGETS, len(anchor_keys)))  # one shared, never changed
-        #: Names in the fuzzy tier; names long enough for it left exact-only because every cut of
-        #: theirs leaves an anchor too frequent in ordinary traffic.
-        self.fuzzy_name_count = fuzzy_names
-        self.fuzzy_frequent_count = frequent
+        collecting = gc.isenabled()
+        gc.disable()  # as in prepare(): what is built here lives as long as the automaton
+        try:
+            if prepared is None:
+                prepared = _prepare(self.watchlists, fuzzy, self.fuzzy_lists)
+            self._assemble(prepared, search)
+        finally:
+            if collecting:
+                gc.enable()
+        self.build_seconds = time.perf_counter() - started
+
+    def _assemble(self, prepared: Prepared, search: PendingSearch | None) -> None:
+        """The engine's search, the fuzzy index and the triage from a :class:`Prepared` build."""
         # Batches are searched as UTF-8 bytes: the ASCII batch never becomes a str. The native automaton
         # is the aho-corasick crate's, which picks a contiguous NFA for lists this size (a full DFA was
         # measured slower in the screening loop: 400+ MB for the bundled lists, so cache misses). Keys are
         # not kept on the Python side: a find's key is the batch slice it covers.
-        self._build_search(itertools.chain(keyed, anchor_keys), exact_keys)
-        self.key_count = exact_keys + len(anchor_keys)
-        del keyed, anchored
+        pending = search if search is not None else PendingSearch(self.engine, prepared.keys)
+        exact_keys = prepared.exact_keys
+        # What each key stands for; the keys that are only anchors stand for nothing (one shared list).
+        self._targets = prepared.targets
+        self._targets.extend(itertools.repeat(_NO_TARGETS, prepared.key_count - exact_keys))
+        #: The fuzzy forms, by id (their anchors are not kept: the automaton holds them).
+        self._fuzzy_targets = prepared.fuzzy_targets
+        self._before, self._after = prepared.before, prepared.after
+        self._index_anchors(prepared.anchors)
+        self.anchor_count = len(prepared.anchors)
+        prepared.anchors = []  # held by the index now (or by _anchor_uses): free the list before the wait
+        #: Names in the fuzzy tier; names long enough for it left exact-only because every cut of
+        #: theirs leaves an anchor too frequent in ordinary traffic.
+        self.fuzzy_name_count = prepared.fuzzy_names
+        self.fuzzy_frequent_count = prepared.frequent
+        self.name_count = prepared.names
+        tables = self._triage_tables(prepared.tables) if self.engine.native else ()
         not_simple_search()  # compile the text router's class now, not in the first screened batch
-        self.name_count = names
-        self.build_seconds = time.perf_counter() - started
-
-    def _build_search(self, keys: Iterable[str], exact_keys: int) -> None:
-        """The engine's key search over ``keys`` (exact keys, then anchors from index ``exact_keys`` on)
-        and the triage on top of it."""
-        self._search = self.engine.key_search(key.encode("utf-8") for key in keys)
-        tables = (ISO_3166_ALPHA2, simple_folds(), simple_kinds(), native_fold_table(), cjk_ranges())
+        self._search = pending.result()
+        self.key_count = prepared.key_count
         #: Classifies raw events: certainly clean, "take the full path", or clean unless a handed-back
         #: text holds a key (:class:`matchers.triage.TriageCode`; see matchers.screening). With the
         #: native fuzzy index, an event whose finds are all anchors that fail verification is clean.
@@ -213,54 +383,30 @@ class NameAutomaton:
         else:
             self.triage = self.engine.triage(self._search, *tables)
 
-    def _index_anchors(self, anchored: dict[str, list[int]], position: dict[str, int], keys: int) -> None:
-        """Give the native index (or the Python fallback) every form and anchor; note each anchor's reach."""
-        # Per key index: how far an anchor's forms reach before and after it (0 after: not an anchor).
-        self._before = array("H", bytes(2 * keys)) if anchored else array("H")
-        self._after = array("H", bytes(2 * keys)) if anchored else array("H")
+    @staticmethod
+    def _triage_tables(given: tuple[object, object] | None) -> tuple[object, ...]:
+        """The native triage's tables (the pure triage needs none)."""
+        kinds, native = given if given is not None else (simple_kinds(), native_fold_table())
+        return (ISO_3166_ALPHA2, simple_folds(), kinds, native, cjk_ranges())
+
+    def _index_anchors(self, anchors: list[tuple[int, list[int]]]) -> None:
+        """Give the native index (or the Python fallback) every form and anchor."""
         #: The native verification of anchor finds (``None``: the pure-Python one in matchers.screening,
         #: from ``_anchor_uses``).
         native_index = self.engine.fuzzy_index
-        self.fuzzy_index = native_index() if native_index is not None and anchored else None
+        self.fuzzy_index = native_index() if native_index is not None and anchors else None
         self._anchor_uses: dict[int, list[int]] = {}
         index = self.fuzzy_index
-        forms = self._fuzzy_targets
         if index is not None:
-            for fuzzy_target in forms:
+            add_form = index.add_form
+            for fuzzy_target in self._fuzzy_targets:
                 whole = fuzzy_target.target.rule is MatchRule.WHOLE_FIELD
-                index.add_form(fuzzy_target.fuzzy.k, whole, fuzzy_target.fuzzy.form)
-        for anchor, uses in anchored.items():
-            key = position[anchor]
-            offsets = [use & 0xFF for use in uses]
-            tails = [len(forms[use >> 8].fuzzy.form) - (use & 0xFF) for use in uses]
-            self._before[key], self._after[key] = max(offsets), max(tails)
-            if index is not None:
-                index.add_anchor(key, uses)
-            else:
-                self._anchor_uses[key] = uses
-
-    def _plan(
-        self,
-        name: ListedName,
-        entity_type: EntityType,
-        target: Target,
-        table: Mapping[str, int],
-        anchored: dict[str, list[int]],
-    ) -> bool | None:
-        """Add the anchors of a name's fuzzy forms: ``True`` when it has some, ``None`` when it is long
-        enough for the fuzzy tier but every cut leaves an anchor too frequent, else ``False``."""
-        eligible = [f for f in fuzzy_forms(name, entity_type) if len(f) <= MAX_FUZZY_FORM]
-        plans = [p for p in (plan(f, table) for f in eligible) if p is not None]
-        for planned in plans:
-            form_id = len(self._fuzzy_targets)
-            self._fuzzy_targets.append(FuzzyTarget(target, FuzzyForm(planned.form, planned.k, ())))
-            for offset, anchor in planned.anchors:
-                anchored.setdefault(anchor, []).append(form_id << 8 | offset)
-        if plans:
-            return True
-        if any(budget(len(f) - f.count(" ")) for f in eligible):
-            return None
-        return False
+                add_form(fuzzy_target.fuzzy.k, whole, fuzzy_target.fuzzy.form)
+            add_anchor = index.add_anchor
+            for key, uses in anchors:
+                add_anchor(key, uses)
+        else:
+            self._anchor_uses.update(anchors)
 
     def find_keys(self, batch: bytes) -> list[tuple[int, int, int]]:
         """``(key index, start, end)`` of every key occurrence in a folded batch (UTF-8), in bytes."""

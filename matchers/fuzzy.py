@@ -120,13 +120,15 @@ def plan(form: str, table: Mapping[str, int], cap: int | None = None) -> FuzzyFo
         return None
     limit = ANCHOR_CAP if cap is None else cap
     n = len(form)
-    grams = [table.get(form[i : i + GRAM], 0) for i in range(n - GRAM + 1)]
+    get = table.get
+    grams = [get(form[i : i + GRAM], 0) for i in range(n - GRAM + 1)]
     head = list(itertools.accumulate(grams, min))  # head[i]: rarest gram of form[: i + GRAM]
     tail = list(itertools.accumulate(reversed(grams), min))[::-1]  # tail[i]: of form[i:]
-    # A gap may sit at p when both anchors beside it are long enough and neither ends on a space.
-    ok = [
-        MIN_ANCHOR <= p <= n - MIN_ANCHOR - 1 and form[p - 1] != " " and form[p + 1] != " " for p in range(n)
-    ]
+    # A gap may sit at p when both anchors beside it are long enough and neither ends on a space:
+    # MIN_ANCHOR <= p <= n - MIN_ANCHOR - 1 and form[p - 1] != " " and form[p + 1] != " ".
+    edge = [False] * MIN_ANCHOR
+    inner = form[MIN_ANCHOR - 1 : n - MIN_ANCHOR - 1], form[MIN_ANCHOR + 1 : n - MIN_ANCHOR + 1]
+    ok = [*edge, *[a != " " and b != " " for a, b in zip(*inner, strict=True)], *edge]
     best = _one_gap(grams, ok, head, tail) if k == 1 else _two_gaps(grams, ok, head, tail)
     if best is None or best[0] > limit:
         return None

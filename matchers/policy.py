@@ -188,19 +188,35 @@ def joined_variants(text: str) -> list[str]:
     then each word's own combinations, up to :data:`MAX_FORMS_PER_NAME`.
     """
     out: dict[str, None] = {}
-    # Punctuation and symbols only: combining marks (Indic and Thai vowel signs) are part of their letter.
-    marks = sorted({c for c in text if not c.isalnum() and not c.isspace() and not _is_mark(c)})
+    marks = _marks(text)
     if marks and len(marks) <= MAX_MARK_KINDS:
         for size in range(len(marks) + 1):
             for dropped in itertools.combinations(marks, size):
                 out[" ".join(filter(None, map(_fold_word, _drop(text, dropped).split())))] = None
-    options = [word_splits(folded) for folded in map(_fold_word, text.split()) if folded]
-    for combo in itertools.product(*options):
-        if len(out) >= MAX_FORMS_PER_NAME:
-            break
-        out[" ".join(combo)] = None
+    # A folded word holds a space only where punctuation split it: only then has it several forms.
+    options = [word_splits(f) if " " in f else (f,) for f in map(_fold_word, text.split()) if f]
+    if all(len(o) == 1 for o in options):  # no punctuated word: one combination
+        if len(out) < MAX_FORMS_PER_NAME:
+            out[" ".join(o[0] for o in options)] = None
+    else:
+        for combo in itertools.product(*options):
+            if len(out) >= MAX_FORMS_PER_NAME:
+                break
+            out[" ".join(combo)] = None
     # Words were folded one by one; only a CJK run split over written words needs folding again.
-    return [fold(v) if has_cjk(v) else v for v in out if v]
+    return [v if v.isascii() or not has_cjk(v) else fold(v) for v in out if v]
+
+
+#: ASCII characters that are letters, digits or white space (never a mark of :func:`_marks`).
+_ASCII_WORD_OR_SPACE = frozenset(c for c in map(chr, range(128)) if c.isalnum() or c.isspace())
+
+
+def _marks(text: str) -> list[str]:
+    """The kinds of punctuation and symbols in ``text``, sorted (combining marks, such as Indic and Thai
+    vowel signs, are part of their letter)."""
+    if text.isascii():
+        return sorted(set(text) - _ASCII_WORD_OR_SPACE)
+    return sorted(c for c in set(text) if not c.isalnum() and not c.isspace() and not _is_mark(c))
 
 
 def _is_mark(char: str) -> bool:
@@ -282,7 +298,11 @@ def fuzzy_forms(name: ListedName, entity_type: EntityType) -> list[str]:
     out: dict[str, None] = {}
     for written in orders(name.text, entity_type):
         folded = " ".join(filter(None, map(_fold_word, written.split())))
-        if folded and letter_count(folded) > 4 and not has_cjk(folded) and not any(map(_is_mark, folded)):
+        if (
+            folded
+            and letter_count(folded) > 4
+            and (folded.isascii() or (not has_cjk(folded) and not any(map(_is_mark, folded))))
+        ):
             out[folded] = None
     return list(out)
 

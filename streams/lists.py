@@ -10,12 +10,15 @@ from __future__ import annotations
 import gc
 import logging
 import sys
+import time
 from collections.abc import Sequence
 from typing import Literal, TextIO
 
 from matchers.automaton import NameAutomaton
-from matchers.sources import DEFAULT_SOURCES, describe, load_watchlists
+from matchers.sources import DEFAULT_SOURCES, describe
+from matchers.watchlist import Watchlist
 from schemas.errors import ConfigError
+from streams.build_cache import load_or_build
 from streams.settings import FuzzyChoice
 
 log = logging.getLogger(__name__)
@@ -37,7 +40,8 @@ def load_automaton(
 
     The CLI resolves the sources from the flags and ``TXSCREEN_WATCHLIST``
     (:func:`streams.settings.watchlist_sources`). ``fuzzy``: whether the fuzzy tier runs, for which
-    lists (default: on, every list); a list id there that is not loaded is a ConfigError."""
+    lists (default: on, every list; a list id there that is not loaded is a ConfigError), and the build
+    cache's folder (:mod:`streams.build_cache`; default: none)."""
     if report == "stderr":
         report = sys.stderr
     sources = chosen_sources(watchlists)
@@ -48,35 +52,48 @@ def load_automaton(
             file=report,
         )
     fuzzy = fuzzy or FuzzyChoice()
-    # Loading and building allocate hundreds of thousands of objects that live as long as the process:
-    # the collector would walk them again at every threshold (measured ~7% of start-up). Garbage here is
-    # freed by reference counting; the collection below runs once at the end.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        lists = load_watchlists(sources)
+
+    def check(lists: Sequence[Watchlist]) -> None:
         unknown = sorted(set(fuzzy.lists or ()) - {wl.list_id for wl in lists})
         if unknown:
             known = ", ".join(wl.list_id for wl in lists)
             raise ConfigError(
                 f"--fuzzy-lists names {', '.join(unknown)}, which is not a loaded list ({known})."
             )
-        automaton = NameAutomaton(lists, fuzzy=fuzzy.on, fuzzy_lists=fuzzy.lists)
+
+    # Loading and building allocate hundreds of thousands of objects that live as long as the process:
+    # the collector would walk them again at every threshold (measured ~7% of start-up). Garbage here is
+    # freed by reference counting; the collection below runs once at the end.
+    started = time.perf_counter()
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        loaded = load_or_build(sources, fuzzy.cache, fuzzy=fuzzy.on, fuzzy_lists=fuzzy.lists, check=check)
     finally:
         if collecting:
             gc.enable()
+    seconds = time.perf_counter() - started
+    automaton = loaded.automaton
+    how = (
+        f"loaded from the build cache in {seconds:.2f} s"
+        if loaded.from_cache
+        else f"built in {seconds:.2f} s ({loaded.note})"
+    )
     if report is not None:
         print(describe(automaton.watchlists), file=report)
         print(
-            f"txscreen: watchlist version {automaton.version}: {automaton.key_count:,} search keys "
-            f"built in {automaton.build_seconds:.1f} s",
+            f"txscreen: watchlist version {automaton.version}: {automaton.key_count:,} search keys; lists "
+            f"and automaton {how}",
             file=report,
         )
         print(f"txscreen: matching: {automaton.engine.description}", file=report)
         print(fuzzy_report(automaton), file=report)
+    log.info("watchlists and automaton %s", how)
     # The lists and the automaton live as long as the process: keep the garbage collector off them
-    # (a full collection would otherwise walk every listed name again and again).
-    gc.collect()
+    # (a full collection would otherwise walk every listed name again and again). A build leaves
+    # garbage to collect first; what the cache reads back is all alive.
+    if not loaded.from_cache:
+        gc.collect()
     gc.freeze()
     return automaton
 

@@ -210,10 +210,12 @@ class Latency(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class FuzzyChoice:
-    """Whether the fuzzy tier runs, and for which lists (``None``: every list)."""
+    """The automaton's build options: whether the fuzzy tier runs, for which lists (``None``: every
+    list), and the build cache's folder (``None``: no cache; :mod:`streams.build_cache`)."""
 
     on: bool = True
     lists: tuple[str, ...] | None = None
+    cache: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,6 +319,13 @@ def _on_off(raw: str, where: str) -> bool:
     if value not in ("on", "off"):
         raise ConfigError(f"{where} must be 'on' or 'off', not {raw!r}.")
     return value == "on"
+
+
+def _cache_folder(raw: str, where: str) -> str:
+    value = raw.strip()
+    if not value:
+        raise ConfigError(f"{where} must be 'off' or a folder.")
+    return "off" if value.lower() == "off" else value
 
 
 def _list_ids(raw: str, _where: str) -> tuple[str, ...]:
@@ -561,6 +570,17 @@ FUZZY_LISTS = Setting(
     parse=_list_ids,
     metavar="IDS",
 )
+BUILD_CACHE = Setting(
+    "build_cache",
+    "--build-cache",
+    "TXSCREEN_BUILD_CACHE",
+    "$XDG_CACHE_HOME/txscreen",
+    "where start-up keeps the lists and the automaton's derived build inputs, keyed by the lists' bytes "
+    "and txscreen's code (the next start-up with the same lists reads them back), or off; default "
+    "$XDG_CACHE_HOME/txscreen, else ~/.cache/txscreen",
+    parse=_cache_folder,
+    metavar="off|DIR",
+)
 MAX_BATCH = Setting(
     "max_batch",
     "--max-batch",
@@ -758,11 +778,28 @@ def worker_settings(args: argparse.Namespace, environ: Mapping[str, str]) -> Wor
 
 
 def fuzzy_choice(args: argparse.Namespace, environ: Mapping[str, str]) -> FuzzyChoice:
-    """``--fuzzy`` and ``--fuzzy-lists`` (else their environment variables, else on for every list)."""
+    """``--fuzzy``, ``--fuzzy-lists`` and ``--build-cache`` (else their environment variables, else on
+    for every list, with the cache in the user's cache folder)."""
     on = FUZZY.value(args, environ)
     if isinstance(on, str):  # the default, as shown in the help
         on = _on_off(on, FUZZY.flag)
-    return FuzzyChoice(on=on, lists=tuple(FUZZY_LISTS.value(args, environ)) or None)
+    lists = tuple(FUZZY_LISTS.value(args, environ)) or None
+    return FuzzyChoice(on=on, lists=lists, cache=build_cache_folder(args, environ))
+
+
+def build_cache_folder(args: argparse.Namespace, environ: Mapping[str, str]) -> Path | None:
+    """``--build-cache`` (else ``TXSCREEN_BUILD_CACHE``): ``None`` for off; by default
+    ``$XDG_CACHE_HOME/txscreen``, else ``$HOME/.cache/txscreen``, else (neither is set) off."""
+    value = BUILD_CACHE.value(args, environ)
+    if value == "off":
+        return None
+    if value != BUILD_CACHE.default:
+        return Path(value).expanduser()
+    xdg = environ.get("XDG_CACHE_HOME", "").strip()
+    if xdg:
+        return Path(xdg) / "txscreen"
+    home = environ.get("HOME", "").strip()
+    return Path(home) / ".cache" / "txscreen" if home else None
 
 
 def settings_table(settings: Iterable[Setting] = (*KAFKA_SETTINGS, WATCHLISTS, *WORKER_SETTINGS)) -> str:
@@ -780,9 +817,11 @@ def settings_table(settings: Iterable[Setting] = (*KAFKA_SETTINGS, WATCHLISTS, *
 
 
 def add_fuzzy_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--fuzzy on|off`` and ``--fuzzy-lists IDS`` (commands that screen)."""
+    """Add the build options of commands that screen: ``--fuzzy on|off``, ``--fuzzy-lists IDS`` and
+    ``--build-cache off|DIR``."""
     FUZZY.add_to(parser)
     FUZZY_LISTS.add_to(parser)
+    BUILD_CACHE.add_to(parser)
 
 
 def add_watchlist_arguments(parser: argparse.ArgumentParser) -> None:

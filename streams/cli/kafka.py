@@ -27,6 +27,7 @@ from streams.kafka.clients import admin_config, check_options, new_client
 from streams.kafka.topics import create_topics, delete_topics, partition_counts, require_topics
 from streams.metrics.server import METRICS_LISTEN
 from streams.settings import (
+    BUILD_CACHE,
     FUZZY,
     FUZZY_LISTS,
     KAFKA_SETTINGS,
@@ -266,6 +267,7 @@ TABLE_SETTINGS: tuple[Setting, ...] = (
     WATCHLIST_TOPIC,
     FUZZY,
     FUZZY_LISTS,
+    BUILD_CACHE,
     *WORKER_SETTINGS,
     ENGINE,
     METRICS_LISTEN,
