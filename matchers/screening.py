@@ -125,8 +125,9 @@ class _CheckedText:
     created_at: datetime
 
 
-#: What a key index stands for: its folded form, where the form starts in the key, its targets.
-_KeyInfo = tuple[str, int, tuple[Target, ...]]
+#: What a key index stands for: its folded form, where the form starts in the key, its targets, and how
+#: far the forms it is an anchor of reach around a find (``None``: not an anchor of the fuzzy tier).
+_KeyInfo = tuple[str, int, tuple[Target, ...], AnchorReach | None]
 
 #: A hit before it is mapped back to the original text: its rank, target, rule-f answer and folded form.
 _Pending = tuple[HitRank, Target, str, str]
@@ -232,6 +233,7 @@ class _HitCollector:
                     key.strip(_KEY_MARKS),
                     key_core_offset(key),
                     self._automaton.targets_of(key_index),
+                    anchors_of(key_index),
                 )
             pos = start + info[1]
             # Offsets are in bytes; within the folded text they are needed in characters.
@@ -242,7 +244,7 @@ class _HitCollector:
                     byte_at, char_at = base, 0
                 local = char_at + len(batch[byte_at:pos].decode("utf-8"))
                 byte_at, char_at = pos, local
-            uses = anchors_of(key_index)
+            uses = info[3]
             if (uses is not None or variant == _INVERTED_VARIANT) and folded_text is None:
                 folded_text = batch[base : next_sep - 1].decode("utf-8")
             if variant == _INVERTED_VARIANT and (  # an inverted party field: whole-field finds, exact only
@@ -268,7 +270,7 @@ class _HitCollector:
                         party=slot % _FIELDS in _PARTY_SLOTS,
                     )
                     if verified is None
-                    else self._found(verified.get(position))
+                    else self._found(verified.at(position))
                 )
                 if found:
                     kept += self._note_fuzzy(slot, variant, event.created_at, found, folded_text)
@@ -276,14 +278,14 @@ class _HitCollector:
 
     def _verified(
         self, batch: bytes, finds: list[tuple[int, int, int]], count: int, slots: Sequence[int] | None
-    ) -> dict[int, list[tuple[int, int, int, int]]] | None:
-        """The native verification of every anchor find in ``finds`` at once, by position in ``finds``
-        (``None`` without the native index: each find is then verified in Python as it comes)."""
+    ) -> _AnchorChecks | None:
+        """The native verification of the anchor finds in ``finds`` (``None`` without the native index:
+        each find is then verified in Python as it comes)."""
         index = self._automaton.fuzzy_index
         if index is None:
             return None
         party = [(slots[k] if slots is not None else k) % _FIELDS in _PARTY_SLOTS for k in range(count)]
-        return index.verify_finds(batch, finds, party)
+        return _AnchorChecks(index, batch, finds, party)
 
     def _found(self, verified: list[tuple[int, int, int, int]] | None) -> list[tuple[Target, int, int, int]]:
         """``(target, start, end, distance)`` of a find's verified fuzzy forms."""
@@ -311,7 +313,7 @@ class _HitCollector:
         event_index, field_index = divmod(slot, _FIELDS)
         party = field_index in _PARTY_SLOTS
         now, ranks = self._now, self._ranks
-        form, _, targets = info
+        form, _, targets, _ = info
         end = local + len(form)
         pending = self._pending.get(event_index)
         added = 0
@@ -468,6 +470,36 @@ class _HitCollector:
             cut = 2 * space.end()
         whole = FoldMap(text, native=self._fold_positions)
         return whole, len(whole.folded)
+
+
+#: How many finds :class:`_AnchorChecks` hands the native verification in its first call (then twice
+#: as many in each further call: a text with a million finds costs a few calls, not thousands).
+_VERIFY_CHUNK: Final = 256
+
+
+class _AnchorChecks:
+    """The native verification of a batch's anchor finds (``FuzzyIndex.verify_finds``), a chunk of finds
+    per call as the collector reaches them: a text past its cap of candidates is only counted, so a text
+    that repeats a name 150,000 times has its later finds verified by none."""
+
+    __slots__ = ("_batch", "_end", "_finds", "_found", "_index", "_party", "_size", "_start")
+
+    def __init__(
+        self, index: Any, batch: bytes, finds: list[tuple[int, int, int]], party: list[bool]
+    ) -> None:
+        self._index, self._batch, self._finds, self._party = index, batch, finds, party
+        self._start = self._end = 0
+        self._size = _VERIFY_CHUNK
+        self._found: dict[int, list[tuple[int, int, int, int]]] = {}
+
+    def at(self, position: int) -> list[tuple[int, int, int, int]] | None:
+        """``(form id, start, end, distance)`` of the forms the anchor find ``finds[position]`` verified."""
+        if not self._start <= position < self._end:
+            self._start, self._end = position, position + self._size
+            self._size *= 2
+            chunk = self._finds[position : self._end]
+            self._found = self._index.verify_finds(self._batch, chunk, self._party)
+        return self._found.get(position - self._start)
 
 
 _START: Final = itemgetter(1)
