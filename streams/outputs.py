@@ -217,6 +217,26 @@ def counts(result: BatchResult) -> Counts:
     return Counts(result)
 
 
+def merge_counts(first: Mapping[str, int], second: Mapping[str, int]) -> Mapping[str, int]:
+    """Two parts of one batch counted as one (a batch topped up after the wait for the commit in flight).
+
+    Two :class:`Counts` give a Counts whose break-downs (verdicts, dead-letter reasons, hits) are added up
+    too, so that the metrics count every event of the batch; other mappings (the copier's) give a dict.
+    """
+    total = {kind: first.get(kind, 0) + second.get(kind, 0) for kind in {**first, **second}}
+    if not (isinstance(first, Counts) and isinstance(second, Counts)):
+        return total
+    merged = Counts.__new__(Counts)
+    dict.__init__(merged, total)
+    merged.verdicts = {
+        verdict: first.verdicts.get(verdict, 0) + second.verdicts.get(verdict, 0)
+        for verdict in {**first.verdicts, **second.verdicts}
+    }
+    merged.dead_letters = first.dead_letters + second.dead_letters
+    merged.hits = first.hits + second.hits
+    return merged
+
+
 def log_batch_outcomes(messages: Sequence[M], adapter: MessageAdapter[M], result: BatchResult) -> None:
     """One line per blocked input (INFO) and per dead letter (WARNING), naming topic[partition]@offset."""
     if result.hits and log.isEnabledFor(logging.INFO):

@@ -713,13 +713,12 @@ class BatchLoop:
 
 
 def _chained(first: Emit, second: Emit) -> Emit:
-    """One emit step producing ``first``'s outputs, then ``second``'s, with their counts added up."""
+    """One emit step producing ``first``'s outputs, then ``second``'s, with their counts added up (with their
+    break-downs for the metrics: :func:`streams.outputs.merge_counts`)."""
 
     def emit(producer: Producer) -> Mapping[str, int]:
-        counts = dict(first(producer))
-        for kind, count in second(producer).items():
-            counts[kind] = counts.get(kind, 0) + count
-        return counts
+        counts = first(producer)
+        return outputs.merge_counts(counts, second(producer))
 
     return emit
 

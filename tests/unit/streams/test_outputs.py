@@ -221,3 +221,21 @@ def test_produce_records_queues_each_record_once_in_order_when_the_queue_is_full
     records = [("t", b"k1", b"v1", None), ("t", b"k2", b"v2", None), ("t", None, b"v3", [("h", b"x")])]
     produce_records(producer, records)  # type: ignore[arg-type]
     assert producer.queued == [("t", b"v1"), ("t", b"v2"), ("t", b"v3")]
+
+
+def test_a_topped_up_batch_counts_every_event_in_its_break_downs(
+    default_automaton: NameAutomaton, make_event: Callable[..., bytes]
+) -> None:
+    """Counts of two parts of a batch merge into the counts of the whole, break-downs included (metrics)."""
+    messages = _kafka_messages(_batch(make_event), partition=0, first=0)
+
+    def count(part: list[Message]) -> outputs.Counts:
+        return outputs.counts(screen_messages(part, KAFKA_MESSAGE, default_automaton, now=NOW))
+
+    whole, merged = count(messages), outputs.merge_counts(count(messages[:2]), count(messages[2:]))
+    assert isinstance(merged, outputs.Counts)
+    assert dict(merged) == dict(whole)
+    assert {k: v for k, v in merged.verdicts.items() if v} == {k: v for k, v in whole.verdicts.items() if v}
+    assert merged.dead_letters == whole.dead_letters
+    assert merged.hits == whole.hits
+    assert outputs.merge_counts({"copied": 2}, {"copied": 3}) == {"copied": 5}
