@@ -19,11 +19,14 @@ The first ``warmup`` seconds of events are left out (the worker's first batches 
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
+import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +48,7 @@ from benchmarks.drains import (
 )
 from streams.kafka.reader import read_topic
 from streams.kafka.topics import create_topics, delete_topics
+from streams.loadgen.synthetic import TrafficProfile
 from streams.settings import Guarantee, KafkaSettings, Latency
 
 JOIN_TIMEOUT = 120.0
@@ -162,8 +166,14 @@ def latency_run(
     warmup: float = 2.0,
     partitions: int = PARTITIONS,
     profile: Latency = Latency.THROUGHPUT,
+    worker_args: Sequence[str] = (),
+    traffic: TrafficProfile = TrafficProfile.LATIN,
 ) -> LatencyRun:
-    """One run at ``rate`` events/s for ``duration`` seconds (see the module docstring)."""
+    """One run at ``rate`` events/s for ``duration`` seconds (see the module docstring).
+
+    ``worker_args`` go to the worker's command line after the benchmark's own (``-X producer.linger.ms=0``
+    to try an option, ``-v`` to get its per-batch timings); ``traffic`` is the load generator's profile.
+    """
     import subprocess
 
     topics = fresh_topics("bench.latency")
@@ -176,15 +186,16 @@ def latency_run(
     tag = f"{guarantee.value}-{profile.value}-{round(share * 100)}"
     worker_log, loadgen_log = logs / f"latency-worker-{tag}.log", logs / f"latency-loadgen-{tag}.log"
     flags = kafka_flags(bootstrap, topics)
+    verbose = ["-v"] if "-v" in worker_args else []
     worker_argv = [
-        sys.executable, "-m", "streams.cli", "run", *flags, "--group-id", f"bench-latency-{tag}",
+        sys.executable, "-m", "streams.cli", *verbose, "run", *flags, "--group-id", f"bench-latency-{tag}",
         "--guarantee", guarantee.value, "--latency", profile.value, "--max-events", str(count),
         "--status-interval", "0",
-        "--until-idle", "60",
+        "--until-idle", "60", *(arg for arg in worker_args if arg != "-v"),
     ]  # fmt: skip
     loadgen_argv = [
         sys.executable, "-m", "streams.cli", "loadgen", *flags, "--rate", f"{rate:.0f}",
-        "--count", str(count), "--seed", "7",
+        "--count", str(count), "--seed", "7", "--profile", traffic.value,
     ]  # fmt: skip
     arrivals = Arrivals(bootstrap, topics.outputs, partitions)
     arrivals.start()  # before any output exists: its fetch is warm when the first one commits
@@ -267,3 +278,100 @@ def _percentiles(
         p50_produced_ms=float(p50_made),
         p99_produced_ms=float(p99_made),
     )
+
+
+def max_rate(
+    bootstrap: str, events: int, logs: Path, traffic: TrafficProfile = TrafficProfile.LATIN
+) -> float:
+    """The worker's exactly-once rate draining ``events`` pre-loaded events (one drain, as the suite's)."""
+    from benchmarks import drains
+
+    topic = fresh_topics("bench.latency-max").input
+    client = admin(bootstrap)
+    create_topics(client, [topic], partitions=PARTITIONS)
+    try:
+        drains.preload(bootstrap, topic, events, profile=traffic)
+        return drains.drain(drains.WORKER, bootstrap, topic, events, round_no=0, logs=logs).rate
+    finally:
+        delete_topics(client, [topic])
+
+
+def table(runs: Sequence[LatencyRun]) -> str:
+    """The runs as a markdown table, p50/p99 of each profile side by side per offered load."""
+    lines = [
+        "| guarantee | --latency | load | offered ev/s | sent ev/s | p50 | p99 | p99.9 | max | "
+        "p50 / p99 until produced |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in sorted(runs, key=lambda r: (r.guarantee, r.share, r.profile)):
+        lines.append(
+            f"| {r.guarantee} | {r.profile} | {r.share:.0%} | {r.offered_rate:,.0f} | "
+            f"{r.achieved_rate:,.0f} | "
+            f"{r.p50_ms:.0f} ms | {r.p99_ms:.0f} ms | {r.p999_ms:.0f} ms | {r.max_ms:.0f} ms | "
+            f"{r.p50_produced_ms:.0f} / {r.p99_produced_ms:.0f} ms |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Latency runs alone (the suite's step 5), on a broker of their own or ``--bootstrap-servers``."""
+    from benchmarks.broker_session import bench_broker
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bootstrap-servers", help="use this cluster instead of starting a local broker")
+    rate = parser.add_mutually_exclusive_group()
+    rate.add_argument("--max-rate", type=float, help="the worker's maximum rate (events/s), not measured")
+    rate.add_argument(
+        "--drain-events", type=int, default=100_000, help="events of the drain that measures the maximum rate"
+    )
+    parser.add_argument("--shares", default="0.25,0.5,0.75", help="offered loads, shares of the maximum")
+    parser.add_argument("--profiles", default="throughput,low", help="worker --latency profiles to run")
+    parser.add_argument(
+        "--guarantee", default=Guarantee.EXACTLY_ONCE.value, choices=[g.value for g in Guarantee]
+    )
+    parser.add_argument("--seconds", type=float, default=10.0, help="seconds of load a run")
+    parser.add_argument(
+        "--traffic", default=TrafficProfile.LATIN.value, choices=[t.value for t in TrafficProfile]
+    )
+    parser.add_argument("--logs", type=Path, help="keep the worker and loadgen logs here")
+    parser.add_argument("--out", type=Path, help="write the runs as JSON here")
+    parser.add_argument(
+        "--worker-arg",
+        action="append",
+        default=[],
+        metavar="ARG",
+        help="extra argument for the worker (repeatable): -v for its per-batch timings, -X for options",
+    )
+    args = parser.parse_args(argv)
+    shares = [float(x) for x in args.shares.split(",")]
+    profiles = [Latency(x) for x in args.profiles.split(",")]
+    guarantee, traffic = Guarantee(args.guarantee), TrafficProfile(args.traffic)
+    runs: list[LatencyRun] = []
+    with tempfile.TemporaryDirectory(prefix="txscreen-latency-") as tmp:
+        logs = args.logs or Path(tmp)
+        logs.mkdir(parents=True, exist_ok=True)
+        with bench_broker(args.bootstrap_servers) as bootstrap:
+            top = args.max_rate or max_rate(bootstrap, args.drain_events, logs, traffic)
+            print(f"maximum exactly-once rate: {top:,.0f} events/s", file=sys.stderr, flush=True)
+            for share in shares:
+                for profile in profiles:
+                    run = latency_run(
+                        bootstrap, guarantee, share, share * top, args.seconds, logs=logs,
+                        profile=profile, worker_args=args.worker_arg, traffic=traffic,
+                    )  # fmt: skip
+                    print(
+                        f"{profile.value} at {share:.0%}: p50 {run.p50_ms:.0f} ms, p99 {run.p99_ms:.0f} ms",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    runs.append(run)
+    if args.out:
+        args.out.write_text(
+            json.dumps({"max_rate": top, "runs": [r.as_dict() for r in runs]}, indent=2) + "\n"
+        )
+    print(table(runs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -153,12 +153,18 @@ def output_records(
         keys = repeat(None, len(messages))  # strict zip: as many messages as verdicts
         records = list(map(OutputRecord._make, zip(topics, keys, result.values, extras, strict=True)))
     else:
-        append, key_of, headers_of = records.append, adapter.key, adapter.headers
-        for message, verdict, value in zip(messages, result.verdicts, result.values, strict=True):
+        # The loop runs once per event of every batch: keys and headers are read in one pass each, an input
+        # without headers (the common case) skips own_headers, and the records are built as plain tuples.
+        append, new = records.append, tuple.__new__
+        given = zip(map(adapter.key, messages), map(adapter.headers, messages), strict=True)
+        for (key, original), verdict, value in zip(given, result.verdicts, result.values, strict=True):
             topic, extra = route[verdict]
-            headers, forged = own_headers(headers_of(message), extra)
-            dropped += forged
-            append(OutputRecord(topic, key_of(message), value, headers))
+            if original:
+                headers, forged = own_headers(original, extra)
+                dropped += forged
+            else:
+                headers = extra
+            append(new(OutputRecord, (topic, key, value, headers)))
     for i, entry_ids in (allowlisted or {}).items():
         record = records[i]  # headers may be shared with other records: build a new list
         records[i] = record._replace(headers=[*record.headers, (ALLOWLISTED, ",".join(entry_ids).encode())])
@@ -209,6 +215,26 @@ class Counts(dict[str, int]):
 def counts(result: BatchResult) -> Counts:
     """A batch's counts by outcome (:class:`Counts`)."""
     return Counts(result)
+
+
+def merge_counts(first: Mapping[str, int], second: Mapping[str, int]) -> Mapping[str, int]:
+    """Two parts of one batch counted as one (a batch topped up after the wait for the commit in flight).
+
+    Two :class:`Counts` give a Counts whose break-downs (verdicts, dead-letter reasons, hits) are added up
+    too, so that the metrics count every event of the batch; other mappings (the copier's) give a dict.
+    """
+    total = {kind: first.get(kind, 0) + second.get(kind, 0) for kind in {**first, **second}}
+    if not (isinstance(first, Counts) and isinstance(second, Counts)):
+        return total
+    merged = Counts.__new__(Counts)
+    dict.__init__(merged, total)
+    merged.verdicts = {
+        verdict: first.verdicts.get(verdict, 0) + second.verdicts.get(verdict, 0)
+        for verdict in {**first.verdicts, **second.verdicts}
+    }
+    merged.dead_letters = first.dead_letters + second.dead_letters
+    merged.hits = first.hits + second.hits
+    return merged
 
 
 def log_batch_outcomes(messages: Sequence[M], adapter: MessageAdapter[M], result: BatchResult) -> None:

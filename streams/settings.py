@@ -201,7 +201,8 @@ class Latency(StrEnum):
     """How a worker forms its batches: for throughput, or for latency."""
 
     THROUGHPUT = "throughput"
-    """A batch fills for up to ``--batch-timeout`` (or to ``--max-batch``): few, large transactions."""
+    """A batch fills until ``--batch-timeout`` after the previous batch was consumed (or to ``--max-batch``):
+    at most one transaction per batch timeout, few and large; after a quiet spell, what has arrived."""
     LOW = "low"
     """A batch is what has arrived: the worker waits (up to ``--batch-timeout``) only for the first event,
     then takes every event already fetched. Under load, batches grow with the arrival rate times the
@@ -595,7 +596,8 @@ BATCH_TIMEOUT = Setting(
     "--batch-timeout",
     "TXSCREEN_BATCH_TIMEOUT",
     DEFAULT_WORKER.batch_timeout,
-    "longest wait, in seconds, for a batch to fill before it is processed as it is",
+    "seconds a batch fills, from when the previous batch was consumed (--latency throughput); also the "
+    "longest wait for a first event before the worker looks up (status line, stop request)",
     parse=_positive_seconds,
     metavar="SECONDS",
 )
@@ -604,9 +606,9 @@ LATENCY = Setting(
     "--latency",
     "TXSCREEN_LATENCY",
     DEFAULT_WORKER.latency,
-    "throughput: a batch fills for up to --batch-timeout; low: a batch is what has arrived (the worker waits "
-    "only for the first event), for a p99 of tens of milliseconds at half the maximum rate, still "
-    "exactly-once (see Operations: latency)",
+    "throughput: a batch fills until --batch-timeout after the previous one (at most one transaction per "
+    "batch timeout); low: a batch is what has arrived and commits as soon as the previous one did, for a "
+    "p99 of tens of milliseconds at half the maximum rate, still exactly-once (see Operations: latency)",
     parse=_latency,
     metavar="PROFILE",
 )

@@ -5,12 +5,15 @@ reports (``poll``), which frees room, and tries again, until the record is queue
 :data:`QUEUE_FULL_TIMEOUT` seconds have passed; then it raises :class:`~schemas.errors.BrokerError`
 (a queue that stays full that long means the brokers do not take what is sent). A ``BufferError``
 never escapes. Used by the worker, the copier, the publisher, the dlq replay and the load generator;
-the Faust engine sends through aiokafka, whose ``send`` waits for room itself.
+the Faust engine sends through aiokafka, whose ``send`` waits for room itself. :func:`produce_records`
+queues a whole batch the same way, calling ``Producer.produce`` directly while there is room: it runs
+once per event of every batch of the worker and the copier.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from typing import Any, Final
 
 from confluent_kafka import Producer
@@ -53,3 +56,17 @@ def produce(
                 ) from exc
         else:
             return
+
+
+#: One record to queue: (topic, key, value, headers), as :class:`streams.outputs.OutputRecord` is.
+Record = tuple[str, bytes | None, bytes | None, Any]
+
+
+def produce_records(producer: Producer, records: Iterable[Record]) -> None:
+    """Queue the records in order, each once, waiting for room as :func:`produce` does when it is full."""
+    send = producer.produce
+    for topic, key, value, headers in records:
+        try:
+            send(topic, value, key, headers=headers)
+        except BufferError:
+            produce(producer, topic, value, key, headers=headers)

@@ -2,7 +2,8 @@
 
 Each configuration is layered, later layers winning:
 
-1. txscreen's tuning for throughput (big fetches and batches, a deep producer queue);
+1. txscreen's tuning for throughput (big fetches and batches, a deep producer queue), and for a
+   worker's producer what its ``--latency`` profile changes (:data:`PRODUCER_LATENCY`);
 2. the raw options of the settings (properties file, ``TXSCREEN_KAFKA_CONFIG``, ``-X``), so users
    can reach secured clusters and retune anything above;
 3. what the guarantee needs, which no option may change (``settings.py`` refuses those keys):
@@ -10,7 +11,9 @@ Each configuration is layered, later layers winning:
    for exactly-once a ``transactional.id``.
 
 Delivery reports are asked for failed messages only (``delivery.report.only.error``), so a
-healthy batch costs no Python per message on the producer side.
+healthy batch calls no Python per message on the producer side. (confluent-kafka applies that
+option itself: librdkafka still reports every record, and the client's trampoline takes the GIL
+for each one before it skips the callback; see ``streams.worker.batch_loop.SWITCH_INTERVAL``.)
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any, Final, TypeVar
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
 
 from schemas.errors import ConfigError
-from streams.settings import KafkaSettings, WorkerSettings, mask_secrets, masked
+from streams.settings import KafkaSettings, Latency, WorkerSettings, mask_secrets, masked
 
 log = logging.getLogger(__name__)
 #: librdkafka's own log lines go through logging under this name (served by poll/consume).
@@ -86,6 +89,9 @@ DeliveryCallback = Callable[[KafkaError | None, Message], None]
 
 CONSUMER_TUNING: Final[dict[str, Any]] = {
     "auto.offset.reset": "earliest",
+    # TCP_NODELAY, as Kafka's Java clients and the broker set it: librdkafka writes whole requests, so
+    # Nagle's algorithm only holds a small request back until the previous one's ACK arrives.
+    "socket.nagle.disable": True,
     # A crashed worker's partitions move after 10 s rather than librdkafka's 45 s.
     "session.timeout.ms": 10_000,
     "max.partition.fetch.bytes": 4 * 1024 * 1024,
@@ -94,6 +100,7 @@ CONSUMER_TUNING: Final[dict[str, Any]] = {
 }
 PRODUCER_TUNING: Final[dict[str, Any]] = {
     "linger.ms": 20,
+    "socket.nagle.disable": True,
     "batch.size": 4 * 1024 * 1024,
     "batch.num.messages": 50_000,
     # Compression costs CPU in the client and the broker; on a LAN or one host, none is faster.
@@ -108,6 +115,16 @@ PRODUCER_TUNING: Final[dict[str, Any]] = {
     # rather than librdkafka's 60 s. A healthy transaction lasts one batch (--batch-timeout, 0.1 s,
     # plus its commit); one held up past 10 s by a broker restart is aborted and its batch consumed again.
     "transaction.timeout.ms": 10_000,
+}
+#: What each ``--latency`` profile changes in a worker's producer, over PRODUCER_TUNING (raw options win).
+#: A worker's records wait for their transaction's commit anyway, and a commit starts by waiting for them
+#: to be delivered: a record that lingers delays the commit by as much. With ``linger.ms`` 5 (throughput)
+#: the records of a big batch leave in a few large requests while the batch is still being produced and
+#: while its offsets are sent; with 0 (low) a small batch leaves as soon as its partitions joined the
+#: transaction (in one request a partition: they are queued during that round trip).
+PRODUCER_LATENCY: Final[dict[Latency, dict[str, Any]]] = {
+    Latency.THROUGHPUT: {"linger.ms": 5},
+    Latency.LOW: {"linger.ms": 0},
 }
 #: Largest value a worker produces; larger outputs become dead letters (librdkafka's message.max.bytes
 #: default is 1,000,000 bytes and the record also carries key and headers).
@@ -198,6 +215,7 @@ def producer_config(
     kafka = settings.kafka
     config: dict[str, Any] = {
         **PRODUCER_TUNING,
+        **PRODUCER_LATENCY[settings.latency],
         **kafka.client_options.for_client("producer"),
         "bootstrap.servers": kafka.bootstrap_servers,
         "enable.idempotence": True,

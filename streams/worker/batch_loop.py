@@ -11,7 +11,13 @@ nothing for the copier) and returns an *emit* step; ``emit(producer)`` makes exa
   thread while the main thread consumes and transforms the next batch (the GIL is free while
   librdkafka waits for the broker); the next batch is emitted only once that commit succeeded, so
   there is never more than one transaction, and the order of commits is the order of batches.
-  With ``--latency low`` a batch is what has arrived, topped up with what came during that wait.
+* **batches**: with ``--latency throughput`` (the default) a batch fills until ``--batch-timeout``
+  after the previous batch was consumed, or until ``--max-batch`` events: below the maximum rate at
+  most one transaction per batch timeout, while the screening of one batch overlaps the filling of
+  the next; when that time is already up (a quiet spell), a batch is what has arrived, so a lone
+  event does not wait for a batch to fill. With ``--latency low`` a batch is always what has arrived
+  (waiting only for the first event). Under both, once the commit in flight is done, the batch is
+  topped up with what came meanwhile.
 * **at-least-once**: emit → ``flush`` → synchronous ``commit`` of the offsets. A crash between the
   flush and the commit repeats the batch.
 
@@ -46,8 +52,10 @@ seems stuck). Every log line about a message names ``topic[partition]@offset``.
 from __future__ import annotations
 
 import faulthandler
+import gc
 import logging
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -71,6 +79,7 @@ from streams.metrics.observer import LoopObserver
 from streams.outputs import kafka_source
 from streams.settings import Latency, WorkerSettings
 from streams.status import StatusLine, Totals
+from streams.worker.timings import LoopTimings
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +93,13 @@ START_TIMEOUT = 120.0
 #: #5511: send_offsets_to_transaction can hang past its timeout when the group coordinator's broker
 #: handle is decommissioned during a broker restart). The worker then exits so that a restart resumes.
 STUCK_AFTER = CALL_TIMEOUT + 15.0
+#: The GIL switch interval while a loop runs (Python's default is 5 ms). The commit thread needs the GIL
+#: now and then: between its librdkafka calls, and inside the commit's flush, where confluent-kafka's
+#: delivery-report trampoline takes the GIL for every delivered record (it skips the Python callback of a
+#: success, not the GIL). Each time, a main thread busy screening kept it waiting for up to the interval:
+#: several times a commit (once per produce request answered). Only a thread waiting for the GIL makes the
+#: main thread switch, so a shorter interval costs nothing while the commit thread is idle.
+SWITCH_INTERVAL = 0.0005
 _FENCED_CODES = frozenset({KafkaError._FENCED, KafkaError.PRODUCER_FENCED, KafkaError.FENCED_INSTANCE_ID})
 _CONNECTION_ERRORS = frozenset({KafkaError._TRANSPORT, KafkaError._RESOLVE})
 
@@ -215,20 +231,28 @@ class BatchLoop:
         self.client_stuck = False
         self.observer = observer or LoopObserver()  # metrics and /readyz (streams.metrics)
         self._consumed_at = 0.0  # when the last batch was consumed (monotonic)
+        self._closes_at = 0.0  # --latency throughput: when the next batch stops filling (monotonic)
+        self.timings = LoopTimings()  # per-phase seconds, kept at DEBUG only (txscreen -v)
 
     # --- the loop ---
 
     def run(self) -> Totals:
         """Run until stopped (signal, ``max_events``, ``until_idle``); BrokerError on a fatal error."""
         restore = self.stop.install()
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL)
         try:
             self._run()
         except KafkaException as exc:
             raise BrokerError(self._fatal_message(exc.args[0], "")) from exc
         finally:
+            sys.setswitchinterval(switch_interval)
             restore()
             self.observer.stopping()
+            self.timings.close()
         log.info("%s: %s", self.name, self.status.summary())
+        if self.timings.enabled:
+            log.debug("%s: where the time went, per batch:\n%s", self.name, self.timings.summary())
         return self.totals
 
     def _run(self) -> None:
@@ -255,6 +279,9 @@ class BatchLoop:
             consumer.subscribe(
                 [self.topic], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
             )
+            # What start-up made (lists, clients, followers) lives as long as the process: out of the
+            # collector's way, so that a full collection walks only what the batches leave behind.
+            gc.freeze()
             log.info(
                 "%s started: group %s, %s, reading %s%s",
                 self.name,
@@ -275,14 +302,16 @@ class BatchLoop:
     def _loop_exactly_once(self, consumer: Consumer, producer: Producer) -> None:
         while not self._should_stop():
             messages = self._next_batch(consumer)  # a rebalance in here settles the commit in flight
-            emit = self.transform(messages) if messages else None  # overlaps the commit in flight
+            with self.timings.phase("screen"):
+                emit = self.transform(messages) if messages else None  # overlaps the commit in flight
             self._settle()
             if self._failed is not None:  # the previous batch was aborted: consume it again
                 self._rewind(consumer, self._failed, messages)
                 self._failed = None
                 continue
-            if emit is not None and self.settings.latency is Latency.LOW:
-                messages, emit = self._top_up(consumer, messages, emit)
+            if emit is not None:
+                with self.timings.phase("top-up"):
+                    messages, emit = self._top_up(consumer, messages, emit)
             if emit is not None:
                 self._begin(consumer, producer, messages, emit)
                 self._last_activity = time.monotonic()
@@ -329,14 +358,20 @@ class BatchLoop:
             left = self.settings.max_events - self.totals.events - self._in_flight_events()
             limit = max(1, min(limit, left))
         self._rebalanced = False
-        if self.settings.latency is Latency.LOW:
-            messages = _arrived(consumer, limit, self.settings.batch_timeout)
-        else:
-            messages = consumer.consume(limit, self.settings.batch_timeout)
+        timeout = self.settings.batch_timeout
+        with self.timings.phase("consume"):
+            fill = self._closes_at - time.monotonic()
+            if self.settings.latency is Latency.THROUGHPUT and fill > 0:
+                messages = consumer.consume(limit, fill)  # the batch fills until its time is up
+            else:
+                messages = _arrived(consumer, limit, timeout)
         self._raise_if_fatal()
         if not messages:
             return messages
         self._consumed_at = time.monotonic()
+        self._closes_at = self._consumed_at + timeout
+        if self.timings.enabled:
+            self.timings.ages(messages)
         if self.totals.first_batch_at is None:
             self.totals.first_batch_at = time.monotonic()
         if any(map(Message.error, messages)):
@@ -351,8 +386,8 @@ class BatchLoop:
     def _top_up(
         self, consumer: Consumer, messages: list[Message], emit: Emit
     ) -> tuple[list[Message], Emit | None]:
-        """``--latency low``: add to the batch the events that arrived while the commit before it was
-        waited for, so that they go out in this transaction rather than wait for the next one.
+        """Add to the batch the events that arrived while the commit before it was waited for (and while
+        it was screened), so that they go out in this transaction rather than wait for the next one.
 
         A rebalance during this consume would leave the batch holding events consumed before it: the
         batch is then dropped and its partitions rewound to where it began (the committed offsets).
@@ -397,6 +432,7 @@ class BatchLoop:
     def _begin(self, consumer: Consumer, producer: Producer, messages: list[Message], emit: Emit) -> None:
         """Open a transaction, produce the batch's outputs and hand the commit to the helper thread."""
         offsets = offsets_after(messages)
+        started = time.perf_counter()
         try:
             producer.begin_transaction()
             self._open = True
@@ -406,7 +442,9 @@ class BatchLoop:
             self._abort_after(exc.args[0], producer, messages)
             self._rewind(consumer, messages)
             return
+        self.timings.add("produce", time.perf_counter() - started)
         future: Future[None] = Future()
+        consumed_at = self._consumed_at
 
         def commit() -> None:
             try:
@@ -414,6 +452,7 @@ class BatchLoop:
             except BaseException as exc:  # handed to the main thread, which decides
                 future.set_exception(exc)
             else:
+                self.timings.add("consumed→committed", time.monotonic() - consumed_at)
                 future.set_result(None)
 
         # A daemon thread: a librdkafka call stuck in C must not keep the process from exiting.
@@ -422,11 +461,13 @@ class BatchLoop:
 
     def _commit(self, producer: Producer, offsets: list[TopicPartition], metadata: object) -> None:
         """On the helper thread: send the offsets to the transaction and commit it."""
-        self._retrying(
-            "send the offsets to the transaction",
-            lambda: producer.send_offsets_to_transaction(offsets, metadata, CALL_TIMEOUT),
-        )
-        self._retrying("commit the transaction", lambda: producer.commit_transaction(CALL_TIMEOUT))
+        with self.timings.phase("offsets"):
+            self._retrying(
+                "send the offsets to the transaction",
+                lambda: producer.send_offsets_to_transaction(offsets, metadata, CALL_TIMEOUT),
+            )
+        with self.timings.phase("commit"):
+            self._retrying("commit the transaction", lambda: producer.commit_transaction(CALL_TIMEOUT))
 
     def _settle(self) -> None:
         """Wait for the commit in flight; count it, or abort it and remember its batch for a rewind."""
@@ -434,7 +475,8 @@ class BatchLoop:
         if in_flight is None:
             return
         try:
-            self._wait(in_flight)
+            with self.timings.phase("settle"):
+                self._wait(in_flight)
         except KafkaException as exc:
             assert self._producer is not None
             self._abort_after(exc.args[0], self._producer, in_flight.messages)
@@ -671,13 +713,12 @@ class BatchLoop:
 
 
 def _chained(first: Emit, second: Emit) -> Emit:
-    """One emit step producing ``first``'s outputs, then ``second``'s, with their counts added up."""
+    """One emit step producing ``first``'s outputs, then ``second``'s, with their counts added up (with their
+    break-downs for the metrics: :func:`streams.outputs.merge_counts`)."""
 
     def emit(producer: Producer) -> Mapping[str, int]:
-        counts = dict(first(producer))
-        for kind, count in second(producer).items():
-            counts[kind] = counts.get(kind, 0) + count
-        return counts
+        counts = first(producer)
+        return outputs.merge_counts(counts, second(producer))
 
     return emit
 

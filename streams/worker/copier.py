@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from confluent_kafka import Message, Producer
 from confluent_kafka.admin import AdminClient
 
-from streams.kafka.backpressure import produce
+from streams.kafka.backpressure import produce_records
 from streams.kafka.clients import admin_config, new_client
 from streams.kafka.topics import require_topics
 from streams.settings import WorkerSettings
@@ -43,8 +43,7 @@ class CopyTransform:
         topic = self.topic
 
         def emit(producer: Producer) -> dict[str, int]:
-            for message in messages:
-                produce(producer, topic, message.value(), message.key(), headers=message.headers())
+            produce_records(producer, ((topic, m.key(), m.value(), m.headers()) for m in messages))
             return {COPIED: len(messages)}
 
         return emit

@@ -36,7 +36,7 @@ from matchers.automaton import NameAutomaton
 from schemas.records import Verdict
 from streams.allowlist import Allowlist
 from streams.kafka.allowlist import AllowlistFollower
-from streams.kafka.backpressure import produce
+from streams.kafka.backpressure import produce_records
 from streams.kafka.clients import MAX_OUTPUT_BYTES, admin_config, new_client
 from streams.kafka.topics import require_topics
 from streams.lists import load_automaton
@@ -100,8 +100,7 @@ class ScreeningTransform:
         batch_counts.allowlisted(len(allowed))
 
         def emit(producer: Producer) -> dict[str, int]:
-            for record in records:
-                produce(producer, record.topic, record.value, record.key, headers=record.headers)
+            produce_records(producer, records)
             return batch_counts
 
         return emit

@@ -21,7 +21,7 @@ from schemas.records import Verdict, decode_dead_letter
 from streams import outputs
 from streams.faust.app import BatchScreener
 from streams.file_runner import FileRunSettings, Outputs, run_file
-from streams.kafka.backpressure import produce
+from streams.kafka.backpressure import produce, produce_records
 from streams.outputs import KAFKA_MESSAGE, output_records, screen_messages
 from streams.progress import ProgressBar
 from streams.settings import Topics
@@ -213,3 +213,29 @@ def test_progress_bar_ends_its_line_once() -> None:
     assert text.endswith("done\n")
     assert "100%" in text
     assert "\x1b" not in text  # plain text: a shorter line is covered with spaces, not escape codes
+
+
+def test_produce_records_queues_each_record_once_in_order_when_the_queue_is_full() -> None:
+    """A batch queued while the queue is full waits for room and queues every record once, in order."""
+    producer = _FullQueue(full=2)
+    records = [("t", b"k1", b"v1", None), ("t", b"k2", b"v2", None), ("t", None, b"v3", [("h", b"x")])]
+    produce_records(producer, records)  # type: ignore[arg-type]
+    assert producer.queued == [("t", b"v1"), ("t", b"v2"), ("t", b"v3")]
+
+
+def test_a_topped_up_batch_counts_every_event_in_its_break_downs(
+    default_automaton: NameAutomaton, make_event: Callable[..., bytes]
+) -> None:
+    """Counts of two parts of a batch merge into the counts of the whole, break-downs included (metrics)."""
+    messages = _kafka_messages(_batch(make_event), partition=0, first=0)
+
+    def count(part: list[Message]) -> outputs.Counts:
+        return outputs.counts(screen_messages(part, KAFKA_MESSAGE, default_automaton, now=NOW))
+
+    whole, merged = count(messages), outputs.merge_counts(count(messages[:2]), count(messages[2:]))
+    assert isinstance(merged, outputs.Counts)
+    assert dict(merged) == dict(whole)
+    assert {k: v for k, v in merged.verdicts.items() if v} == {k: v for k, v in whole.verdicts.items() if v}
+    assert merged.dead_letters == whole.dead_letters
+    assert merged.hits == whole.hits
+    assert outputs.merge_counts({"copied": 2}, {"copied": 3}) == {"copied": 5}

@@ -12,7 +12,7 @@ from streams.kafka.clients import (
     reader_config,
     transactional_id,
 )
-from streams.settings import ClientOptions, Guarantee, KafkaSettings, WorkerSettings
+from streams.settings import ClientOptions, Guarantee, KafkaSettings, Latency, WorkerSettings
 
 
 def _ignore_error(_error: KafkaError) -> None:
@@ -92,3 +92,27 @@ def test_prefixed_options_reach_only_their_client() -> None:
     assert reader_config(kafka)["isolation.level"] == "read_committed"
     assert plain_producer_config(kafka)["linger.ms"] == "7"
     assert "transaction.timeout.ms" not in plain_producer_config(kafka)
+
+
+def test_each_latency_profile_sets_the_worker_producers_linger() -> None:
+    """--latency throughput lingers 5 ms, low 0 ms; -X linger.ms still wins; both clients set TCP_NODELAY."""
+    kafka = KafkaSettings(bootstrap_servers="b:9092")
+    lingers = {
+        latency: producer_config(
+            WorkerSettings(kafka=kafka, latency=latency),
+            transactional_id="g.x",
+            error_cb=_ignore_error,
+            on_delivery=_ignore_delivery,
+        )["linger.ms"]
+        for latency in Latency
+    }
+    assert lingers == {Latency.THROUGHPUT: 5, Latency.LOW: 0}
+    overridden = WorkerSettings(
+        kafka=KafkaSettings(client_options=ClientOptions((("producer.linger.ms", "7"),))), latency=Latency.LOW
+    )
+    config = producer_config(
+        overridden, transactional_id="g.x", error_cb=_ignore_error, on_delivery=_ignore_delivery
+    )
+    assert config["linger.ms"] == "7"
+    assert config["socket.nagle.disable"] is True
+    assert consumer_config(worker(), error_cb=_ignore_error)["socket.nagle.disable"] is True

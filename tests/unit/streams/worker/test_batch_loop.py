@@ -254,3 +254,34 @@ def test_both_latency_profiles_commit_every_input_once(
     assert totals.events == 20
     if consumer_class is RebalancingConsumer and latency is Latency.LOW:
         assert clients["consumer"].seeks  # the topped-up batch was dropped and its partitions rewound
+
+
+class TimedConsumer(TrickleConsumer):
+    """A trickle that records the timeout of every consume call."""
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
+        self.timeouts: list[float] = []
+
+    def consume(self, num_messages: int, timeout: float) -> list[Message]:
+        self.timeouts.append(timeout)
+        return super().consume(num_messages, timeout)
+
+
+def test_a_default_batch_fills_until_the_batch_timeout_after_the_previous_one(
+    clients: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--latency throughput: the first batch is what has arrived; the next ones fill for what is left of the
+    batch timeout counted from when the previous batch was consumed (screening and producing count)."""
+
+    def consumer(config: dict[str, Any]) -> TimedConsumer:
+        clients["consumer"] = TimedConsumer(config)
+        return clients["consumer"]
+
+    monkeypatch.setattr(batch_loop, "Consumer", consumer)
+    BatchLoop(settings(batch_timeout=30.0, latency=Latency.THROUGHPUT), CopyTransform("out")).run()
+    timeouts = clients["consumer"].timeouts
+    assert timeouts[0] == 0  # nothing consumed before: take what has arrived
+    fills = [t for t in timeouts if t > 0]
+    assert fills
+    assert all(20.0 < t < 30.0 for t in fills)  # what is left of the 30 s, not a fresh 30 s
