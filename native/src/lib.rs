@@ -559,6 +559,8 @@ impl Triage {
     /// one of its `texts` has a key: `owners[k]` is the input of `texts[k]`).
     ///
     /// Code 0 and 2 need a valid event of at most `max_event_bytes` whose ASCII texts hold no key.
+    /// The GIL is released while the batch is classified (the bytes objects are immutable and `raws`
+    /// holds them), so that the worker's commit thread runs beside the screening.
     fn classify<'py>(
         &self,
         py: Python<'py>,
@@ -566,20 +568,48 @@ impl Triage {
         max_event_bytes: usize,
     ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyList>, Vec<usize>)> {
         let automaton = &self.search.get().automaton;
-        let fuzzy = self
+        let fuzzy_index = self
             .fuzzy
             .as_ref()
             .map(|(index, from)| (index.borrow(py), *from));
-        let mut codes = vec![FULL_PATH; raws.len()];
+        let fuzzy = fuzzy_index.as_ref().map(|(index, from)| (&**index, *from));
+        let items: Vec<Option<Bound<'py, PyBytes>>> = raws
+            .iter()
+            .map(|item| item.downcast_into::<PyBytes>().ok())
+            .collect();
+        let bytes: Vec<Option<&[u8]>> = items
+            .iter()
+            .map(|item| item.as_ref().map(|b| b.as_bytes()))
+            .collect();
+        let (codes, left) =
+            py.allow_threads(|| self.classify_bytes(&bytes, max_event_bytes, automaton, fuzzy));
         let left_texts = PyList::empty(py);
-        let mut owners = Vec::new();
+        let mut owners = Vec::with_capacity(left.len());
+        for (index, text) in left {
+            left_texts.append(text)?;
+            owners.push(index);
+        }
+        Ok((PyBytes::new(py, &codes), left_texts, owners))
+    }
+}
+
+impl Triage {
+    /// [`Triage::classify`] without the GIL: the codes, and each text handed back with its input.
+    fn classify_bytes(
+        &self,
+        raws: &[Option<&[u8]>],
+        max_event_bytes: usize,
+        automaton: &AhoCorasick,
+        fuzzy: Option<(&distance::FuzzyIndex, usize)>,
+    ) -> (Vec<u8>, Vec<(usize, String)>) {
+        let mut codes = vec![FULL_PATH; raws.len()];
+        let mut handed_back = Vec::new();
         let mut buffer = Vec::with_capacity(512);
         let mut scratch = Scratch::default();
-        for (index, (code, item)) in codes.iter_mut().zip(raws.iter()).enumerate() {
-            let Ok(bytes) = item.downcast::<PyBytes>() else {
+        for (index, (code, raw)) in codes.iter_mut().zip(raws).enumerate() {
+            let Some(raw) = *raw else {
                 continue;
             };
-            let raw = bytes.as_bytes();
             if raw.is_empty() || raw.len() > max_event_bytes {
                 continue;
             }
@@ -622,19 +652,16 @@ impl Triage {
                 &mut left,
             );
             if automaton.is_match(buffer.as_slice())
-                && fuzzy.as_ref().is_none_or(|(index, from)| {
-                    !only_failed_anchors(automaton, index, *from, &buffer)
+                && fuzzy.is_none_or(|(index, from)| {
+                    !only_failed_anchors(automaton, index, from, &buffer)
                 })
             {
                 continue;
             }
             *code = if left.is_empty() { CLEAN } else { CHECK_TEXTS };
-            for text in &left {
-                left_texts.append(*text)?;
-                owners.push(index);
-            }
+            handed_back.extend(left.iter().map(|text| (index, (*text).to_owned())));
         }
-        Ok((PyBytes::new(py, &codes), left_texts, owners))
+        (codes, handed_back)
     }
 }
 

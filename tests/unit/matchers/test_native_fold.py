@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
+import time
 import unicodedata
 from datetime import UTC, datetime
 
@@ -174,3 +176,39 @@ def test_native_way_back_on_table_characters_and_traffic(
             _same_way_back(triage, text)
     assert triage.fold_positions("a\u200bb") is None  # type: ignore[attr-defined]
     assert folded > len(texts) // 2
+
+
+def test_the_triage_lets_other_threads_run_while_it_classifies(
+    native_automaton: NameAutomaton, default_lists: tuple[Watchlist, ...]
+) -> None:
+    """`classify` releases the GIL (the worker's commit thread runs beside the screening): a Python thread
+    that notes the time in a loop notes times inside one long classify call, and the codes are the same."""
+    factory = EventFactory(default_lists, seed=11, listed_share=0.01, profile=TrafficProfile.MULTILINGUAL)
+    raws = list(factory.stream(4000)) * 25
+    triage = native_automaton.triage
+    stamps: list[float] = []
+    started, stop = threading.Event(), threading.Event()
+
+    def note_the_time() -> None:
+        started.set()
+        while not stop.is_set():
+            now = time.perf_counter()
+            if not stamps or now - stamps[-1] > 0.0005:
+                stamps.append(now)
+
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.001)
+    try:
+        noter = threading.Thread(target=note_the_time)
+        noter.start()
+        started.wait()
+        start = time.perf_counter()
+        codes, _, _ = triage.classify(raws, 1 << 20)  # type: ignore[attr-defined]
+        end = time.perf_counter()
+        stop.set()
+        noter.join()
+    finally:
+        sys.setswitchinterval(before)
+    margin = (end - start) / 10
+    assert [t for t in stamps if start + margin < t < end - margin]
+    assert codes == triage.classify(raws[:4000], 1 << 20)[0] * 25  # type: ignore[attr-defined]
