@@ -24,26 +24,17 @@ from matchers.normalize import fold, has_cjk
 from matchers.policy import (
     MAX_FORMS_PER_NAME,
     MAX_MARK_KINDS,
-    MAX_PIECES_PER_WORD,
     MatchRule,
     legal_variants,
     letter_count,
     match_rule,
     orders,
+    word_splits,
 )
 from matchers.watchlist import Entity, EntityType, ListedName, NameStrength, Watchlist
 
-# --- the reference: each policy step as its docstring says, per name ------------------------------------
-
-
-def _word_splits(folded_word: str) -> tuple[str, ...]:
-    pieces = folded_word.split(" ")
-    if len(pieces) == 1 or len(pieces) > MAX_PIECES_PER_WORD:
-        return (folded_word, fold("".join(pieces))) if len(pieces) > 1 else (folded_word,)
-    forms: dict[str, None] = {}
-    for joins in itertools.product((" ", ""), repeat=len(pieces) - 1):
-        forms[fold("".join(p + j for p, j in zip(pieces, (*joins, ""), strict=True)))] = None
-    return tuple(forms)
+# --- the reference: each policy step as its docstring says, per name (a punctuated word's own forms are
+# policy.word_splits itself: the fast build shares them between names, which is what is compared) ---------
 
 
 def _is_mark(char: str) -> bool:
@@ -60,7 +51,7 @@ def _joined_variants(text: str) -> list[str]:
                 for mark in dropped:
                     written = written.replace(mark, "")
                 out[" ".join(filter(None, map(fold, written.split())))] = None
-    options = [_word_splits(folded) for folded in map(fold, text.split()) if folded]
+    options = [word_splits(folded) for folded in map(fold, text.split()) if folded]
     for combo in itertools.product(*options):
         if len(out) >= MAX_FORMS_PER_NAME:
             break
