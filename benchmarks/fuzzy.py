@@ -26,7 +26,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,7 @@ from matchers.policy import MatchRule, fuzzy_forms, match_rule, orders
 from matchers.screening import screen_batch
 from matchers.sources import DEFAULT_SOURCES, load_watchlists
 from matchers.watchlist import EntityType, NameStrength, Watchlist
+from schemas.records import Hit
 from streams.loadgen.synthetic import EventFactory
 
 
@@ -123,31 +124,27 @@ def ordinary_false_positives(
     """Faker names (creditor name) the exact tier clears: how many the fuzzy tier blocks, and which."""
     names = list(ordinary_names(count, seed))
     raws = [_event(name, event_id=f"n{i}") for i, name in enumerate(names)]
-    kept, blocked, examples = 0, 0, []
-    for start in range(0, len(raws), 2000):
-        chunk = raws[start : start + 2000]
-        plain = screen_batch(chunk, exact)
-        fuzzy_result = screen_batch(chunk, fuzzy)
-        for i in range(len(chunk)):
-            if i in plain.hits:
-                continue  # an ordinary name that is listed: filtered out
-            kept += 1
-            if i in fuzzy_result.hits:
-                blocked += 1
-                hit = fuzzy_result.hits[i][0]
-                examples.append(f"{names[start + i]} ~ {hit.matched_name} (d={hit.distance})")
-    return {
-        "names": kept,
-        "blocked": blocked,
-        "rate": blocked / kept if kept else 0.0,
-        "examples": examples[:20],
-    }
+    found = _added_blocks(
+        exact, fuzzy, raws, lambda i, hit: f"{names[i]} ~ {hit.matched_name} (d={hit.distance})"
+    )
+    return {"names": found.pop("kept"), **found}
 
 
 def traffic_false_positives(
     exact: NameAutomaton, fuzzy: NameAutomaton, raws: Sequence[bytes]
 ) -> dict[str, Any]:
     """Clean traffic the exact tier clears: how many events the fuzzy tier blocks."""
+    found = _added_blocks(
+        exact, fuzzy, raws, lambda _, hit: f"{hit.matched_text} ~ {hit.matched_name} (d={hit.distance})"
+    )
+    return {"events": found.pop("kept"), **found}
+
+
+def _added_blocks(
+    exact: NameAutomaton, fuzzy: NameAutomaton, raws: Sequence[bytes], example: Callable[[int, Hit], str]
+) -> dict[str, Any]:
+    """Of the inputs the exact tier clears (``kept``), how many the fuzzy tier blocks, their share, and
+    the first 20 described by ``example(input index, first hit)``."""
     kept = blocked = 0
     examples = []
     for start in range(0, len(raws), 2000):
@@ -156,14 +153,13 @@ def traffic_false_positives(
         fuzzy_result = screen_batch(chunk, fuzzy)
         for i in range(len(chunk)):
             if i in plain.hits:
-                continue
+                continue  # listed already: not the fuzzy tier's
             kept += 1
             if i in fuzzy_result.hits:
                 blocked += 1
-                hit = fuzzy_result.hits[i][0]
-                examples.append(f"{hit.matched_text} ~ {hit.matched_name} (d={hit.distance})")
+                examples.append(example(start + i, fuzzy_result.hits[i][0]))
     return {
-        "events": kept,
+        "kept": kept,
         "blocked": blocked,
         "rate": blocked / kept if kept else 0.0,
         "examples": examples[:20],

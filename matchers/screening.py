@@ -312,7 +312,6 @@ class _HitCollector:
         """Keep, per entity, the strongest target rules e and f let hit; how many new candidates."""
         event_index, field_index = divmod(slot, _FIELDS)
         party = field_index in _PARTY_SLOTS
-        now, ranks = self._now, self._ranks
         form, _, targets, _ = info
         end = local + len(form)
         pending = self._pending.get(event_index)
@@ -323,12 +322,10 @@ class _HitCollector:
             entity = target.entity
             if variant == _INVERTED_VARIANT and entity.type is not EntityType.INDIVIDUAL:
                 continue  # comma inversion reads names of individuals only
-            when = entity.in_force_at(created, now) if now is not None else IN_FORCE_AT_BOTH
-            if when is None:
+            dated = self._dated(target, created)
+            if dated is None:
                 continue
-            rank = ranks.get(id(target))
-            if rank is None:
-                rank = ranks[id(target)] = hit_rank(target.name, target.rule, entity.names)
+            when, rank = dated
             if pending is None:
                 pending = self._pending[event_index] = {}
             span = (field_index, variant, local, end, entity.id)
@@ -339,6 +336,17 @@ class _HitCollector:
                 pending[span] = (rank, target, when, form)
         return added
 
+    def _dated(self, target: Target, created: datetime) -> tuple[str, HitRank] | None:
+        """Rule f's answer for ``target`` (``None``: in force neither at ``created`` nor now) and its rank."""
+        entity = target.entity
+        when = entity.in_force_at(created, self._now) if self._now is not None else IN_FORCE_AT_BOTH
+        if when is None:
+            return None
+        rank = self._ranks.get(id(target))
+        if rank is None:
+            rank = self._ranks[id(target)] = hit_rank(target.name, target.rule, entity.names)
+        return when, rank
+
     def _note_fuzzy(
         self, slot: int, variant: int, created: datetime, found: list[tuple[Target, int, int, int]], text: str
     ) -> int:
@@ -346,18 +354,14 @@ class _HitCollector:
         keep, per span and entity, the closest (then strongest) that rules e and f let hit; how many
         new candidates."""
         event_index, field_index = divmod(slot, _FIELDS)
-        now, ranks = self._now, self._ranks
         added = 0
         for target, start, end, distance in found:
-            entity = target.entity
-            when = entity.in_force_at(created, now) if now is not None else IN_FORCE_AT_BOTH
-            if when is None:
+            dated = self._dated(target, created)
+            if dated is None:
                 continue
-            rank = ranks.get(id(target))
-            if rank is None:
-                rank = ranks[id(target)] = hit_rank(target.name, target.rule, entity.names)
+            when, rank = dated
             pending = self._fuzzy.setdefault(event_index, {})
-            span = (field_index, variant, start, end, entity.id)
+            span = (field_index, variant, start, end, target.entity.id)
             held = pending.get(span)
             if held is None:
                 added += 1
