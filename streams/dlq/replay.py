@@ -41,7 +41,7 @@ from schemas.records import timestamp
 from streams.dlq.selection import Decision, Fixer, Gate, Kind, Selection, decide, event_id, original_bytes
 from streams.headers import REPLAY_OF, Headers, is_reserved
 from streams.kafka.backpressure import produce
-from streams.kafka.clients import RDKAFKA_LOG, admin_config
+from streams.kafka.clients import RDKAFKA_LOG, admin_config, is_fatal
 from streams.kafka.topics import require_topics
 from streams.settings import KafkaSettings, WorkerSettings
 from streams.status import StatusLine, Totals
@@ -360,6 +360,8 @@ def _dry_run_records(plan: ReplayPlan, timeout: float) -> Iterator[Message]:
                     yield message
                 elif error.code() == KafkaError._PARTITION_EOF:
                     at_end.add(message.partition() or 0)
+                elif is_fatal(error):
+                    raise BrokerError(f"reading {message.topic() or 'the dead letters'}: {error.str()}.")
                 else:
                     log.warning(
                         "consumer error on %s[%s]: %s", message.topic(), message.partition(), error.str()

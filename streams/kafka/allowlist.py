@@ -13,7 +13,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 from schemas.decisions import decode_allow_entry
 from schemas.errors import BrokerError
 from streams.allowlist import Allowlist
-from streams.kafka.clients import RDKAFKA_LOG, new_client
+from streams.kafka.clients import RDKAFKA_LOG, is_fatal, new_client
 from streams.settings import KafkaSettings
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,8 @@ class AllowlistFollower(threading.Thread):
                             if len(at_end) == partitions and not self.caught_up.is_set():
                                 log.info("allowlist: %d approved entries", len(self.allowlist.entries()))
                                 self.caught_up.set()
+                        elif is_fatal(error):  # a dead follower would keep revoked entries applying
+                            raise BrokerError(f"reading the allowlist topic: {error.str()}.")
                         continue
                     self._apply(message.key(), message.value())
             finally:

@@ -131,6 +131,15 @@ PRODUCER_LATENCY: Final[dict[Latency, dict[str, Any]]] = {
 MAX_OUTPUT_BYTES: Final = 1_000_000 - 16 * 1024
 
 
+def is_fatal(error: KafkaError) -> bool:
+    """Whether the client that reported ``error`` is dead and must be replaced.
+
+    librdkafka flags a producer's fatal errors, but a consumer reports its own (a static member fenced,
+    say) as an error event with the code ``_FATAL`` whose flag confluent-kafka leaves unset.
+    """
+    return error.fatal() or error.code() == KafkaError._FATAL
+
+
 def new_client(factory: Callable[[dict[str, Any]], C], config: dict[str, Any]) -> C:
     """A librdkafka client (``Producer``, ``Consumer``, ``AdminClient``) made from ``config``.
 

@@ -17,7 +17,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 
 from schemas.decisions import decode_decision
 from schemas.errors import BrokerError
-from streams.kafka.clients import RDKAFKA_LOG, new_client
+from streams.kafka.clients import RDKAFKA_LOG, is_fatal, new_client
 from streams.review.state import ReviewState, decode_blocked_message
 from streams.settings import KafkaSettings
 
@@ -81,7 +81,7 @@ class ReviewFollower(threading.Thread):
                             at_end.add((message.topic() or "", message.partition() or 0))
                             if len(at_end) == partitions and not self.caught_up.is_set():
                                 self.caught_up.set()
-                        elif error.fatal():
+                        elif is_fatal(error):
                             raise BrokerError(f"reading the review topics: {error.str()}.")
                         continue
                     self.apply(message)

@@ -18,7 +18,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, Message, Top
 
 from matchers.watchlist import Watchlist
 from schemas.errors import BrokerError, WatchlistError
-from streams.kafka.clients import RDKAFKA_LOG
+from streams.kafka.clients import RDKAFKA_LOG, is_fatal
 from streams.settings import KafkaSettings
 from streams.watchlists.codec import CHUNK_PREFIX, MANIFEST_PREFIX, Manifest, assemble, decode_manifest
 
@@ -129,7 +129,7 @@ def records(consumer: Consumer, timeout: float) -> Iterator[Message | None]:
             yield message
         elif error.code() == KafkaError._PARTITION_EOF:
             yield None
-        elif error.fatal():
+        elif is_fatal(error):
             raise BrokerError(f"reading the watchlist topic {message.topic()}: {error.str()}.")
         else:
             log.debug("watchlist topic: %s", error.str())

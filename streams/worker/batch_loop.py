@@ -71,6 +71,7 @@ from streams import outputs
 from streams.kafka.clients import (
     CLIENT_ERRORS,
     consumer_config,
+    is_fatal,
     new_client,
     producer_config,
     transactional_id,
@@ -144,7 +145,7 @@ def first_offsets(*batches: Sequence[Message]) -> dict[int, int]:
 
 def is_fenced(error: KafkaError) -> bool:
     """Whether another worker took this one's place (same transactional.id or instance id, newer epoch)."""
-    return error.code() in _FENCED_CODES or (error.fatal() and "fenc" in error.str().lower())
+    return error.code() in _FENCED_CODES or (is_fatal(error) and "fenc" in error.str().lower())
 
 
 class StopRequest:
@@ -418,8 +419,9 @@ class BatchLoop:
                 kept.append(m)
             elif error.code() == KafkaError._PARTITION_EOF:
                 continue
-            elif error.fatal():
-                context = f" while consuming {m.topic()}[{m.partition()}]"
+            elif is_fatal(error):
+                place = f"while consuming {m.topic()}[{m.partition()}]" if m.topic() else "in the consumer"
+                context = f" {place}"
                 raise BrokerError(
                     self._fatal_message(error, context), topic=m.topic(), partition=m.partition()
                 )
@@ -690,7 +692,7 @@ class BatchLoop:
         log.warning("lost %s (the group moved on without this worker)", _partitions(partitions))
 
     def _on_error(self, error: KafkaError) -> None:
-        if error.fatal():
+        if is_fatal(error):
             self._fatal = self._fatal or error
             log.error("fatal Kafka error: %s", error.str())
         elif error.code() in _CONNECTION_ERRORS:

@@ -433,7 +433,9 @@ def test_a_batch_whose_outputs_are_refused_is_not_committed_and_is_screened_agai
     first = faust_worker(*flags, "--max-batch", "10", name="refused")
     assert first.process.wait(120) == 2, first.log()
     assert "could not deliver the outputs of" in first.log()
-    assert committed(kafka_bootstrap, group_id, source, 1)[0] <= 20  # never past the refused batch
+    # Faust hands over whatever is fetched, up to --max-batch: the refused batch holds offset 25, its
+    # first offset is not known, but nothing from 25 on was committed
+    assert committed(kafka_bootstrap, group_id, source, 1)[0] <= 25
 
     bigger = ConfigEntry("max.message.bytes", "1048588", incremental_operation=AlterConfigOpType.SET)
     resource = ConfigResource("topic", blocked, incremental_configs=[bigger])

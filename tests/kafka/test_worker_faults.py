@@ -8,6 +8,7 @@ with exactly-once every input key is there exactly once; with at-least-once, at 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -40,6 +41,13 @@ PARTITIONS = 4
 STREAMED = 100_000
 RATE = 4_000  # events/s: the stream lasts 25 s, long enough to kill workers in the middle of it
 #: Workers in these tests: small batches (many transactions to interrupt), a quick session timeout.
+#: How a worker's Kafka client may die while its broker restarts, each seen here: librdkafka hangs in
+#: send_offsets_to_transaction (its issues #5456/#5511, the worker gives up after STUCK_AFTER); the broker
+#: calls the producer's abort invalid in its restored transaction state (fatal); the consumer's rejoin after
+#: its session timed out is fenced as if another member had its group.instance.id.
+OUTAGE_DEATHS = re.compile(
+    r"#5456/#5511|fatal Kafka error: .*invalid state|fenced in the consumer: .*Static consumer fenced"
+)
 WORKER_FLAGS = (
     "--watchlist", "builtin", "--max-batch", "2000", "--batch-timeout", "0.1", "--status-interval", "2",
     "-X", "consumer.session.timeout.ms=6000",
@@ -290,8 +298,8 @@ def test_broker_crash_mid_stream_keeps_exactly_once(
 ) -> None:
     """The broker is killed and started again while events stream: every input still exactly once.
 
-    The worker rides through the outage; if librdkafka hangs in send_offsets_to_transaction (issues
-    #5456/#5511) it exits 2 after STUCK_AFTER seconds and, restarted as an orchestrator would, resumes.
+    The worker rides through the outage, or its Kafka client dies in it and it exits 2 with the reason
+    (OUTAGE_DEATHS) instead of idling; restarted as an orchestrator would, it resumes.
     """
     broker = local_broker_factory()
     bootstrap = broker.bootstrap_servers
@@ -318,12 +326,12 @@ def test_broker_crash_mid_stream_keeps_exactly_once(
     while committed_total(bootstrap, group_id, topics[0]) < STREAMED:
         if not worker.alive():
             assert worker.process.returncode == 2, worker.log()
-            assert "#5456/#5511" in worker.log(), worker.log()
+            assert OUTAGE_DEATHS.search(worker.log()), worker.log()
             restarts += 1
             worker = spawn(bootstrap, topics, group_id, f"survivor-{restarts}", "--instance-id", "survivor")
-        assert time.monotonic() < deadline, f"not drained in time; {restarts} restarts"
+        assert time.monotonic() < deadline, f"not drained; {restarts} restarts\n{worker.log()[-6000:]}"
         time.sleep(1.0)
-    assert restarts <= 1
+    assert restarts <= 2
     assert worker.stop() == 0, worker.log()
     assert_exactly_once(output_keys(bootstrap, topics[1:], STREAMED), events)
 

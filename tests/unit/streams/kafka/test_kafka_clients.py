@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from confluent_kafka import KafkaError, Message
 
 from streams.kafka.clients import (
     admin_config,
     consumer_config,
+    is_fatal,
     plain_producer_config,
     producer_config,
     reader_config,
@@ -116,3 +118,17 @@ def test_each_latency_profile_sets_the_worker_producers_linger() -> None:
     assert config["linger.ms"] == "7"
     assert config["socket.nagle.disable"] is True
     assert consumer_config(worker(), error_cb=_ignore_error)["socket.nagle.disable"] is True
+
+
+@pytest.mark.parametrize(
+    ("error", "fatal"),
+    [
+        (KafkaError(KafkaError._FATAL, "Fatal error: Broker: Static consumer fenced"), True),
+        (KafkaError(KafkaError.INVALID_TXN_STATE, "invalid state", fatal=True), True),
+        (KafkaError(KafkaError._TRANSPORT, "Broker transport failure"), False),
+        (KafkaError(KafkaError._PARTITION_EOF), False),
+    ],
+)
+def test_is_fatal_knows_a_consumer_s_fatal_event_by_its_code(error: KafkaError, fatal: bool) -> None:
+    """is_fatal: librdkafka's flag, or the _FATAL code a consumer's fatal error event carries unflagged."""
+    assert is_fatal(error) is fatal

@@ -22,6 +22,8 @@ PER_PARTITION = 10
 class FakeConsumer:
     """Serves PER_PARTITION messages per partition from positions that seek() moves; records commits."""
 
+    fatal_after: ClassVar[int | None] = None  # consume calls served before a fatal error event
+
     def __init__(self, _config: dict[str, Any]) -> None:
         self.positions = dict.fromkeys(PARTITIONS, 0)
         self.seeks: list[tuple[int, int]] = []
@@ -36,6 +38,13 @@ class FakeConsumer:
         if self._on_assign is not None:
             self._on_assign(self, [TopicPartition(TOPIC, p) for p in PARTITIONS])
             self._on_assign = None
+        if self.fatal_after is not None:
+            if self.fatal_after == 0:
+                reason = (
+                    "Fatal error: Broker: Static consumer fenced by another with the same group.instance.id"
+                )
+                return [Message(error=KafkaError(KafkaError._FATAL, reason))]  # no fatal flag, no topic
+            FakeConsumer.fatal_after = self.fatal_after - 1
         batch: list[Message] = []
         for partition in PARTITIONS:
             while self.positions[partition] < PER_PARTITION and len(batch) < num_messages:
@@ -127,6 +136,7 @@ def clients(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     monkeypatch.setattr(batch_loop, "Producer", producer)
     yield made
     FakeProducer.script = []
+    FakeConsumer.fatal_after = None
 
 
 def settings(**overrides: Any) -> WorkerSettings:
@@ -180,6 +190,20 @@ def test_fencing_stops_the_worker_with_a_clear_error(clients: dict[str, Any]) ->
     with pytest.raises(BrokerError, match="was fenced"):
         loop.run()
     assert clients["producer"].outputs == []
+    assert clients["consumer"].closed
+
+
+@pytest.mark.parametrize("guarantee", list(Guarantee))
+def test_a_consumer_s_fatal_error_event_stops_the_worker(
+    clients: dict[str, Any], guarantee: Guarantee
+) -> None:
+    """A consumer's fatal error event (code _FATAL, no flag) stops the worker instead of leaving it idle."""
+    FakeConsumer.fatal_after = 2
+    loop = BatchLoop(settings(guarantee=guarantee, max_events=None), CopyTransform("out"))
+    with pytest.raises(BrokerError, match=r"fenced in the consumer: .*Static consumer fenced"):
+        loop.run()
+    assert sum(clients["consumer"].positions.values()) == 8  # two batches of 4, then the error: no more
+    assert loop.totals.events <= 8
     assert clients["consumer"].closed
 
 
