@@ -19,20 +19,26 @@ NO_CARGO := txscreen: no cargo on PATH (the native fast path is optional; https:
 REBUILD := $(if $(and $(CARGO),$(wildcard $(VENV)/.pure)),FORCE)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test test-unit test-pure test-kafka lint check-deploy browser-deps bench bench-peers kafka-up kafka-down clean FORCE
+.PHONY: help venv constraints demo test test-unit test-pure test-kafka lint check-deploy browser-deps bench bench-peers kafka-up kafka-down clean FORCE
 
 help: ## show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml native/Cargo.toml native/src/*.rs $(REBUILD)
+$(STAMP): pyproject.toml constraints.txt native/Cargo.toml native/src/*.rs $(REBUILD)
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,faust,bench]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev,faust,bench]'
 	@if $(BIN)/python -c 'import matchers._native' 2>/dev/null; then rm -f $(VENV)/.pure; else touch $(VENV)/.pure; fi
 	@$(BIN)/txscreen --version
 	@touch $(STAMP)
 
 venv: $(STAMP) ## create .venv and install txscreen with its dev extras (and the native fast path if cargo is there)
+
+constraints: $(STAMP) ## pin constraints.txt to what .venv holds now (after a green make test), so CI installs the same
+	@{ sed -n '1,2p' constraints.txt; $(BIN)/pip freeze --exclude-editable; } > constraints.txt.new
+	@mv constraints.txt.new constraints.txt
+	@echo "constraints.txt: $$(grep -c '==' constraints.txt) pins"
+	@touch $(STAMP)
 
 demo: $(STAMP) ## stream ~2,000 sample payments through the screener on the local broker; show what was blocked
 	$(BIN)/txscreen demo
