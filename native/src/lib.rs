@@ -512,7 +512,14 @@ impl KeySearch {
     /// by end, then by start, then by key index (as one automaton over every key reports them).
     fn find(&self, py: Python<'_>, haystack: &[u8]) -> Vec<(usize, usize, usize)> {
         py.allow_threads(|| {
-            let mut found: Vec<(usize, usize, usize)> = self.finds(haystack).collect();
+            let mut found = Vec::new();
+            for (automaton, first) in &self.runs {
+                found.extend(
+                    automaton
+                        .find_overlapping_iter(haystack)
+                        .map(|m| (first + m.pattern().as_usize(), m.start(), m.end())),
+                );
+            }
             if self.runs.len() > 1 {
                 // One automaton reports by end, then longest first, then (a repeated key) by index.
                 found.sort_unstable_by_key(|&(key, start, end)| (end, start, key));
@@ -525,18 +532,12 @@ impl KeySearch {
 impl KeySearch {
     /// Whether `haystack` holds any key.
     fn is_match(&self, haystack: &[u8]) -> bool {
-        self.runs
-            .iter()
-            .any(|(automaton, _)| automaton.is_match(haystack))
-    }
-
-    /// Every key occurrence in `haystack`, run by run: `(key index, start, end)` in bytes.
-    fn finds<'a>(&'a self, haystack: &'a [u8]) -> impl Iterator<Item = (usize, usize, usize)> + 'a {
-        self.runs.iter().flat_map(move |(automaton, first)| {
-            automaton
-                .find_overlapping_iter(haystack)
-                .map(move |m| (first + m.pattern().as_usize(), m.start(), m.end()))
-        })
+        match self.runs.as_slice() {
+            [(automaton, _)] => automaton.is_match(haystack),
+            runs => runs
+                .iter()
+                .any(|(automaton, _)| automaton.is_match(haystack)),
+        }
     }
 }
 
@@ -620,7 +621,7 @@ impl Triage {
         raws: &Bound<'py, PyList>,
         max_event_bytes: usize,
     ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyList>, Vec<usize>)> {
-        let automaton = self.search.get();
+        let search = self.search.get();
         let fuzzy_index = self
             .fuzzy
             .as_ref()
@@ -635,7 +636,7 @@ impl Triage {
             .map(|item| item.as_ref().map(|b| b.as_bytes()))
             .collect();
         let (codes, left) =
-            py.allow_threads(|| self.classify_bytes(&bytes, max_event_bytes, automaton, fuzzy));
+            py.allow_threads(|| self.classify_bytes(&bytes, max_event_bytes, search, fuzzy));
         let left_texts = PyList::empty(py);
         let mut owners = Vec::with_capacity(left.len());
         for (index, text) in left {
@@ -652,7 +653,7 @@ impl Triage {
         &self,
         raws: &[Option<&[u8]>],
         max_event_bytes: usize,
-        automaton: &KeySearch,
+        search: &KeySearch,
         fuzzy: Option<(&distance::FuzzyIndex, usize)>,
     ) -> (Vec<u8>, Vec<(usize, String)>) {
         let mut codes = vec![FULL_PATH; raws.len()];
@@ -704,10 +705,9 @@ impl Triage {
                 &mut buffer,
                 &mut left,
             );
-            if automaton.is_match(buffer.as_slice())
-                && fuzzy.is_none_or(|(index, from)| {
-                    !only_failed_anchors(automaton, index, from, &buffer)
-                })
+            if search.is_match(buffer.as_slice())
+                && fuzzy
+                    .is_none_or(|(index, from)| !only_failed_anchors(search, index, from, &buffer))
             {
                 continue;
             }
@@ -732,41 +732,44 @@ fn inverted(text: &str) -> Option<String> {
 /// find fails the fuzzy tier's verification on its folded text (`"\0 text \0"`: the text between
 /// the NULs, its edge spaces left out, as `matchers.screening` verifies it). Any other find: false.
 fn only_failed_anchors(
-    automaton: &KeySearch,
+    search: &KeySearch,
     index: &distance::FuzzyIndex,
     from: usize,
     buffer: &[u8],
 ) -> bool {
     let mut text: Vec<char> = Vec::new();
     let mut text_at = usize::MAX; // where `text` starts in `buffer`
-    for (key, start, _) in automaton.finds(buffer) {
-        if key < from || buffer[start] == 0 {
-            return false;
-        }
-        let sep = buffer[..start].iter().rposition(|&b| b == 0).unwrap_or(0);
-        let base = sep + 2;
-        let Some(next) = buffer[start..]
-            .iter()
-            .position(|&b| b == 0)
-            .map(|i| start + i)
-        else {
-            return false;
-        };
-        if base > start || next < base + 1 {
-            return false;
-        }
-        if text_at != base {
-            let Ok(folded) = std::str::from_utf8(&buffer[base..next - 1]) else {
+    for (run, first) in &search.runs {
+        for found in run.find_overlapping_iter(buffer) {
+            let (key, start) = (first + found.pattern().as_usize(), found.start());
+            if key < from || buffer[start] == 0 {
+                return false;
+            }
+            let sep = buffer[..start].iter().rposition(|&b| b == 0).unwrap_or(0);
+            let base = sep + 2;
+            let Some(next) = buffer[start..]
+                .iter()
+                .position(|&b| b == 0)
+                .map(|i| start + i)
+            else {
                 return false;
             };
-            text = folded.chars().collect();
-            text_at = base;
-        }
-        let Ok(before) = std::str::from_utf8(&buffer[base..start]) else {
-            return false;
-        };
-        if index.verifies_in(key, &text, before.chars().count()) {
-            return false;
+            if base > start || next < base + 1 {
+                return false;
+            }
+            if text_at != base {
+                let Ok(folded) = std::str::from_utf8(&buffer[base..next - 1]) else {
+                    return false;
+                };
+                text = folded.chars().collect();
+                text_at = base;
+            }
+            let Ok(before) = std::str::from_utf8(&buffer[base..start]) else {
+                return false;
+            };
+            if index.verifies_in(key, &text, before.chars().count()) {
+                return false;
+            }
         }
     }
     true
