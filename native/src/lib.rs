@@ -428,12 +428,13 @@ fn agent_name<'a>(party: &'a event::Party) -> &'a str {
         .map_or("", |n| n.0.as_ref())
 }
 
-/// Key bytes per automaton: a larger list's keys are split into runs of consecutive keys of about this
-/// size, one automaton each. The aho-corasick crate builds its contiguous NFA from a non-contiguous one
-/// that takes about twice its size, so one automaton over a million-name list's 4.5 M keys (83 MB) peaked
-/// at ~2.8 GB for a 0.9 GB result; five runs peak under 1 GB together and hold ~0.65 GB once built
-/// (runs of sorted keys share their prefixes). Each run is one more pass over a batch, so the bundled
-/// lists (about 4 MB of keys) stay in one automaton: their search is unchanged.
+/// Key bytes per automaton at most (give or take a key): a larger list's keys are split into as few
+/// runs of consecutive keys as that allows, of about equal size, one automaton each. The aho-corasick
+/// crate builds its contiguous NFA from a non-contiguous one that takes about twice its size, so one
+/// automaton over a million-name list's 4.5 M keys (83 MB) peaked at ~2.8 GB for a 0.9 GB result; four
+/// runs peak near 1 GB together and hold ~0.65 GB once built (runs of sorted keys share their prefixes).
+/// Each run is one more pass over a batch, so the bundled lists (about 4 MB of keys) stay in one
+/// automaton: their search is unchanged.
 const RUN_BYTES: usize = 20 << 20;
 
 /// The automaton over all keys (UTF-8 bytes); standard match semantics, overlapping finds.
@@ -469,12 +470,15 @@ impl KeySearch {
             ends.push(bytes.len());
         }
         let built = py.allow_threads(|| {
-            let mut runs = Vec::new();
+            // As few runs as `run_bytes` allows, of about equal size (no small last run: each is a pass).
+            let count = bytes.len().div_ceil(run_bytes.max(1)).max(1);
+            let size = bytes.len().div_ceil(count);
+            let mut runs = Vec::with_capacity(count);
             let mut first = 0;
             // An empty list still gets one (empty) automaton.
             while first < ends.len() || runs.is_empty() {
                 let start = if first == 0 { 0 } else { ends[first - 1] };
-                let last = ends[first..].partition_point(|&end| end - start < run_bytes);
+                let last = ends[first..].partition_point(|&end| end - start < size);
                 let last = (first + last + 1).min(ends.len());
                 let mut from = start;
                 let patterns = ends[first..last].iter().map(|&end| {
