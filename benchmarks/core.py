@@ -6,7 +6,8 @@ name), once for each traffic profile of ``txscreen loadgen`` (latin, multilingua
 holds on a noisy shared machine even when absolute rates do not.
 It also reports the flood case (one 900 KB event repeating a listed name 150,000 times, against a
 clean event of the same size), the automaton's build time and memory for the bundled lists and, with
-``--scaling``, for synthetic lists up to a million names (each size in its own process).
+``--scaling``, for synthetic lists up to a million names (each size in its own process; the largest
+also with the exact tier only, as ``--fuzzy off`` builds it).
 """
 
 from __future__ import annotations
@@ -183,8 +184,9 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def scaling_child(names: int, events: int, rounds: int) -> dict[str, float]:
-    """In a fresh process: build an automaton over a synthetic list of ``names`` names and measure it."""
+def scaling_child(names: int, events: int, rounds: int, *, fuzzy: bool = True) -> dict[str, float]:
+    """In a fresh process: build an automaton over a synthetic list of ``names`` names and measure it
+    (``fuzzy``: with the fuzzy tier, the default, or exact-only as ``--fuzzy off``)."""
     from benchmarks.synthetic_lists import synthetic_watchlist
 
     lists = (
@@ -194,7 +196,7 @@ def scaling_child(names: int, events: int, rounds: int) -> dict[str, float]:
     )
     gc.collect()
     before = peak_rss_mb()
-    automaton = NameAutomaton(lists)
+    automaton = NameAutomaton(lists, fuzzy=fuzzy)
     gc.collect()
     gc.freeze()
     built_peak = peak_rss_mb()
@@ -254,11 +256,14 @@ def measure_startup(rounds: int) -> dict[str, object]:
     return {"rounds": rounds, "cold": median(cold), "writing": writing, "warm": median(warm)}
 
 
-def run_scaling(sizes: Sequence[int], events: int, rounds: int) -> list[dict[str, float]]:
+def run_scaling(
+    sizes: Sequence[int], events: int, rounds: int, *, fuzzy: bool = True
+) -> list[dict[str, float]]:
     """Each list size in its own process, so memory figures do not mix."""
     rows = []
     for names in sizes:
-        print(f"  scaling: {names:,} synthetic names …", file=sys.stderr, flush=True)
+        tier = "" if fuzzy else ", exact tier only"
+        print(f"  scaling: {names:,} synthetic names{tier} …", file=sys.stderr, flush=True)
         out = subprocess.run(
             [
                 sys.executable,
@@ -270,6 +275,8 @@ def run_scaling(sizes: Sequence[int], events: int, rounds: int) -> list[dict[str
                 str(events),
                 "--rounds",
                 str(rounds),
+                "--scaling-fuzzy",
+                "on" if fuzzy else "off",
             ],
             check=True,
             capture_output=True,
@@ -318,21 +325,27 @@ def markdown(report: dict[str, object]) -> str:
             f"| flood: blocked record | {flood['record_bytes'] / 1e3:,.0f} KB, {flood['hits_listed']} hits "
             f"listed of {flood['hits_total']:,} |",
         ]
-    scaling = report.get("scaling") or []
-    assert isinstance(scaling, list)
-    if scaling:
-        base = scaling[0]["ratio"]
-        lines += [
-            "",
-            "| synthetic names | keys | build | peak RSS | core ratio | vs bundled lists only |",
-            "|---|---|---|---|---|---|",
-        ]
-        for row in scaling:
-            lines.append(
-                f"| {row['synthetic_names']:,} | {row['keys']:,} | {row['build_seconds']:.1f} s | "
-                f"{row['build_peak_rss_mb']:.0f} MiB | {row['ratio']:.3f} | {row['ratio'] / base:.2f}× |"
-            )
+    for key, tier in (("scaling", "fuzzy tier on"), ("scaling_exact", "exact tier only (`--fuzzy off`)")):
+        lines += _scaling_lines(report.get(key), tier)
     return "\n".join(lines) + "\n"
+
+
+def _scaling_lines(scaling: object, tier: str) -> list[str]:
+    """The list-size scaling table of one tier setting (none without rows)."""
+    if not isinstance(scaling, list) or not scaling:
+        return []
+    base = scaling[0]["ratio"]
+    lines = [
+        "",
+        f"| synthetic names, {tier} | keys | build | peak RSS | core ratio | vs bundled lists only |",
+        "|---|---|---|---|---|---|",
+    ]
+    for row in scaling:
+        lines.append(
+            f"| {row['synthetic_names']:,} | {row['keys']:,} | {row['build_seconds']:.1f} s | "
+            f"{row['build_peak_rss_mb']:.0f} MiB | {row['ratio']:.3f} | {row['ratio'] / base:.2f}× |"
+        )
+    return lines
 
 
 def _startup_lines(startup: object) -> list[str]:
@@ -361,13 +374,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--scaling", default="", help="comma-separated synthetic list sizes, e.g. 1000,20000,200000,1000000"
     )
+    parser.add_argument(
+        "--scaling-exact",
+        choices=("largest", "none"),
+        default="largest",
+        help="also measure the largest scaling size exact-only (--fuzzy off; with the bundled lists alone as"
+        " its base), or not",
+    )
     parser.add_argument("--scaling-child", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--scaling-fuzzy", choices=("on", "off"), default="on", help=argparse.SUPPRESS)
     parser.add_argument("--startup-child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--startup-rounds", type=int, default=3, help="fresh processes per start-up measure")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if args.scaling_child is not None:
-        print(json.dumps(scaling_child(args.scaling_child, args.events, args.rounds)))
+        fuzzy = args.scaling_fuzzy == "on"
+        print(json.dumps(scaling_child(args.scaling_child, args.events, args.rounds, fuzzy=fuzzy)))
         return 0
     if args.startup_child is not None:
         print(json.dumps(startup_child(args.startup_child)))
@@ -398,10 +420,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         "flood": flood,
         "startup": measure_startup(args.startup_rounds),
         "scaling": [],
+        "scaling_exact": [],
     }
     if args.scaling:
         sizes = [0, *(int(s) for s in args.scaling.split(","))]
         report["scaling"] = run_scaling(sizes, min(args.events, 20_000), args.rounds)
+        if args.scaling_exact == "largest" and max(sizes):
+            exact = [0, max(sizes)]
+            report["scaling_exact"] = run_scaling(exact, min(args.events, 20_000), args.rounds, fuzzy=False)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "core.json").write_text(json.dumps(report, indent=2) + "\n")
     text = markdown(report)

@@ -3,10 +3,16 @@
 from collections.abc import Iterable
 
 class KeySearch:
-    """The Aho-Corasick automaton over every key (UTF-8 bytes): standard semantics, overlapping finds."""
+    """The Aho-Corasick automaton over every key (UTF-8 bytes): standard semantics, overlapping finds.
 
-    def __init__(self, keys: Iterable[bytes]) -> None: ...
+    A large list's keys are split into runs of at most about ``run_bytes`` (20 MiB by default), one
+    automaton each, found as one automaton finds them."""
+
+    def __init__(self, keys: Iterable[bytes], run_bytes: int = ...) -> None: ...
     def __len__(self) -> int: ...
+    @property
+    def runs(self) -> int:
+        """How many automata the keys are split into."""
     def find(self, haystack: bytes) -> list[tuple[int, int, int]]:
         """``(key index, start, end)`` of every key occurrence, in bytes."""
 

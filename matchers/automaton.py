@@ -64,11 +64,23 @@ AnchorUse = tuple[FuzzyTarget, int]
 #: largest length from the anchor's start to a form's end (verification needs only that window).
 AnchorReach = tuple[int, int]
 
-#: What a key that is only an anchor stands for among exact targets: nothing (one list, never changed).
+#: The anchors of a build, packed so that a million-name list's millions of uses are three arrays, not
+#: millions of objects: per anchor its key index, where its uses start in the third array (one more
+#: entry: the end), and every use (``form id << 8 | offset``), each anchor's in the order planned.
+Anchors = tuple["array[int]", "array[int]", "array[int]"]
+
+#: No anchors (a build without the fuzzy tier, or once the index holds them).
+_NO_ANCHORS: Anchors = (array("I"), array("I", [0]), array("Q"))
+
+#: What a key that is only an anchor or an inversion trigger stands for: nothing (one list, never changed).
 _NO_TARGETS: list[Target] = []
 
 #: Forms longer than this stay exact-only (an anchor's offset is packed in 8 bits).
 MAX_FUZZY_FORM = 255
+
+#: While a build plans anchors, a use is packed with its anchor's id above this many bits.
+_USE_BITS = 40
+_USE_MASK = (1 << _USE_BITS) - 1
 
 
 def inversion_keys(form: str) -> tuple[str, ...]:
@@ -140,8 +152,8 @@ class Prepared:
     targets: list[Target | list[Target]]
     #: The fuzzy forms, by id.
     fuzzy_targets: list[FuzzyTarget]
-    #: Each anchor's key index and uses (``form id << 8 | offset``), in the order they were planned.
-    anchors: list[tuple[int, list[int]]]
+    #: Each anchor's key index and uses (``form id << 8 | offset``), packed (:func:`anchor_groups`).
+    anchors: Anchors
     #: Per key index, how far an anchor's forms reach before and after it (0 after: not an anchor).
     before: array[int]
     after: array[int]
@@ -170,7 +182,9 @@ def _prepare(watchlists: Sequence[Watchlist], fuzzy: bool, fuzzy_lists: frozense
     # Most keys stand for one target: store it bare, and a list only where several share a key
     # (a million-name list has millions of keys, so this halves the Python-side memory).
     keyed: dict[str, Target | list[Target]] = {}
-    anchored: dict[str, list[int]] = {}  # anchor -> its uses, each form id << 8 | offset
+    anchored: dict[str, int] = {}  # anchor -> its id (the order of its first use)
+    # Every use, in the order planned: anchor id << _USE_BITS | form id << 8 | offset.
+    uses: array[int] = array("Q")
     fuzzy_targets: list[FuzzyTarget] = []
     table = gram_table() if fuzzy else {}
     names = fuzzy_names = frequent = 0
@@ -186,7 +200,7 @@ def _prepare(watchlists: Sequence[Watchlist], fuzzy: bool, fuzzy_lists: frozense
                 for form in forms.forms:
                     key = to_key(form)
                     held = keyed.get(key)
-                    if held is None:
+                    if held is None or held is _NO_TARGETS:
                         keyed[key] = target
                     elif isinstance(held, Target):
                         keyed[key] = [held, target]
@@ -194,11 +208,17 @@ def _prepare(watchlists: Sequence[Watchlist], fuzzy: bool, fuzzy_lists: frozense
                         held.append(target)
                     if entity.type is individual:
                         for trigger in inversion_keys(form):
-                            if trigger not in keyed:
-                                keyed[trigger] = []
+                            if trigger not in keyed:  # one shared empty list: none is ever added to
+                                keyed[trigger] = _NO_TARGETS
                 if fuzzy_here:
                     planned = _plan(
-                        name, entity.type, target, table, anchored=anchored, fuzzy_targets=fuzzy_targets
+                        name,
+                        entity.type,
+                        target,
+                        table,
+                        anchored=anchored,
+                        uses=uses,
+                        fuzzy_targets=fuzzy_targets,
                     )
                     fuzzy_names += planned is True
                     frequent += planned is None
@@ -208,38 +228,64 @@ def _prepare(watchlists: Sequence[Watchlist], fuzzy: bool, fuzzy_lists: frozense
     exact_keys = len(keys)
     targets = list(map(keyed.__getitem__, keys))
     anchor_keys = sorted(a for a in anchored if a not in keyed)
-    position = {key: i for i, key in enumerate(keys) if key in anchored}
-    position.update((a, exact_keys + i) for i, a in enumerate(anchor_keys))
-    del keyed  # the keys live on in ``keys`` only
+    position = _positions(anchored, keys, anchor_keys)
+    del keyed, anchored  # the keys live on in ``keys`` only
     keys.extend(anchor_keys)
     del anchor_keys
     count = len(keys)
-    anchors, before, after = _reach(anchored, position, fuzzy_targets, count)
-    del position, anchored
+    anchors, before, after = _reach(uses, position, fuzzy_targets, count)
+    del uses
     return Prepared(
         keys, count, exact_keys, targets, fuzzy_targets, anchors, before, after, names, fuzzy_names, frequent
     )
 
 
+def _positions(anchored: dict[str, int], keys: list[str], anchor_keys: list[str]) -> array[int]:
+    """Per anchor id, its key index: among the exact ``keys``, or after them among ``anchor_keys``."""
+    position = array("I", bytes(4 * len(anchored)))
+    anchor_id = anchored.get
+    for i, key in enumerate(keys):
+        aid = anchor_id(key)
+        if aid is not None:
+            position[aid] = i
+    for i, key in enumerate(anchor_keys, len(keys)):
+        position[anchored[key]] = i
+    return position
+
+
 def _reach(
-    anchored: dict[str, list[int]], position: dict[str, int], fuzzy_targets: list[FuzzyTarget], count: int
-) -> tuple[list[tuple[int, list[int]]], array[int], array[int]]:
-    """Each anchor's key index and uses, and per key index how far an anchor's forms reach before and
-    after it (0 after: not an anchor)."""
-    before = array("H", bytes(2 * count)) if anchored else array("H")
-    after = array("H", bytes(2 * count)) if anchored else array("H")
-    anchors: list[tuple[int, list[int]]] = []
-    for anchor, uses in anchored.items():
-        index = position[anchor]
-        most_before = most_after = 0
-        for use in uses:  # mostly one
-            offset = use & 0xFF
-            tail = len(fuzzy_targets[use >> 8].fuzzy.form) - offset
-            most_before = offset if offset > most_before else most_before
-            most_after = tail if tail > most_after else most_after
-        before[index], after[index] = most_before, most_after
-        anchors.append((index, uses))
-    return anchors, before, after
+    uses: array[int], position: array[int], fuzzy_targets: list[FuzzyTarget], count: int
+) -> tuple[Anchors, array[int], array[int]]:
+    """The packed anchors (uses grouped by anchor, each anchor's in the order planned: a counting sort),
+    and per key index how far an anchor's forms reach before and after it (0 after: not an anchor)."""
+    before = array("H", bytes(2 * count)) if uses else array("H")
+    after = array("H", bytes(2 * count)) if uses else array("H")
+    starts = array("I", bytes(4 * (len(position) + 1)))
+    for packed in uses:
+        starts[(packed >> _USE_BITS) + 1] += 1
+    for aid in range(len(position)):
+        starts[aid + 1] += starts[aid]
+    fill = array("I", starts)
+    grouped = array("Q", bytes(8 * len(uses)))
+    lengths = [len(f.fuzzy.form) for f in fuzzy_targets]
+    for packed in uses:
+        aid = packed >> _USE_BITS
+        use = packed & _USE_MASK
+        grouped[fill[aid]] = use
+        fill[aid] += 1
+        index = position[aid]
+        offset = use & 0xFF
+        tail = lengths[use >> 8] - offset
+        before[index] = max(before[index], offset)
+        after[index] = max(after[index], tail)
+    return (position, starts, grouped), before, after
+
+
+def anchor_groups(anchors: Anchors) -> Iterator[tuple[int, list[int]]]:
+    """Each anchor's key index and uses (``form id << 8 | offset``), from the packed anchors."""
+    position, starts, grouped = anchors
+    for aid, index in enumerate(position):
+        yield index, grouped[starts[aid] : starts[aid + 1]].tolist()
 
 
 def _plan(
@@ -248,7 +294,8 @@ def _plan(
     target: Target,
     table: Mapping[str, int],
     *,
-    anchored: dict[str, list[int]],
+    anchored: dict[str, int],
+    uses: array[int],
     fuzzy_targets: list[FuzzyTarget],
 ) -> bool | None:
     """Add the anchors of a name's fuzzy forms: ``True`` when it has some, ``None`` when it is long
@@ -259,11 +306,10 @@ def _plan(
         form_id = len(fuzzy_targets)
         fuzzy_targets.append(FuzzyTarget(target, FuzzyForm(planned.form, planned.k, ())))
         for offset, anchor in planned.anchors:
-            uses = anchored.get(anchor)
-            if uses is None:
-                anchored[anchor] = [form_id << 8 | offset]
-            else:
-                uses.append(form_id << 8 | offset)
+            aid = anchored.get(anchor)
+            if aid is None:
+                aid = anchored[anchor] = len(anchored)
+            uses.append(aid << _USE_BITS | form_id << 8 | offset)
     if plans:
         return True
     if any(budget(len(f) - f.count(" ")) for f in eligible):
@@ -364,8 +410,10 @@ class NameAutomaton:
         self._fuzzy_targets = prepared.fuzzy_targets
         self._before, self._after = prepared.before, prepared.after
         self._index_anchors(prepared.anchors)
-        self.anchor_count = len(prepared.anchors)
-        prepared.anchors = []  # held by the index now (or by _anchor_uses): free the list before the wait
+        self.anchor_count = len(prepared.anchors[0])
+        prepared.anchors = (
+            _NO_ANCHORS  # held by the index now (or by _anchor_uses): free them before the wait
+        )
         #: Names in the fuzzy tier; names long enough for it left exact-only because every cut of
         #: theirs leaves an anchor too frequent in ordinary traffic.
         self.fuzzy_name_count = prepared.fuzzy_names
@@ -389,12 +437,12 @@ class NameAutomaton:
         kinds, native = given if given is not None else (simple_kinds(), native_fold_table())
         return (ISO_3166_ALPHA2, simple_folds(), kinds, native, cjk_ranges())
 
-    def _index_anchors(self, anchors: list[tuple[int, list[int]]]) -> None:
+    def _index_anchors(self, anchors: Anchors) -> None:
         """Give the native index (or the Python fallback) every form and anchor."""
         #: The native verification of anchor finds (``None``: the pure-Python one in matchers.screening,
         #: from ``_anchor_uses``).
         native_index = self.engine.fuzzy_index
-        self.fuzzy_index = native_index() if native_index is not None and anchors else None
+        self.fuzzy_index = native_index() if native_index is not None and anchors[0] else None
         self._anchor_uses: dict[int, list[int]] = {}
         index = self.fuzzy_index
         if index is not None:
@@ -403,10 +451,10 @@ class NameAutomaton:
                 whole = fuzzy_target.target.rule is MatchRule.WHOLE_FIELD
                 add_form(fuzzy_target.fuzzy.k, whole, fuzzy_target.fuzzy.form)
             add_anchor = index.add_anchor
-            for key, uses in anchors:
+            for key, uses in anchor_groups(anchors):
                 add_anchor(key, uses)
         else:
-            self._anchor_uses.update(anchors)
+            self._anchor_uses.update(anchor_groups(anchors))
 
     def find_keys(self, batch: bytes) -> list[tuple[int, int, int]]:
         """``(key index, start, end)`` of every key occurrence in a folded batch (UTF-8), in bytes."""

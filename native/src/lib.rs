@@ -428,18 +428,31 @@ fn agent_name<'a>(party: &'a event::Party) -> &'a str {
         .map_or("", |n| n.0.as_ref())
 }
 
+/// Key bytes per automaton at most (give or take a key): a larger list's keys are split into as few
+/// runs of consecutive keys as that allows, of about equal size, one automaton each. The aho-corasick
+/// crate builds its contiguous NFA from a non-contiguous one that takes about twice its size, so one
+/// automaton over a million-name list's 4.5 M keys (83 MB) peaked at ~2.8 GB for a 0.9 GB result; four
+/// runs peak near 1 GB together and hold ~0.65 GB once built (runs of sorted keys share their prefixes).
+/// Each run is one more pass over a batch, so the bundled lists (about 4 MB of keys) stay in one
+/// automaton: their search is unchanged.
+const RUN_BYTES: usize = 20 << 20;
+
 /// The automaton over all keys (UTF-8 bytes); standard match semantics, overlapping finds.
 #[pyclass(frozen, module = "matchers._native")]
 pub struct KeySearch {
-    automaton: AhoCorasick,
+    /// One automaton per run of consecutive keys ([`RUN_BYTES`]) and the index of the run's first key.
+    runs: Vec<(AhoCorasick, usize)>,
+    keys: usize,
 }
 
 #[pymethods]
 impl KeySearch {
+    /// `run_bytes`: the key bytes per automaton ([`RUN_BYTES`]; smaller in tests, to split few keys).
     #[new]
-    fn new(py: Python<'_>, keys: &Bound<'_, PyAny>) -> PyResult<Self> {
+    #[pyo3(signature = (keys, run_bytes=RUN_BYTES))]
+    fn new(py: Python<'_>, keys: &Bound<'_, PyAny>, run_bytes: usize) -> PyResult<Self> {
         // The keys are copied into one flat buffer (no allocation per key: a million-name list has
-        // millions of keys), then the automaton is built with the GIL released, so that a list version
+        // millions of keys), then the automata are built with the GIL released, so that a list version
         // built on a background thread does not stall the screening loop (txscreen run
         // --watchlist-topic); the build is most of the time.
         let mut bytes: Vec<u8> = Vec::new();
@@ -457,33 +470,78 @@ impl KeySearch {
             ends.push(bytes.len());
         }
         let built = py.allow_threads(|| {
-            let mut start = 0;
-            let patterns = ends.iter().map(|&end| {
-                let pattern = &bytes[start..end];
-                start = end;
-                pattern
-            });
-            AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
-                .build(patterns)
+            // As few runs as `run_bytes` allows, of about equal size (no small last run: each is a pass).
+            let count = bytes.len().div_ceil(run_bytes.max(1)).max(1);
+            let size = bytes.len().div_ceil(count);
+            let mut runs = Vec::with_capacity(count);
+            let mut first = 0;
+            // An empty list still gets one (empty) automaton.
+            while first < ends.len() || runs.is_empty() {
+                let start = if first == 0 { 0 } else { ends[first - 1] };
+                let last = ends[first..].partition_point(|&end| end - start < size);
+                let last = (first + last + 1).min(ends.len());
+                let mut from = start;
+                let patterns = ends[first..last].iter().map(|&end| {
+                    let pattern = &bytes[from..end];
+                    from = end;
+                    pattern
+                });
+                let automaton = AhoCorasick::builder()
+                    .match_kind(MatchKind::Standard)
+                    .build(patterns)?;
+                runs.push((automaton, first));
+                first = last;
+            }
+            Ok::<_, aho_corasick::BuildError>(runs)
         });
-        let automaton = built.map_err(|e| PyValueError::new_err(e.to_string()))?;
-        Ok(KeySearch { automaton })
+        let runs = built.map_err(|e| PyValueError::new_err(e.to_string()))?;
+        Ok(KeySearch {
+            runs,
+            keys: ends.len(),
+        })
     }
 
     /// How many keys the automaton holds.
     fn __len__(&self) -> usize {
-        self.automaton.patterns_len()
+        self.keys
     }
 
-    /// Every key occurrence in `haystack`, overlapping ones included: `(key index, start, end)` in bytes.
+    /// How many automata the keys are split into (one but for lists of more than [`RUN_BYTES`]).
+    #[getter]
+    fn runs(&self) -> usize {
+        self.runs.len()
+    }
+
+    /// Every key occurrence in `haystack`, overlapping ones included: `(key index, start, end)` in bytes,
+    /// by end, then by start, then by key index (as one automaton over every key reports them).
     fn find(&self, py: Python<'_>, haystack: &[u8]) -> Vec<(usize, usize, usize)> {
         py.allow_threads(|| {
-            self.automaton
-                .find_overlapping_iter(haystack)
-                .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
-                .collect()
+            let mut found = Vec::new();
+            for (automaton, first) in &self.runs {
+                found.extend(
+                    automaton
+                        .find_overlapping_iter(haystack)
+                        .map(|m| (first + m.pattern().as_usize(), m.start(), m.end())),
+                );
+            }
+            if self.runs.len() > 1 {
+                // One automaton reports by end, then longest first, then (a repeated key) by index.
+                found.sort_unstable_by_key(|&(key, start, end)| (end, start, key));
+            }
+            found
         })
+    }
+}
+
+impl KeySearch {
+    /// Whether `haystack` holds any key.
+    fn is_match(&self, haystack: &[u8]) -> bool {
+        match self.runs.as_slice() {
+            [(automaton, _)] => automaton.is_match(haystack),
+            runs => runs
+                .iter()
+                .any(|(automaton, _)| automaton.is_match(haystack)),
+        }
     }
 }
 
@@ -567,7 +625,7 @@ impl Triage {
         raws: &Bound<'py, PyList>,
         max_event_bytes: usize,
     ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyList>, Vec<usize>)> {
-        let automaton = &self.search.get().automaton;
+        let search = self.search.get();
         let fuzzy_index = self
             .fuzzy
             .as_ref()
@@ -582,7 +640,7 @@ impl Triage {
             .map(|item| item.as_ref().map(|b| b.as_bytes()))
             .collect();
         let (codes, left) =
-            py.allow_threads(|| self.classify_bytes(&bytes, max_event_bytes, automaton, fuzzy));
+            py.allow_threads(|| self.classify_bytes(&bytes, max_event_bytes, search, fuzzy));
         let left_texts = PyList::empty(py);
         let mut owners = Vec::with_capacity(left.len());
         for (index, text) in left {
@@ -599,7 +657,7 @@ impl Triage {
         &self,
         raws: &[Option<&[u8]>],
         max_event_bytes: usize,
-        automaton: &AhoCorasick,
+        search: &KeySearch,
         fuzzy: Option<(&distance::FuzzyIndex, usize)>,
     ) -> (Vec<u8>, Vec<(usize, String)>) {
         let mut codes = vec![FULL_PATH; raws.len()];
@@ -651,10 +709,9 @@ impl Triage {
                 &mut buffer,
                 &mut left,
             );
-            if automaton.is_match(buffer.as_slice())
-                && fuzzy.is_none_or(|(index, from)| {
-                    !only_failed_anchors(automaton, index, from, &buffer)
-                })
+            if search.is_match(buffer.as_slice())
+                && fuzzy
+                    .is_none_or(|(index, from)| !only_failed_anchors(search, index, from, &buffer))
             {
                 continue;
             }
@@ -679,42 +736,44 @@ fn inverted(text: &str) -> Option<String> {
 /// find fails the fuzzy tier's verification on its folded text (`"\0 text \0"`: the text between
 /// the NULs, its edge spaces left out, as `matchers.screening` verifies it). Any other find: false.
 fn only_failed_anchors(
-    automaton: &AhoCorasick,
+    search: &KeySearch,
     index: &distance::FuzzyIndex,
     from: usize,
     buffer: &[u8],
 ) -> bool {
     let mut text: Vec<char> = Vec::new();
     let mut text_at = usize::MAX; // where `text` starts in `buffer`
-    for found in automaton.find_overlapping_iter(buffer) {
-        let (key, start) = (found.pattern().as_usize(), found.start());
-        if key < from || buffer[start] == 0 {
-            return false;
-        }
-        let sep = buffer[..start].iter().rposition(|&b| b == 0).unwrap_or(0);
-        let base = sep + 2;
-        let Some(next) = buffer[start..]
-            .iter()
-            .position(|&b| b == 0)
-            .map(|i| start + i)
-        else {
-            return false;
-        };
-        if base > start || next < base + 1 {
-            return false;
-        }
-        if text_at != base {
-            let Ok(folded) = std::str::from_utf8(&buffer[base..next - 1]) else {
+    for (run, first) in &search.runs {
+        for found in run.find_overlapping_iter(buffer) {
+            let (key, start) = (first + found.pattern().as_usize(), found.start());
+            if key < from || buffer[start] == 0 {
+                return false;
+            }
+            let sep = buffer[..start].iter().rposition(|&b| b == 0).unwrap_or(0);
+            let base = sep + 2;
+            let Some(next) = buffer[start..]
+                .iter()
+                .position(|&b| b == 0)
+                .map(|i| start + i)
+            else {
                 return false;
             };
-            text = folded.chars().collect();
-            text_at = base;
-        }
-        let Ok(before) = std::str::from_utf8(&buffer[base..start]) else {
-            return false;
-        };
-        if index.verifies_in(key, &text, before.chars().count()) {
-            return false;
+            if base > start || next < base + 1 {
+                return false;
+            }
+            if text_at != base {
+                let Ok(folded) = std::str::from_utf8(&buffer[base..next - 1]) else {
+                    return false;
+                };
+                text = folded.chars().collect();
+                text_at = base;
+            }
+            let Ok(before) = std::str::from_utf8(&buffer[base..start]) else {
+                return false;
+            };
+            if index.verifies_in(key, &text, before.chars().count()) {
+                return false;
+            }
         }
     }
     true

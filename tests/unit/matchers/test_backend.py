@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import subprocess
 import sys
@@ -56,6 +58,40 @@ def test_pure_key_search_finds_what_the_native_one_finds(keys: list[str], haysta
     native_search = native.key_search(encoded)
     assert pure_search.find(data) == native_search.find(data)
     assert len(pure_search) == len(native_search) == len(keys)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_KEYS, st.lists(_PIECES, max_size=40).map("".join), st.integers(1, 12))
+def test_native_key_search_in_runs_finds_what_one_automaton_finds(
+    keys: list[str], haystack: str, run_bytes: int
+) -> None:
+    """Keys split into several automata (as a large list's are) give one automaton's triples, in its order."""
+    native = _native()
+    encoded = [key.encode() for key in keys]
+    data = haystack.encode()
+    split = native.key_search(encoded, run_bytes=run_bytes)  # type: ignore[call-arg]
+    whole = native.key_search(encoded)
+    assert split.find(data) == whole.find(data)
+    assert len(split) == len(whole) == len(keys)
+    assert whole.runs == 1  # type: ignore[attr-defined]
+
+
+def test_key_runs_screen_the_bundled_lists_as_one_automaton(
+    default_lists: tuple[Watchlist, ...], native_automaton: NameAutomaton, make_event: Callable[..., bytes]
+) -> None:
+    """The bundled lists' keys split into many automata give the same finds and records as one automaton."""
+    native = _native()
+    runs = dataclasses.replace(native, key_search=functools.partial(native.key_search, run_bytes=1 << 18))
+    split = NameAutomaton(default_lists, using=runs)
+    assert split._search.runs > 4  # type: ignore[attr-defined]
+    names = [name.text for wl in default_lists for e in wl.entities for name in e.names][::7]
+    raws = [make_event(creditor=n, event_id=f"c{i}") for i, n in enumerate(names)]
+    raws += [make_event(remittance=f"for {n} thanks", event_id=f"r{i}") for i, n in enumerate(names)]
+    fast = screen_batch(raws, native_automaton, NOW, lambda i: {"line": i})
+    assert _outputs(screen_batch(raws, split, NOW, lambda i: {"line": i})) == _outputs(fast)
+    assert fast.blocked > len(names)
+    batch = fold_batch(names).encode()
+    assert split.find_keys(batch) == native_automaton.find_keys(batch)
 
 
 def test_pure_key_search_reports_byte_offsets() -> None:

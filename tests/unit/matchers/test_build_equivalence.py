@@ -14,6 +14,7 @@ from matchers import fuzzy
 from matchers.automaton import (
     MAX_FUZZY_FORM,
     Prepared,
+    anchor_groups,
     anywhere_key,
     inversion_keys,
     prepare,
@@ -139,7 +140,7 @@ def _built(prepared: Prepared) -> tuple[dict[str, Targets], dict[str, frozenset[
         targets = [held] if not isinstance(held, list) else held
         exact[key] = frozenset((t.entity.id, t.name.text, t.rule.value) for t in targets)
     anchors: dict[str, frozenset[tuple[object, ...]]] = {}
-    for index, uses in prepared.anchors:
+    for index, uses in anchor_groups(prepared.anchors):
         found = []
         for use in uses:
             ft = prepared.fuzzy_targets[use >> 8]
