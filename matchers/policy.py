@@ -2,14 +2,16 @@
 
 Policy rules (the README's "Matching policy" section is the contract; letters refer to it), in the
 order the code applies them: :func:`name_forms` takes each written order (c), then each joined form
-of it (a), then each legal-form spelling of that (b); then the rule of where the forms may match (e),
-and at screening time which of an entity's names a hit reports (g).
+of it and of its camel-case split (a), then each legal-form spelling of that (b); then the rule of
+where the forms may match (e), and at screening time which of an entity's names a hit reports (g).
 
 c. Individuals match in either order: ``LAST, First Middle`` also reads ``First Middle Last``;
    a name written without a comma also reads with its last word first (:func:`orders`).
 a. (joined form) A word with punctuation inside (``AL-QAIDA``, ``O'BRIEN``) also matches with
    the pieces run together (``ALQAIDA``, ``OBRIEN``) as well as apart (``AL QAIDA``)
    (:func:`joined_variants`).
+   A word written in camel case (``TikTok``, ``WeChat``, ``McDonald``) also matches with its
+   pieces apart (``Tik Tok``) (:func:`camel_split`).
 b. Legal-form words are equivalent (Ltd = Limited, Co = Company, …): every form of a name
    is generated with each equivalent spelling (:data:`LEGAL_FORMS`, :func:`legal_variants`).
 e. Where a name may match: :func:`match_rule`.
@@ -180,6 +182,42 @@ def word_splits(folded_word: str) -> tuple[str, ...]:
     return tuple(forms)
 
 
+def camel_split(text: str) -> str:
+    """``text`` with a space at each change from a small to a capital letter inside a word, where both
+    pieces have two letters or more (rule a): ``TikTok`` also reads ``Tik Tok``, ``ByteDance`` ``Byte Dance``,
+    ``McDONALD`` ``Mc DONALD``; ``eBay`` and ``iPhone`` stay as they are. Combining marks belong to their
+    letter. ``text`` itself when it has no such change."""
+    cuts: list[int] = []
+    run, previous = 0, ""  # letters of the word since its start or the last cut, and the last letter
+    for i, char in enumerate(text):
+        if _is_mark(char):
+            continue
+        if not char.isalpha():
+            run, previous = 0, ""
+            continue
+        if run >= 2 and previous.islower() and char.isupper() and _letters_from(text, i) >= 2:
+            cuts.append(i)
+            run = 0
+        run += 1
+        previous = char
+    if not cuts:
+        return text
+    return " ".join(text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True))
+
+
+def _letters_from(text: str, start: int) -> int:
+    """Letters of the word of ``text`` from ``start`` on (marks skipped), counted up to 2."""
+    count = 0
+    for char in text[start:]:
+        if char.isalpha():
+            count += 1
+            if count == 2:
+                break
+        elif not _is_mark(char):
+            break
+    return count
+
+
 def joined_variants(text: str) -> list[str]:
     """Folded forms of ``text`` with punctuated words split and run together (rule a).
 
@@ -275,12 +313,13 @@ def name_forms(name: ListedName, entity_type: EntityType) -> NameForms:
     """All searchable (folded) forms of a listed name, with the rule that governs them."""
     forms: dict[str, None] = {}
     for written in orders(name.text, entity_type):
-        for joined in joined_variants(written):
-            for form in legal_variants(joined):
-                if form:
-                    forms[form] = None
-                if len(forms) >= MAX_FORMS_PER_NAME:
-                    break
+        for spelled in dict.fromkeys((written, camel_split(written))):
+            for joined in joined_variants(spelled):
+                for form in legal_variants(joined):
+                    if form:
+                        forms[form] = None
+                    if len(forms) >= MAX_FORMS_PER_NAME:
+                        break
     # Letters and scripts of the name, from its cached word folds (the same as fold(name.text) for both).
     folded = " ".join(filter(None, map(_fold_word, name.text.split())))
     return NameForms(match_rule(name, entity_type, folded), frozenset(forms))

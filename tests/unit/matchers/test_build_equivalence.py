@@ -60,15 +60,27 @@ def _joined_variants(text: str) -> list[str]:
     return [fold(v) if has_cjk(v) else v for v in out if v]
 
 
+def _camel_split(text: str) -> str:
+    """A space before each capital that follows two letters, the last of them small, and precedes one more
+    (the real names hold no combining marks)."""
+    cut = [
+        i
+        for i in range(2, len(text) - 1)
+        if text[i - 2].isalpha() and text[i - 1].islower() and text[i].isupper() and text[i + 1].isalpha()
+    ]
+    return " ".join(text[a:b] for a, b in zip([0, *cut], [*cut, len(text)], strict=True))
+
+
 def _name_forms(name: ListedName, entity_type: EntityType) -> tuple[MatchRule, set[str]]:
     forms: dict[str, None] = {}
     for written in orders(name.text, entity_type):
-        for joined in _joined_variants(written):
-            for form in legal_variants(joined):
-                if form:
-                    forms[form] = None
-                if len(forms) >= MAX_FORMS_PER_NAME:
-                    break
+        for spelled in dict.fromkeys((written, _camel_split(written))):
+            for joined in _joined_variants(spelled):
+                for form in legal_variants(joined):
+                    if form:
+                        forms[form] = None
+                    if len(forms) >= MAX_FORMS_PER_NAME:
+                        break
     return match_rule(name, entity_type), set(forms)
 
 

@@ -13,6 +13,7 @@ from matchers.normalize import fold
 from matchers.policy import (
     LEGAL_EQUIVALENTS,
     MatchRule,
+    camel_split,
     legal_variants,
     match_rule,
     name_forms,
@@ -67,6 +68,41 @@ def test_a_word_with_two_marks_matches_every_join(default_automaton: NameAutomat
 def test_apostrophe_names_match_joined_and_split(default_automaton: NameAutomaton, text: str) -> None:
     """O'NINNO (a weak alias, so a whole creditor name) matches with the apostrophe, without it, or spaced."""
     assert "ofac-sdn:15232" in hit_ids(default_automaton, text, field="creditor.name")
+
+
+@pytest.mark.parametrize(
+    ("written", "split"),
+    [
+        ("TikTok", "Tik Tok"),
+        ("ByteDance Ltd.", "Byte Dance Ltd."),
+        ("McDONALD", "Mc DONALD"),
+        ("DeLaRue", "De La Rue"),
+        ("ÉcoleNormale", "École Normale"),
+        ("eBay", "eBay"),  # a one-letter piece stays on its word
+        ("iPhone", "iPhone"),
+        ("BANCO NACIONAL", "BANCO NACIONAL"),
+        ("IBMCorp", "IBMCorp"),  # capital to capital is no change of case
+    ],
+)
+def test_camel_case_splits_only_between_pieces_of_two_letters(written: str, split: str) -> None:
+    """A small-to-capital change inside a word is a word break when both pieces have two letters or more."""
+    assert camel_split(written) == split
+
+
+@pytest.mark.parametrize("text", ["Tik Tok", "TIK TOK", "tik-tok", "TikTok", "Tiktok"])
+def test_a_camel_case_brand_matches_with_its_pieces_apart(
+    default_automaton: NameAutomaton, text: str
+) -> None:
+    """The listed `TikTok` blocks as `Tik Tok` too, exactly, though six letters get no fuzzy budget."""
+    assert hit_ids(default_automaton, f"ads for {text} campaign") == {"us-eo-2020:bytedance"}
+
+
+def test_a_camel_case_split_keeps_the_other_names_whole(default_automaton: NameAutomaton) -> None:
+    """`We Chat` and `Byte Dance` block exactly; `Ten cent` (no camel case in `Tencent`) does not."""
+    for text, entity in (("We Chat", "us-eo-2020:tencent"), ("Byte Dance", "us-eo-2020:bytedance")):
+        hits = check_text(text, default_automaton, field_name="remittance", at=OCT_2020)
+        assert [(h.entity_id, h.rule) for h in hits] == [(entity, MatchRule.ANYWHERE)]
+    assert hit_ids(default_automaton, "Ten cent tip") == set()
 
 
 # --- rule b: legal forms -----------------------------------------------------------------------
