@@ -5,10 +5,25 @@ from collections.abc import Iterable
 class KeySearch:
     """The Aho-Corasick automaton over every key (UTF-8 bytes): standard semantics, overlapping finds.
 
-    A large list's keys are split into runs of at most about ``run_bytes`` (20 MiB by default), one
-    automaton each, found as one automaton finds them."""
+    Keys of up to ``double_array_bytes`` (:data:`DOUBLE_ARRAY_KEY_BYTES` by default) get one double-array
+    automaton, its layout profiled on ``corpus`` (sample traffic, batch strings one per line: no find
+    changes, only how fast such text is scanned); a larger list's keys get NFAs in runs of about 20 MiB.
+    ``run_bytes`` splits the keys into runs of that size instead (tests). Runs are found as one automaton
+    finds them."""
 
-    def __init__(self, keys: Iterable[bytes], run_bytes: int = ...) -> None: ...
+    def __init__(
+        self,
+        keys: Iterable[bytes],
+        run_bytes: int | None = None,
+        corpus: bytes | None = None,
+        double_array_bytes: int = ...,
+    ) -> None: ...
+    @staticmethod
+    def from_bytes(data: bytes) -> KeySearch:
+        """A key search :meth:`to_bytes` wrote (``ValueError`` for data that is not one)."""
+    def to_bytes(self) -> bytes:
+        """The built double arrays as bytes, loaded back by :meth:`from_bytes` in milliseconds (``ValueError``
+        for NFAs)."""
     def __len__(self) -> int: ...
     @property
     def runs(self) -> int:
@@ -39,6 +54,9 @@ class Triage:
         """``text`` and its other readings folded, as a batch string, or None where Python reads it."""
     def classify(self, raws: list[bytes | None], max_event_bytes: int) -> tuple[bytes, list[str], list[int]]:
         """``(codes, texts, owners)``: one code per input; ``owners[k]`` is the input of ``texts[k]``."""
+
+#: Key bytes up to which :class:`KeySearch` builds double arrays (which :meth:`KeySearch.to_bytes` saves).
+DOUBLE_ARRAY_KEY_BYTES: int
 
 #: ``Triage.classify``'s codes by name, as ``matchers.triage.TriageCode`` declares them.
 TRIAGE_CODES: dict[str, int]

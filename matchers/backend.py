@@ -21,7 +21,8 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Final, Protocol
+from pathlib import Path
+from typing import Any, Final, Protocol, cast
 
 import ahocorasick
 
@@ -77,6 +78,11 @@ class Engine:
     fuzzy_index: Callable[[], Any] | None = None
     #: The native OSA verification of one anchor find; ``None``: :func:`matchers.fuzzy.verify_py`.
     fuzzy_verify: Callable[..., list[tuple[int, int, int]]] | None = None
+    #: A built key search read back from what its ``to_bytes`` wrote (the build cache keeps it);
+    #: ``None``: the engine's search is built from the keys every time (pyahocorasick's).
+    search_from_bytes: Callable[[bytes], KeySearcher] | None = None
+    #: Key bytes up to which a built search has ``to_bytes`` (the native double arrays).
+    saved_search_keys: int = 0
 
     @property
     def native(self) -> bool:
@@ -174,6 +180,24 @@ FORCED_PURE: Final = Engine(
 )
 
 
+#: Sample traffic the native automaton's layout is profiled on (:mod:`matchers.scan_corpus_gen`).
+SCAN_CORPUS: Final = Path(__file__).resolve().parent / "data" / "scan-corpus.txt"
+#: What stands for the text separator (NUL) in the corpus file (no folded text holds one).
+NUL_MARK: Final = "|"
+
+
+@cache
+def scan_corpus() -> bytes:
+    """The corpus lines as the native search takes them (NULs restored, comment lines left out); empty
+    when the file is missing (the layout is then unprofiled: slower scans, the same finds)."""
+    try:
+        text = SCAN_CORPUS.read_text(encoding="utf-8")
+    except OSError:
+        return b""
+    lines = (line for line in text.splitlines() if line and not line.startswith("#"))
+    return "\n".join(lines).replace(NUL_MARK, "\0").encode("utf-8")
+
+
 @cache
 def native_engine() -> Engine | None:
     """The native fast path, or ``None`` when ``matchers._native`` was not built (or does not load)."""
@@ -181,14 +205,22 @@ def native_engine() -> Engine | None:
         native = importlib.import_module("matchers._native")
     except ImportError:
         return None
+
+    def key_search(keys: Iterable[bytes], **options: Any) -> KeySearcher:
+        """The native search, its layout profiled on :func:`scan_corpus` unless ``corpus`` is given."""
+        options.setdefault("corpus", scan_corpus())
+        return cast(KeySearcher, native.KeySearch(keys, **options))
+
     return Engine(
         "native",
-        native.KeySearch,
+        key_search,
         native.Triage,
         native.fold_ascii,
         f"native fast path ({native.__name__})",
         getattr(native, "FuzzyIndex", None),
         getattr(native, "fuzzy_verify", None),
+        native.KeySearch.from_bytes,
+        native.DOUBLE_ARRAY_KEY_BYTES,
     )
 
 

@@ -30,7 +30,7 @@ from matchers.fuzzy import GRAM
 from matchers.normalize import fold, readings
 
 
-def _texts(event: dict[str, object]) -> list[str]:
+def screened_texts(event: dict[str, object]) -> list[str]:
     """The screened texts of a decoded event (debtor/creditor names, their agents' names, remittance)."""
     out = []
     for party in ("debtor", "creditor"):
@@ -83,7 +83,7 @@ def _per_million(path: str, names: int) -> tuple[dict[str, int], int]:
     with open(path, "rb") as handle:
         for line in handle:
             events += 1
-            counts.update(_grams(_texts(orjson.loads(line))))
+            counts.update(_grams(screened_texts(orjson.loads(line))))
     for name in ordinary_names(names, seed=1):
         counts.update(_grams([name]))
     samples = events + names

@@ -21,11 +21,13 @@ g. Which name a hit reports: :func:`hit_rank`.
 from __future__ import annotations
 
 import itertools
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
+from typing import Final
 
 from matchers.normalize import fold, has_cjk, is_cjk
 from matchers.watchlist import EntityType, ListedName, NameStrength
@@ -187,6 +189,8 @@ def camel_split(text: str) -> str:
     pieces have two letters or more (rule a): ``TikTok`` also reads ``Tik Tok``, ``ByteDance`` ``Byte Dance``,
     ``McDONALD`` ``Mc DONALD``; ``eBay`` and ``iPhone`` stay as they are. Combining marks belong to their
     letter. ``text`` itself when it has no such change."""
+    if text.isascii() and not _ASCII_CAMEL.search(text):  # most names: no Python loop over the letters
+        return text
     cuts: list[int] = []
     run, previous = 0, ""  # letters of the word since its start or the last cut, and the last letter
     for i, char in enumerate(text):
@@ -203,6 +207,10 @@ def camel_split(text: str) -> str:
     if not cuts:
         return text
     return " ".join(text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True))
+
+
+#: Two letters, a small then a capital (ASCII): where an ASCII name may have a camel-case change.
+_ASCII_CAMEL: Final = re.compile(r"[a-z][A-Z]")
 
 
 def _letters_from(text: str, start: int) -> int:

@@ -5,13 +5,17 @@ every name's searchable forms, the fuzzy tier's anchors, the native triage's fol
 depends only on the lists' bytes and on txscreen's code, so :func:`load_or_build` keeps it in one file
 under the cache folder (``--build-cache`` / ``TXSCREEN_BUILD_CACHE``; default
 ``$XDG_CACHE_HOME/txscreen``, else ``~/.cache/txscreen``) and the next start-up with the same lists
-reads it back instead; the engine's key search and the fuzzy index are built from it as before.
+reads it back instead. The native engine's built key search is kept too, where it is a double array (lists
+of up to ``matchers._native.DOUBLE_ARRAY_KEY_BYTES`` of keys: its ``to_bytes``, about 15 MB for the
+bundled lists, read back in milliseconds instead of ~0.5 s of build); a larger list keeps its keys, and
+the search is built from them. The fuzzy index is built from the file's forms and anchors either way.
 
 The file's key is a SHA-256 over the bytes of every list file (a folder source: every file in it), the
-sources as given, txscreen's version, every ``.py`` and ``.tsv`` file of :mod:`matchers` (the code and
-the anchor gram table that derive the keys), Python's and its Unicode database's versions, and the build
-options (fuzzy on/off, the fuzzy lists). One file per set of sources and options; a change to any input
-is a miss, and the rebuild replaces the file.
+sources as given, txscreen's version, every ``.py``, ``.tsv`` and ``.txt`` file of :mod:`matchers` (the
+code and the anchor gram table that derive the keys, the corpus the search's layout is profiled on),
+Python's and its Unicode database's versions, the build options (fuzzy on/off, the fuzzy lists) and the
+engine (native or pure). One file per set of sources, options and engine; a change to any input is a
+miss, and the rebuild replaces the file.
 
 Fail closed: the cache can only make a start-up faster, never change what it loads. A missing, short,
 corrupt or mismatching file is ignored and rebuilt: the file holds the key and a SHA-256 of each of its
@@ -20,9 +24,9 @@ unpickled. It is written atomically (a temporary file, then ``os.replace``), in 
 can read; a folder that cannot be written leaves the start-up as it is (one line says so).
 
 Layout: ``MAGIC``, the 32-byte key, then for each part its length (8 bytes) and SHA-256 (32 bytes), then
-the parts: the keys (so that the engine's key search starts building on a worker thread while the
-second part is read), then the watchlists, the rest of :class:`matchers.automaton.Prepared` and the
-native triage's tables.
+the parts: the built search's bytes, or the keys (so that the engine's key search starts building on a
+worker thread while the second part is read), then the watchlists, the rest of
+:class:`matchers.automaton.Prepared` and the native triage's tables.
 """
 
 from __future__ import annotations
@@ -53,7 +57,7 @@ from matchers.sources.ofac import EXTRACT_PREFIX
 from matchers.watchlist import Entity, ListedName, Watchlist
 from streams.cli.version import version
 
-MAGIC: Final = b"txscreen build cache 1\n"
+MAGIC: Final = b"txscreen build cache 2\n"
 #: Cache files kept in a folder (the most recently used); a file per set of sources and options.
 KEEP: Final = 8
 #: A temporary file older than this is a crashed writer's, removed when the folder is pruned.
@@ -129,19 +133,33 @@ def load_or_build(
     prepared = prepare(watchlists, fuzzy=fuzzy, fuzzy_lists=fuzzy_lists)
     prepared.keys = [k.encode("utf-8") if isinstance(k, str) else k for k in prepared.keys]
     prepared.tables = (simple_kinds(), native_fold_table()) if engine().native else None
-    rest = replace(prepared, keys=[])
-    # Written before the automaton consumes the keys; published only once the build succeeded.
+    using = engine()
+    saves_search = (
+        using.search_from_bytes is not None and sum(map(len, prepared.keys)) <= using.saved_search_keys
+    )
+    # Pickled before the automaton consumes the build (it extends the targets, takes the keys); the file is
+    # published only once the build succeeded. The built search is written when it loads back faster than
+    # it builds (the native one), else the keys.
+    rest = _Pickled(_pickled((watchlists, replace(prepared, keys=[]))))
     try:
-        temp = _write_temp(path, key, prepared.keys, (watchlists, rest))
+        temp = None if saves_search else _write_temp(path, key, prepared.keys, rest)
     except OSError as exc:
         automaton = NameAutomaton(watchlists, fuzzy=fuzzy, fuzzy_lists=fuzzy_lists, prepared=prepared)
         return Loaded(watchlists, automaton, False, f"not cached: {path.parent}: {exc.strerror or exc}")
     try:
         automaton = NameAutomaton(watchlists, fuzzy=fuzzy, fuzzy_lists=fuzzy_lists, prepared=prepared)
-        os.replace(temp, path)
     except BaseException:
-        temp.unlink(missing_ok=True)
+        if temp is not None:
+            temp.unlink(missing_ok=True)
         raise
+    try:
+        if temp is None:
+            temp = _write_temp(path, key, automaton.search_bytes(), rest)
+        os.replace(temp, path)
+    except OSError as exc:
+        if temp is not None:
+            temp.unlink(missing_ok=True)
+        return Loaded(watchlists, automaton, False, f"not cached: {path.parent}: {exc.strerror or exc}")
     _prune(path.parent)
     return Loaded(watchlists, automaton, False, f"cached in {path}")
 
@@ -185,9 +203,10 @@ def cache_key(sources: Sequence[str], *, fuzzy: bool, fuzzy_lists: Sequence[str]
 
 
 def _options_digest(sources: Sequence[str], fuzzy: bool, fuzzy_lists: Sequence[str] | None) -> str:
-    """Names the file of one set of sources and options (16 hex digits)."""
+    """Names the file of one set of sources and options, and the engine (16 hex digits): the native engine
+    keeps its built search, which the pure one cannot read."""
     lists = "*" if fuzzy_lists is None else ",".join(sorted(set(fuzzy_lists)))
-    text = "\0".join([*sources, f"fuzzy={fuzzy}", f"lists={lists}"])
+    text = "\0".join([*sources, f"fuzzy={fuzzy}", f"lists={lists}", f"engine={engine().name}"])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -213,7 +232,7 @@ def _code_digest() -> str:
     if _code is None:
         root = Path(matchers.__file__).resolve().parent
         digest = hashlib.sha256()
-        for file in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".tsv") and p.is_file()):
+        for file in sorted(p for p in root.rglob("*") if p.suffix in (".py", ".tsv", ".txt") and p.is_file()):
             digest.update(f"{file.relative_to(root)}\0".encode())
             digest.update(file.read_bytes())
         _code = digest.hexdigest()
@@ -244,10 +263,16 @@ def _read(
             # Read from the open file: a writer never changes a file in place (os.replace), so this is
             # the file whose parts were just checked.
             handle.seek(spans[0])
-            keys = _Unpickler(handle).load()
-            if not isinstance(keys, list) or handle.tell() != spans[1]:
+            first = _Unpickler(handle).load()
+            if handle.tell() != spans[1]:
                 return None
-            search = PendingSearch(engine(), keys)
+            using = engine()
+            if isinstance(first, bytes) and using.search_from_bytes is not None:
+                search = PendingSearch.ready(using, using.search_from_bytes(first))
+            elif isinstance(first, list):
+                search = PendingSearch(using, first)
+            else:
+                return None
             watchlists, prepared = _Unpickler(handle).load()
             if (
                 not (isinstance(prepared, Prepared) and isinstance(watchlists, tuple))
@@ -290,7 +315,7 @@ def _checked_parts(handle: IO[bytes], key: bytes) -> tuple[int, int, int] | None
     return bounds[0], bounds[1], bounds[2]
 
 
-def _write_temp(path: Path, key: bytes, keys: list[bytes], rest: object) -> Path:
+def _write_temp(path: Path, key: bytes, first: list[bytes] | bytes | None, rest: object) -> Path:
     """Write the cache file beside ``path`` under a temporary name (streamed: no copy in memory)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=".build-", suffix=".tmp", dir=path.parent)
@@ -298,7 +323,7 @@ def _write_temp(path: Path, key: bytes, keys: list[bytes], rest: object) -> Path
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(MAGIC + key + bytes(2 * _PART.size))
-            sizes = [_dump(handle, keys), _dump(handle, rest)]
+            sizes = [_dump(handle, first), _dump(handle, rest)]
             handle.seek(len(MAGIC) + 32)
             handle.write(b"".join(_PART.pack(*size) for size in sizes))
     except BaseException:
@@ -342,8 +367,22 @@ class _Hashing(io.RawIOBase):
         return view.nbytes
 
 
+class _Pickled(bytes):
+    """A value pickled already (written as it is)."""
+
+
+def _pickled(value: object) -> bytes:
+    """``value`` pickled as :func:`_dump` pickles it."""
+    out = io.BytesIO()
+    _Pickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    return out.getvalue()
+
+
 def _dump(handle: IO[bytes], value: object) -> tuple[int, bytes]:
-    """Pickle ``value`` into ``handle``: its size and SHA-256."""
+    """Pickle ``value`` into ``handle`` (a :class:`_Pickled` value as it is): its size and SHA-256."""
     hashing = _Hashing(handle)
-    _Pickler(hashing, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
+    if isinstance(value, _Pickled):
+        hashing.write(value)
+    else:
+        _Pickler(hashing, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
     return hashing.size, hashing.digest.digest()

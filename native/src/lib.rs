@@ -15,13 +15,14 @@
 mod distance;
 mod event;
 mod fold;
+mod keys;
 mod timestamp;
 
-use aho_corasick::{AhoCorasick, MatchKind};
-use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 use std::collections::{HashMap, HashSet};
+
+pub use keys::KeySearch;
 
 /// The ASCII fold, as a byte table: letters to lower case, letters and digits kept, every other byte
 /// a space, but for a control that is not whitespace (NUL to BS, SO to US, DEL), which becomes
@@ -428,123 +429,6 @@ fn agent_name<'a>(party: &'a event::Party) -> &'a str {
         .map_or("", |n| n.0.as_ref())
 }
 
-/// Key bytes per automaton at most (give or take a key): a larger list's keys are split into as few
-/// runs of consecutive keys as that allows, of about equal size, one automaton each. The aho-corasick
-/// crate builds its contiguous NFA from a non-contiguous one that takes about twice its size, so one
-/// automaton over a million-name list's 4.5 M keys (83 MB) peaked at ~2.8 GB for a 0.9 GB result; four
-/// runs peak near 1 GB together and hold ~0.65 GB once built (runs of sorted keys share their prefixes).
-/// Each run is one more pass over a batch, so the bundled lists (about 4 MB of keys) stay in one
-/// automaton: their search is unchanged.
-const RUN_BYTES: usize = 20 << 20;
-
-/// The automaton over all keys (UTF-8 bytes); standard match semantics, overlapping finds.
-#[pyclass(frozen, module = "matchers._native")]
-pub struct KeySearch {
-    /// One automaton per run of consecutive keys ([`RUN_BYTES`]) and the index of the run's first key.
-    runs: Vec<(AhoCorasick, usize)>,
-    keys: usize,
-}
-
-#[pymethods]
-impl KeySearch {
-    /// `run_bytes`: the key bytes per automaton ([`RUN_BYTES`]; smaller in tests, to split few keys).
-    #[new]
-    #[pyo3(signature = (keys, run_bytes=RUN_BYTES))]
-    fn new(py: Python<'_>, keys: &Bound<'_, PyAny>, run_bytes: usize) -> PyResult<Self> {
-        // The keys are copied into one flat buffer (no allocation per key: a million-name list has
-        // millions of keys), then the automata are built with the GIL released, so that a list version
-        // built on a background thread does not stall the screening loop (txscreen run
-        // --watchlist-topic); the build is most of the time.
-        let mut bytes: Vec<u8> = Vec::new();
-        let mut ends: Vec<usize> = Vec::new();
-        for key in keys.try_iter()? {
-            let key = key?;
-            let before = bytes.len();
-            match key.downcast::<PyBytes>() {
-                Ok(b) => bytes.extend_from_slice(b.as_bytes()),
-                Err(_) => bytes.extend_from_slice(&key.extract::<Vec<u8>>()?),
-            }
-            if bytes.len() == before {
-                return Err(PyValueError::new_err("a key is empty"));
-            }
-            ends.push(bytes.len());
-        }
-        let built = py.allow_threads(|| {
-            // As few runs as `run_bytes` allows, of about equal size (no small last run: each is a pass).
-            let count = bytes.len().div_ceil(run_bytes.max(1)).max(1);
-            let size = bytes.len().div_ceil(count);
-            let mut runs = Vec::with_capacity(count);
-            let mut first = 0;
-            // An empty list still gets one (empty) automaton.
-            while first < ends.len() || runs.is_empty() {
-                let start = if first == 0 { 0 } else { ends[first - 1] };
-                let last = ends[first..].partition_point(|&end| end - start < size);
-                let last = (first + last + 1).min(ends.len());
-                let mut from = start;
-                let patterns = ends[first..last].iter().map(|&end| {
-                    let pattern = &bytes[from..end];
-                    from = end;
-                    pattern
-                });
-                let automaton = AhoCorasick::builder()
-                    .match_kind(MatchKind::Standard)
-                    .build(patterns)?;
-                runs.push((automaton, first));
-                first = last;
-            }
-            Ok::<_, aho_corasick::BuildError>(runs)
-        });
-        let runs = built.map_err(|e| PyValueError::new_err(e.to_string()))?;
-        Ok(KeySearch {
-            runs,
-            keys: ends.len(),
-        })
-    }
-
-    /// How many keys the automaton holds.
-    fn __len__(&self) -> usize {
-        self.keys
-    }
-
-    /// How many automata the keys are split into (one but for lists of more than [`RUN_BYTES`]).
-    #[getter]
-    fn runs(&self) -> usize {
-        self.runs.len()
-    }
-
-    /// Every key occurrence in `haystack`, overlapping ones included: `(key index, start, end)` in bytes,
-    /// by end, then by start, then by key index (as one automaton over every key reports them).
-    fn find(&self, py: Python<'_>, haystack: &[u8]) -> Vec<(usize, usize, usize)> {
-        py.allow_threads(|| {
-            let mut found = Vec::new();
-            for (automaton, first) in &self.runs {
-                found.extend(
-                    automaton
-                        .find_overlapping_iter(haystack)
-                        .map(|m| (first + m.pattern().as_usize(), m.start(), m.end())),
-                );
-            }
-            if self.runs.len() > 1 {
-                // One automaton reports by end, then longest first, then (a repeated key) by index.
-                found.sort_unstable_by_key(|&(key, start, end)| (end, start, key));
-            }
-            found
-        })
-    }
-}
-
-impl KeySearch {
-    /// Whether `haystack` holds any key.
-    fn is_match(&self, haystack: &[u8]) -> bool {
-        match self.runs.as_slice() {
-            [(automaton, _)] => automaton.is_match(haystack),
-            runs => runs
-                .iter()
-                .any(|(automaton, _)| automaton.is_match(haystack)),
-        }
-    }
-}
-
 /// Classifies a batch of raw events: certainly clean, "needs the full path", or "clean but for
 /// texts that only Python folds" (those texts are handed back).
 #[pyclass(frozen, module = "matchers._native")]
@@ -741,42 +625,59 @@ fn only_failed_anchors(
     from: usize,
     buffer: &[u8],
 ) -> bool {
+    // An exact key anywhere decides first: it needs no anchor verified (an event with a listed name
+    // holds anchors of many similar names).
+    let mut exact = false;
+    search.each_find(buffer, |key, start, _| {
+        exact = key < from || buffer[start] == 0;
+        !exact
+    });
+    if exact {
+        return false;
+    }
     let mut text: Vec<char> = Vec::new();
     let mut text_at = usize::MAX; // where `text` starts in `buffer`
-    for (run, first) in &search.runs {
-        for found in run.find_overlapping_iter(buffer) {
-            let (key, start) = (first + found.pattern().as_usize(), found.start());
-            if key < from || buffer[start] == 0 {
-                return false;
-            }
-            let sep = buffer[..start].iter().rposition(|&b| b == 0).unwrap_or(0);
-            let base = sep + 2;
-            let Some(next) = buffer[start..]
-                .iter()
-                .position(|&b| b == 0)
-                .map(|i| start + i)
-            else {
-                return false;
-            };
-            if base > start || next < base + 1 {
-                return false;
-            }
-            if text_at != base {
-                let Ok(folded) = std::str::from_utf8(&buffer[base..next - 1]) else {
-                    return false;
-                };
-                text = folded.chars().collect();
-                text_at = base;
-            }
-            let Ok(before) = std::str::from_utf8(&buffer[base..start]) else {
-                return false;
-            };
-            if index.verifies_in(key, &text, before.chars().count()) {
-                return false;
-            }
-        }
+    let mut failed = true;
+    search.each_find(buffer, |key, start, _| {
+        failed = anchor_fails(index, buffer, key, start, &mut text, &mut text_at);
+        failed
+    });
+    failed
+}
+
+/// Whether the find of anchor `key` at `start` in `buffer` fails verification on its folded text
+/// (`text`, decoded from `text_at` on, is kept for the next find in the same text).
+fn anchor_fails(
+    index: &distance::FuzzyIndex,
+    buffer: &[u8],
+    key: usize,
+    start: usize,
+    text: &mut Vec<char>,
+    text_at: &mut usize,
+) -> bool {
+    let sep = buffer[..start].iter().rposition(|&b| b == 0).unwrap_or(0);
+    let base = sep + 2;
+    let Some(next) = buffer[start..]
+        .iter()
+        .position(|&b| b == 0)
+        .map(|i| start + i)
+    else {
+        return false;
+    };
+    if base > start || next < base + 1 {
+        return false;
     }
-    true
+    if *text_at != base {
+        let Ok(folded) = std::str::from_utf8(&buffer[base..next - 1]) else {
+            return false;
+        };
+        *text = folded.chars().collect();
+        *text_at = base;
+    }
+    let Ok(before) = std::str::from_utf8(&buffer[base..start]) else {
+        return false;
+    };
+    !index.verifies_in(key, text.as_slice(), before.chars().count())
 }
 
 #[pymodule]
@@ -795,6 +696,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     codes.set_item("FULL_PATH", FULL_PATH)?;
     codes.set_item("CHECK_TEXTS", CHECK_TEXTS)?;
     module.add("TRIAGE_CODES", codes)?;
+    module.add("DOUBLE_ARRAY_KEY_BYTES", keys::DOUBLE_ARRAY_KEY_BYTES)?;
     Ok(())
 }
 

@@ -42,6 +42,9 @@ fatal, or anything else                BrokerError with the reason; stop, exit n
 delivery failure (at-least-once)       seek back and produce the batch again (duplicates allowed)
 offset commit refused (at-least-once,  logged; the batch may be processed again by the next owner
 group rebalanced)
+no error, but nothing fetched while    seek the partitions to their positions (restarts the fetch);
+events wait (idle, no open             still nothing after GIVE_UP_AFTER: BrokerError, exit non-zero
+transaction: ``streams.worker.stall``)
 =====================================  =============================================================
 
 SIGTERM/SIGINT let the batch in hand commit, then the worker closes: the consumer leaves the group
@@ -80,6 +83,7 @@ from streams.metrics.observer import LoopObserver
 from streams.outputs import kafka_source
 from streams.settings import Latency, WorkerSettings
 from streams.status import StatusLine, Totals
+from streams.worker.stall import FetchStallWatch
 from streams.worker.timings import LoopTimings
 
 log = logging.getLogger(__name__)
@@ -234,6 +238,7 @@ class BatchLoop:
         self._consumed_at = 0.0  # when the last batch was consumed (monotonic)
         self._closes_at = 0.0  # --latency throughput: when the next batch stops filling (monotonic)
         self.timings = LoopTimings()  # per-phase seconds, kept at DEBUG only (txscreen -v)
+        self.stall = FetchStallWatch(self.topic)  # a consumer that stopped fetching (streams.worker.stall)
 
     # --- the loop ---
 
@@ -321,6 +326,8 @@ class BatchLoop:
             self._raise_if_fatal()
             self.status.report(consumer)
             self.observer.tick(consumer)
+            if self._in_flight is None and not self._open:
+                self.stall.check(consumer, self._last_activity)
 
     def _loop_at_least_once(self, consumer: Consumer, producer: Producer) -> None:
         while not self._should_stop():
@@ -332,6 +339,7 @@ class BatchLoop:
             self._raise_if_fatal()
             self.status.report(consumer)
             self.observer.tick(consumer)
+            self.stall.check(consumer, self._last_activity)
 
     def _in_flight_events(self) -> int:
         return len(self._in_flight.messages) if self._in_flight is not None else 0

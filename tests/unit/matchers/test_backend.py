@@ -76,6 +76,75 @@ def test_native_key_search_in_runs_finds_what_one_automaton_finds(
     assert whole.runs == 1  # type: ignore[attr-defined]
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    _KEYS,
+    st.lists(_PIECES, max_size=40).map("".join),
+    st.integers(1, 12),
+    st.lists(_PIECES, max_size=30).map("".join),
+)
+def test_native_key_search_read_back_from_its_bytes_finds_the_same(
+    keys: list[str], haystack: str, run_bytes: int, corpus: str
+) -> None:
+    """Written with to_bytes and read back (runs, repeated keys, any corpus), a search finds the same."""
+    native = _native()
+    assert native.search_from_bytes is not None
+    encoded = [key.encode() for key in keys]
+    data = haystack.encode()
+    built = native.key_search(encoded, run_bytes=run_bytes, corpus=corpus.encode())  # type: ignore[call-arg]
+    plain = native.key_search(encoded, corpus=None)  # type: ignore[call-arg]
+    read = native.search_from_bytes(built.to_bytes())  # type: ignore[attr-defined]
+    assert read.find(data) == built.find(data) == plain.find(data)
+    assert len(read) == len(keys)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_KEYS, st.lists(_PIECES, max_size=40).map("".join), st.integers(1, 12))
+def test_the_nfa_of_a_large_list_finds_what_the_double_array_finds(
+    keys: list[str], haystack: str, run_bytes: int
+) -> None:
+    """Keys above the double-array size get NFAs (in runs): the same triples, in the same order."""
+    native = _native()
+    encoded = [key.encode() for key in keys]
+    data = haystack.encode()
+    nfa = native.key_search(encoded, run_bytes=run_bytes, double_array_bytes=0)  # type: ignore[call-arg]
+    double = native.key_search(encoded)
+    assert nfa.find(data) == double.find(data)
+    assert len(nfa) == len(double) == len(keys)
+    with pytest.raises(ValueError, match="do not serialize"):
+        nfa.to_bytes()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda data: data[:-1],
+        lambda data: data[:30],
+        lambda data: b"X" + data[1:],
+        lambda data: data + b"\0",
+        lambda data: b"",
+    ],
+    ids=["one-byte-short", "header-only", "foreign-magic", "trailing-byte", "empty"],
+)
+def test_bytes_that_are_not_a_whole_key_search_are_refused(damage: Callable[[bytes], bytes]) -> None:
+    """Short, foreign or trailing bytes raise ValueError: the build cache then builds the search again."""
+    native = _native()
+    assert native.search_from_bytes is not None
+    data = native.key_search([b" hamas ", b" tiktok "]).to_bytes()  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="not a txscreen key search"):
+        native.search_from_bytes(damage(data))
+
+
+def test_the_layout_corpus_is_the_shipped_sample_of_clean_traffic() -> None:
+    """The corpus the native layout is profiled on has a line per sample event, NULs restored, no comment."""
+    corpus = backend.scan_corpus()
+    lines = corpus.split(b"\n")
+    assert len(lines) == 1000
+    assert all(line.startswith(b"\0 ") and line.endswith(b" \0") for line in lines)
+    assert b"|" not in corpus
+    assert b"#" not in corpus
+
+
 def test_key_runs_screen_the_bundled_lists_as_one_automaton(
     default_lists: tuple[Watchlist, ...], native_automaton: NameAutomaton, make_event: Callable[..., bytes]
 ) -> None:

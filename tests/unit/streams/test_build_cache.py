@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import io
 import os
 import pickle
 import shutil
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from matchers import backend
 from matchers.automaton import NameAutomaton
+from matchers.normalize import fold_batch
 from matchers.screening import screen_batch
 from matchers.sources import BUILTIN_PATH, DEFAULT_SOURCES
 from streams import build_cache
@@ -112,6 +116,69 @@ def test_a_damaged_cache_file_is_rebuilt(small_list: Path, tmp_path: Path, damag
     assert not again.from_cache
     _same_automaton(first.automaton, again.automaton)
     assert _load([str(small_list)], folder).from_cache  # rewritten whole
+
+
+def _native() -> backend.Engine:
+    native = backend.native_engine()
+    if native is None:
+        pytest.skip("the native fast path is not built")
+    return native
+
+
+def test_a_warm_start_reads_the_native_search_back_and_builds_none(
+    small_list: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The native engine's cache file keeps the built search: read back, it finds what the cold one did."""
+    native = _native()
+    folder = tmp_path / "cache"
+    monkeypatch.setattr(build_cache, "engine", lambda: native)
+    cold = _load([str(small_list)], folder)
+
+    def no_build(keys: object, **options: object) -> backend.KeySearcher:
+        raise AssertionError("the key search was built again")
+
+    monkeypatch.setattr(build_cache, "engine", lambda: dataclasses.replace(native, key_search=no_build))
+    warm = _load([str(small_list)], folder)
+    assert warm.from_cache
+    _same_automaton(cold.automaton, warm.automaton)
+    batch = fold_batch(["payment to TikTok", "Tencent Holdings Ltd.", "WeChat"]).encode()
+    assert len(warm.automaton.find_keys(batch)) >= 3
+    assert warm.automaton.find_keys(batch) == cold.automaton.find_keys(batch)
+
+
+def test_a_list_too_large_to_keep_its_search_keeps_its_keys(
+    small_list: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above the engine's saved_search_keys the file keeps the keys, and a warm start-up builds the search."""
+    native = dataclasses.replace(_native(), saved_search_keys=0)
+    folder = tmp_path / "cache"
+    monkeypatch.setattr(build_cache, "engine", lambda: native)
+    cold = _load([str(small_list)], folder)
+    builds = []
+
+    def counted(keys: Iterable[bytes], **options: object) -> backend.KeySearcher:
+        builds.append(1)
+        return native.key_search(keys, **options)
+
+    monkeypatch.setattr(build_cache, "engine", lambda: dataclasses.replace(native, key_search=counted))
+    warm = _load([str(small_list)], folder)
+    assert warm.from_cache
+    assert builds == [1]
+    _same_automaton(cold.automaton, warm.automaton)
+
+
+def test_each_engine_keeps_its_own_file(
+    small_list: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pure engine never reads the native engine's file (whose search it cannot load), nor the reverse."""
+    native = _native()
+    folder = tmp_path / "cache"
+    monkeypatch.setattr(build_cache, "engine", lambda: native)
+    assert not _load([str(small_list)], folder).from_cache
+    monkeypatch.setattr(build_cache, "engine", lambda: backend.PURE)
+    assert not _load([str(small_list)], folder).from_cache
+    assert _load([str(small_list)], folder).from_cache
+    assert len(list(folder.glob("build-*.bin"))) == 2
 
 
 def test_a_changed_list_is_a_miss(small_list: Path, tmp_path: Path) -> None:
