@@ -125,22 +125,28 @@ def _native() -> backend.Engine:
     return native
 
 
+def _cold_then_warm(
+    source: Path, folder: Path, monkeypatch: pytest.MonkeyPatch, native: backend.Engine, key_search: object
+) -> tuple[Loaded, Loaded]:
+    """The list built into ``folder`` on ``native``, then read back on ``native`` with ``key_search``."""
+    monkeypatch.setattr(build_cache, "engine", lambda: native)
+    cold = _load([str(source)], folder)
+    monkeypatch.setattr(build_cache, "engine", lambda: dataclasses.replace(native, key_search=key_search))
+    warm = _load([str(source)], folder)
+    assert warm.from_cache
+    _same_automaton(cold.automaton, warm.automaton)
+    return cold, warm
+
+
 def test_a_warm_start_reads_the_native_search_back_and_builds_none(
     small_list: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The native engine's cache file keeps the built search: read back, it finds what the cold one did."""
-    native = _native()
-    folder = tmp_path / "cache"
-    monkeypatch.setattr(build_cache, "engine", lambda: native)
-    cold = _load([str(small_list)], folder)
 
     def no_build(keys: object, **options: object) -> backend.KeySearcher:
         raise AssertionError("the key search was built again")
 
-    monkeypatch.setattr(build_cache, "engine", lambda: dataclasses.replace(native, key_search=no_build))
-    warm = _load([str(small_list)], folder)
-    assert warm.from_cache
-    _same_automaton(cold.automaton, warm.automaton)
+    cold, warm = _cold_then_warm(small_list, tmp_path / "cache", monkeypatch, _native(), no_build)
     batch = fold_batch(["payment to TikTok", "Tencent Holdings Ltd.", "WeChat"]).encode()
     assert len(warm.automaton.find_keys(batch)) >= 3
     assert warm.automaton.find_keys(batch) == cold.automaton.find_keys(batch)
@@ -151,20 +157,14 @@ def test_a_list_too_large_to_keep_its_search_keeps_its_keys(
 ) -> None:
     """Above the engine's saved_search_keys the file keeps the keys, and a warm start-up builds the search."""
     native = dataclasses.replace(_native(), saved_search_keys=0)
-    folder = tmp_path / "cache"
-    monkeypatch.setattr(build_cache, "engine", lambda: native)
-    cold = _load([str(small_list)], folder)
     builds = []
 
     def counted(keys: Iterable[bytes], **options: object) -> backend.KeySearcher:
         builds.append(1)
         return native.key_search(keys, **options)
 
-    monkeypatch.setattr(build_cache, "engine", lambda: dataclasses.replace(native, key_search=counted))
-    warm = _load([str(small_list)], folder)
-    assert warm.from_cache
+    _cold_then_warm(small_list, tmp_path / "cache", monkeypatch, native, counted)
     assert builds == [1]
-    _same_automaton(cold.automaton, warm.automaton)
 
 
 def test_each_engine_keeps_its_own_file(
