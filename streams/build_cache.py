@@ -132,8 +132,8 @@ def load_or_build(
         return Loaded(watchlists, automaton, False, f"not cached: {why}")
     prepared = prepare(watchlists, fuzzy=fuzzy, fuzzy_lists=fuzzy_lists)
     prepared.keys = [k.encode("utf-8") if isinstance(k, str) else k for k in prepared.keys]
-    prepared.tables = (simple_kinds(), native_fold_table()) if engine().native else None
-    using = engine()
+    using = engine()  # the engine the file is for (in its name): the automaton is built on it
+    prepared.tables = (simple_kinds(), native_fold_table()) if using.native else None
     saves_search = (
         using.search_from_bytes is not None and sum(map(len, prepared.keys)) <= using.saved_search_keys
     )
@@ -141,13 +141,15 @@ def load_or_build(
     # published only once the build succeeded. The built search is written when it loads back faster than
     # it builds (the native one), else the keys.
     rest = _Pickled(_pickled((watchlists, replace(prepared, keys=[]))))
+    options: dict[str, Any] = {"fuzzy": fuzzy, "fuzzy_lists": fuzzy_lists, "prepared": prepared}
+    options["using"] = using
     try:
         temp = None if saves_search else _write_temp(path, key, prepared.keys, rest)
     except OSError as exc:
-        automaton = NameAutomaton(watchlists, fuzzy=fuzzy, fuzzy_lists=fuzzy_lists, prepared=prepared)
+        automaton = NameAutomaton(watchlists, **options)
         return Loaded(watchlists, automaton, False, f"not cached: {path.parent}: {exc.strerror or exc}")
     try:
-        automaton = NameAutomaton(watchlists, fuzzy=fuzzy, fuzzy_lists=fuzzy_lists, prepared=prepared)
+        automaton = NameAutomaton(watchlists, **options)
     except BaseException:
         if temp is not None:
             temp.unlink(missing_ok=True)
