@@ -34,8 +34,8 @@ PURE_PYTHON_ENV: Final = "TXSCREEN_PURE_PYTHON"
 
 #: How much slower the pure engine screens than the native one: ``screen_batch`` on the core
 #: benchmark's event mix, both engines side by side in one process (``python -m benchmarks.engines``;
-#: 2026-11-30 on a busy 2-core machine: median 5.7× over 15 rounds, rounds from 2.9× to 8.1×).
-PURE_SLOWDOWN: Final = 6
+#: 2026-12-01 ``make bench`` on a quiet 2-core machine: median 6.9× over 5 rounds, 6.8× to 7.0×).
+PURE_SLOWDOWN: Final = 7
 
 #: How to get the fast path when it was not built.
 GET_THE_FAST_PATH: Final = "install Rust's cargo (https://rustup.rs) and reinstall for the fast path"
