@@ -99,14 +99,16 @@ impl KeySearch {
             }
             ends.push(bytes.len());
         }
+        let double = bytes.len() <= double_array_bytes;
+        // The corpus lines are copied (the build runs without the GIL); NFAs take no layout profile.
         let corpus: Vec<Vec<u8>> = corpus
+            .filter(|_| double)
             .map(|c| c[..floor_line(c, CORPUS_BYTES)].split(|&b| b == b'\n'))
             .into_iter()
             .flatten()
             .filter(|line| !line.is_empty())
             .map(<[u8]>::to_vec)
             .collect();
-        let double = bytes.len() <= double_array_bytes;
         // A double array over all keys but for a smaller `run_bytes` (tests); NFAs in runs of RUN_BYTES.
         let run_bytes = run_bytes.unwrap_or(if double { usize::MAX } else { RUN_BYTES });
         let runs = py.allow_threads(|| build_runs(&bytes, &ends, run_bytes, double, &corpus))?;
@@ -299,17 +301,13 @@ fn double_array(patterns: &[&[u8]], corpus: &[Vec<u8>]) -> PyResult<Automaton> {
     let mut seen: HashMap<&[u8], u32> = HashMap::new();
     let mut repeats: HashMap<u32, Vec<u32>> = HashMap::new();
     let mut unique = Vec::with_capacity(patterns.len());
-    // Keys come sorted and distinct from `matchers.automaton`: only then is the check one comparison.
-    let sorted_distinct = patterns.windows(2).all(|pair| pair[0] < pair[1]);
     for (i, pattern) in patterns.iter().enumerate() {
         let i = index(i)?;
-        if !sorted_distinct {
-            if let Some(&kept) = seen.get(pattern) {
-                repeats.entry(kept).or_default().push(i);
-                continue;
-            }
-            seen.insert(pattern, i);
+        if let Some(&kept) = seen.get(pattern) {
+            repeats.entry(kept).or_default().push(i);
+            continue;
         }
+        seen.insert(pattern, i);
         unique.push((*pattern, i));
     }
     let builder = DoubleArrayAhoCorasickBuilder::new().use_prefilter(false);
