@@ -31,7 +31,7 @@ GRAM = 4
 #: Shortest anchor (characters): an anchor is at least one gram long.
 MIN_ANCHOR = GRAM
 #: An anchor may occur in at most this many texts per million of clean traffic (its grams' bound).
-ANCHOR_CAP = 1000
+ANCHOR_CAP = 5000
 #: The largest edit budget (:func:`budget`).
 MAX_BUDGET = 2
 #: Names with fewer letters never fuzzy-match (rule: four letters or fewer, and budget 0 below 9).

@@ -220,14 +220,6 @@ impl KeySearch {
 }
 
 impl KeySearch {
-    /// Whether `haystack` holds any key.
-    pub fn is_match(&self, haystack: &[u8]) -> bool {
-        self.runs.iter().any(|run| match &run.automaton {
-            Automaton::Double { automaton, .. } => automaton.find_iter(haystack).next().is_some(),
-            Automaton::Nfa(automaton) => automaton.is_match(haystack),
-        })
-    }
-
     /// Calls `each(key index, start, end)` for every key occurrence in `haystack`, run by run (each run's
     /// by end, then longest first, then by index), until it returns false.
     pub fn each_find(&self, haystack: &[u8], mut each: impl FnMut(usize, usize, usize) -> bool) {

@@ -548,6 +548,7 @@ impl Triage {
         let mut handed_back = Vec::new();
         let mut buffer = Vec::with_capacity(512);
         let mut scratch = Scratch::default();
+        let mut anchor_finds = Vec::new();
         for (index, (code, raw)) in codes.iter_mut().zip(raws).enumerate() {
             let Some(raw) = *raw else {
                 continue;
@@ -593,10 +594,7 @@ impl Triage {
                 &mut buffer,
                 &mut left,
             );
-            if search.is_match(buffer.as_slice())
-                && fuzzy
-                    .is_none_or(|(index, from)| !only_failed_anchors(search, index, from, &buffer))
-            {
+            if !clean_of_keys(search, fuzzy, &buffer, &mut anchor_finds) {
                 continue;
             }
             *code = if left.is_empty() { CLEAN } else { CHECK_TEXTS };
@@ -616,33 +614,38 @@ fn inverted(text: &str) -> Option<String> {
     Some(format!("{} {}", first.trim(), rest.trim()))
 }
 
-/// Whether every key found in the laid-out `buffer` is only an anchor (key index `from` on) whose
-/// find fails the fuzzy tier's verification on its folded text (`"\0 text \0"`: the text between
-/// the NULs, its edge spaces left out, as `matchers.screening` verifies it). Any other find: false.
-fn only_failed_anchors(
+/// Whether the laid-out `buffer` holds no key, or only anchors of the fuzzy tier (`fuzzy`: the index
+/// and the first anchor's key index) whose finds all fail verification on their folded text
+/// (`"\0 text \0"`: the text between the NULs, its edge spaces left out, as `matchers.screening`
+/// verifies it). One pass of the key search: it stops at an exact key (or a whole-field key), which
+/// decides without any anchor verified (an event with a listed name holds anchors of many similar
+/// names), and keeps the anchor finds in `anchor_finds` to verify after it.
+fn clean_of_keys(
     search: &KeySearch,
-    index: &distance::FuzzyIndex,
-    from: usize,
+    fuzzy: Option<(&distance::FuzzyIndex, usize)>,
     buffer: &[u8],
+    anchor_finds: &mut Vec<(usize, usize)>,
 ) -> bool {
-    // An exact key anywhere decides first: it needs no anchor verified (an event with a listed name
-    // holds anchors of many similar names).
+    anchor_finds.clear();
     let mut exact = false;
     search.each_find(buffer, |key, start, _| {
-        exact = key < from || buffer[start] == 0;
+        exact = fuzzy.is_none_or(|(_, from)| key < from || buffer[start] == 0);
+        if !exact {
+            anchor_finds.push((key, start));
+        }
         !exact
     });
     if exact {
         return false;
     }
+    let Some((index, _)) = fuzzy else {
+        return true;
+    };
     let mut text: Vec<char> = Vec::new();
     let mut text_at = usize::MAX; // where `text` starts in `buffer`
-    let mut failed = true;
-    search.each_find(buffer, |key, start, _| {
-        failed = anchor_fails(index, buffer, key, start, &mut text, &mut text_at);
-        failed
-    });
-    failed
+    anchor_finds
+        .iter()
+        .all(|&(key, start)| anchor_fails(index, buffer, key, start, &mut text, &mut text_at))
 }
 
 /// Whether the find of anchor `key` at `start` in `buffer` fails verification on its folded text

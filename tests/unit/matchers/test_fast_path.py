@@ -287,8 +287,8 @@ def test_key_search_refuses_bad_keys(engine: backend.Engine | None, keys: object
 def test_triage_clears_anchor_finds_that_fail_verification(
     native_automaton: NameAutomaton, make_event: Callable[..., bytes]
 ) -> None:
-    """An event holding only a fuzzy anchor clears natively; a one-edit typo of its name takes the full
-    path and blocks; both paths agree on each."""
+    """An event holding only fuzzy anchors that fail verification clears natively; a one-edit typo of
+    the name, or a listed name anywhere beside the anchor, takes the full path and blocks; both paths agree."""
     table = gram_table()
     forms = (native_automaton.fuzzy_target(i) for i in range(native_automaton.fuzzy_name_count))
     chosen = next(
@@ -301,8 +301,16 @@ def test_triage_clears_anchor_finds_that_fail_verification(
     assert planned is not None
     anchor = planned.anchors[0][1]
     typo = form[:-2] + form[-1] + form[-2]  # the last two letters swapped: one edit
-    raws = [make_event(remittance=f"for {anchor} thanks"), make_event(remittance=f"for {typo} thanks")]
+    raws = [
+        make_event(remittance=f"for {anchor} thanks"),
+        make_event(remittance=f"for {typo} thanks"),
+        # the same failing anchor, with a listed name in another field: the exact key decides
+        make_event(remittance=f"for {anchor} thanks", creditor="Banco Nacional de Cuba"),
+        # two failing anchors in two fields: still clean
+        make_event(remittance=f"for {anchor} thanks", debtor=f"{anchor} and sons"),
+    ]
     codes, _, _ = native_automaton.triage.classify(raws, MAX_EVENT_BYTES)
-    assert list(codes) == [TriageCode.CLEAN, TriageCode.FULL_PATH]
+    assert list(codes) == [TriageCode.CLEAN, TriageCode.FULL_PATH, TriageCode.FULL_PATH, TriageCode.CLEAN]
     _same(raws, native_automaton)
-    assert screen_batch(raws, native_automaton, NOW).verdicts[1] is Verdict.BLOCKED
+    verdicts = screen_batch(raws, native_automaton, NOW).verdicts
+    assert verdicts == [Verdict.CLEARED, Verdict.BLOCKED, Verdict.BLOCKED, Verdict.CLEARED]
