@@ -287,8 +287,8 @@ def test_key_search_refuses_bad_keys(engine: backend.Engine | None, keys: object
 def test_triage_clears_anchor_finds_that_fail_verification(
     native_automaton: NameAutomaton, make_event: Callable[..., bytes]
 ) -> None:
-    """An event holding only fuzzy anchors that fail verification clears natively; a one-edit typo of
-    the name, or a listed name anywhere beside the anchor, takes the full path and blocks; both paths agree."""
+    """An event holding only fuzzy anchors that fail verification clears natively; a one-edit typo of the
+    name, or a listed name beside the anchor, takes the full path and blocks; both paths agree."""
     table = gram_table()
     forms = (native_automaton.fuzzy_target(i) for i in range(native_automaton.fuzzy_name_count))
     chosen = next(
