@@ -12,8 +12,17 @@ from confluent_kafka import Consumer, KafkaException
 log = logging.getLogger(__name__)
 
 
-def consumer_lag(consumer: Consumer) -> int | None:
-    """Messages between the consumer's positions and the partitions' ends (cached), or None if unknown."""
+#: Seconds the broker may take to give one partition's end for the status line of an idle worker.
+FRESH_END_TIMEOUT = 1.0
+
+
+def consumer_lag(consumer: Consumer, *, fresh: bool = False) -> int | None:
+    """Messages between the consumer's positions and the partitions' ends, or None if unknown.
+
+    The ends are those the consumer's last fetches brought (no broker call), or with ``fresh`` asked of
+    the broker: a consumer that fetches nothing keeps the ends of its last fetch, so a stalled fetch
+    would read ``lag 0`` while events wait.
+    """
     try:
         positions = consumer.position(consumer.assignment())
     except KafkaException:
@@ -21,7 +30,10 @@ def consumer_lag(consumer: Consumer) -> int | None:
     lag = 0
     for tp in positions:
         try:
-            _low, high = consumer.get_watermark_offsets(tp, cached=True)
+            if fresh:
+                _low, high = consumer.get_watermark_offsets(tp, timeout=FRESH_END_TIMEOUT, cached=False)
+            else:
+                _low, high = consumer.get_watermark_offsets(tp, cached=True)
         except KafkaException:
             continue
         if high >= 0 and tp.offset >= 0:
@@ -110,6 +122,7 @@ class StatusLine:
         )
 
     def report(self, consumer: Consumer) -> None:
-        """Log the status line if it is due."""
+        """Log the status line if it is due; after a window without events its lag is asked of the broker."""
         if self.due():
-            log.info("%s", self.line(consumer_lag(consumer)))
+            idle = self.totals.events == self._last_events
+            log.info("%s", self.line(consumer_lag(consumer, fresh=idle)))
