@@ -836,8 +836,8 @@ def add_watchlist_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help=(
             "a watchlist: 'builtin', a folder holding an OFAC sdn.csv ('extract:FOLDER' for a hand-made "
-            "extract without OFAC's end-of-file byte), a UN or EU FSF .xml file, an OpenSanctions "
-            ".ftm.json/.jsonl file, a UK OFSI .csv/.xlsx file or a native .yaml/.json list "
+            "extract without OFAC's end-of-file byte), a UN or EU FSF .xml file, an EU FSF .csv file, an "
+            "OpenSanctions .ftm.json/.jsonl file, a UK OFSI .csv/.xlsx file or a native .yaml/.json list "
             "(repeatable; else TXSCREEN_WATCHLIST, ';'-separated; default: builtin + the bundled OFAC SDN "
             "and UN snapshots)"
         ),

@@ -14,6 +14,8 @@ A ``SRC`` is one of
   FollowTheMoney entity — an OpenSanctions export (:mod:`matchers.sources.opensanctions`);
 * a ``.csv`` file starting ``Last Updated`` or any ``.xlsx`` file — the UK OFSI Consolidated List
   (:mod:`matchers.sources.uk_ofsi`);
+* a ``.csv`` file starting ``fileGenerationDate;Entity_LogicalId`` — the EU FSF list's CSV export
+  (:mod:`matchers.sources.eu_fsf_csv`);
 * a ``.yaml``, ``.yml`` or ``.json`` file — txscreen's own format (:mod:`matchers.sources.txscreen_list`).
 
 :data:`DEFAULT_SOURCES` is the built-in list plus the bundled OFAC and UN snapshots under
@@ -29,6 +31,7 @@ from pathlib import Path
 
 from matchers.sources.eu_fsf import ROOT_TAG as EU_FSF_ROOT
 from matchers.sources.eu_fsf import load_eu_fsf
+from matchers.sources.eu_fsf_csv import is_eu_fsf_csv, load_eu_fsf_csv
 from matchers.sources.ofac import EXTRACT_PREFIX, load_ofac
 from matchers.sources.opensanctions import is_ftm_file, load_opensanctions
 from matchers.sources.txscreen_list import YAML_SUFFIXES, load_txscreen_list
@@ -56,14 +59,15 @@ DEFAULT_SOURCES: tuple[str, ...] = (BUILTIN, str(BUNDLED_OFAC), str(BUNDLED_UN))
 LIST_SUFFIXES = YAML_SUFFIXES | {".json"}
 EXPECTED = (
     "expected 'builtin', an OFAC folder holding sdn.csv (extract:FOLDER for a hand-made extract), "
-    "a UN or EU FSF .xml file, an OpenSanctions .ftm.json/.jsonl file, a UK OFSI .csv/.xlsx file "
-    "or a .yaml/.yml/.json list"
+    "a UN or EU FSF .xml file, an EU FSF .csv file, an OpenSanctions .ftm.json/.jsonl file, "
+    "a UK OFSI .csv/.xlsx file or a .yaml/.yml/.json list"
 )
 
 
 def load_source(src: str) -> Watchlist:
     """Load one source: ``builtin``, an OFAC SDN folder (``extract:`` before it for a hand-made extract),
-    a UN or EU FSF XML file, an OpenSanctions FtM file, a UK OFSI CSV/XLSX file or a txscreen list."""
+    a UN or EU FSF XML file, an EU FSF CSV file, an OpenSanctions FtM file, a UK OFSI CSV/XLSX file or a
+    txscreen list."""
     if src == BUILTIN:
         return load_txscreen_list(BUILTIN_PATH, source=BUILTIN)
     if src.startswith(EXTRACT_PREFIX):
@@ -92,6 +96,8 @@ def _load_file(path: Path, src: str) -> Watchlist:
         return load_opensanctions(path, source=src)
     if suffix == ".xlsx" or (suffix == ".csv" and is_ofsi_csv(path)):
         return load_uk_ofsi(path, source=src)
+    if suffix == ".csv" and is_eu_fsf_csv(path):
+        return load_eu_fsf_csv(path, source=src)
     if suffix in LIST_SUFFIXES:
         return load_txscreen_list(path, source=src)
     raise WatchlistError(f"not a known watchlist file type; {EXPECTED}", source=src)

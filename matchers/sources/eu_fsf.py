@@ -74,27 +74,50 @@ def _entity(element: ET.Element, where: str, src: str) -> Entity:
         raise WatchlistError(f"{where} has no logicalId", source=src)
     where = f"{where} (logicalId {logical_id})"
     subject = element.find("fsd:subjectType", _NS)
-    code = subject.get("code", "") if subject is not None else ""
-    entity_type = SUBJECT_TYPES.get(code)
-    if entity_type is None:
-        raise WatchlistError(f"{where}: subjectType {code!r} is not person or enterprise", source=src)
+    entity_type = subject_type(subject.get("code", "") if subject is not None else "", where, src)
     names: dict[str, NameStrength] = {}
     for alias in element.iterfind("fsd:nameAlias", _NS):
         text = _name(alias)
         if not text:
             continue
-        strength = _strength(alias, where, src)
-        if names.setdefault(text, strength) is NameStrength.WEAK and strength is NameStrength.STRONG:
-            names[text] = NameStrength.STRONG
+        add_name(names, text, _strength(alias, where, src))
     if not names:
         raise WatchlistError(f"{where} has no nameAlias with a name", source=src)
+    regulations = [
+        (regulation.get("programme") or "", regulation.get("entryIntoForceDate") or "")
+        for regulation in element.iterfind("fsd:regulation", _NS)
+    ]
+    return designated(logical_id, entity_type, names, regulations, where=where, src=src)
+
+
+def subject_type(code: str, where: str, src: str) -> EntityType:
+    """The entity type of a ``subjectType`` code: person or enterprise; any other is refused (the type
+    decides whole-field matching, so the reader does not guess it)."""
+    entity_type = SUBJECT_TYPES.get(code.strip())
+    if entity_type is None:
+        raise WatchlistError(f"{where}: subjectType {code!r} is not person or enterprise", source=src)
+    return entity_type
+
+
+def designated(
+    logical_id: str,
+    entity_type: EntityType,
+    names: dict[str, NameStrength],
+    regulations: list[tuple[str, str]],
+    *,
+    where: str,
+    src: str,
+) -> Entity:
+    """The entity ``eu-fsf:<logical_id>``: its programs are the ``programme`` of its regulations
+    (``(programme, entryIntoForceDate)`` pairs), in force from the earliest date when every regulation
+    has one."""
     programs: list[str] = []
     starts: list[datetime | None] = []
-    for regulation in element.iterfind("fsd:regulation", _NS):
-        programme = " ".join((regulation.get("programme") or "").split())
+    for programme_text, start_text in regulations:
+        programme = " ".join(programme_text.split())
         if programme and programme not in programs:
             programs.append(programme)
-        starts.append(_date(regulation.get("entryIntoForceDate") or "", where, src))
+        starts.append(entry_into_force(start_text, where, src))
     start = min(s for s in starts if s is not None) if starts and all(starts) else None
     return Entity(
         id=f"{LIST_ID}:{logical_id}",
@@ -106,13 +129,24 @@ def _entity(element: ET.Element, where: str, src: str) -> Entity:
     )
 
 
+def add_name(names: dict[str, NameStrength], text: str, strength: NameStrength) -> None:
+    """Add a name to ``names``; a name given both strong and weak is strong."""
+    if names.setdefault(text, strength) is NameStrength.WEAK and strength is NameStrength.STRONG:
+        names[text] = NameStrength.STRONG
+
+
+def alias_text(whole: str, first: str, middle: str, last: str) -> str:
+    """The whole name, else the name parts joined, with whitespace runs collapsed."""
+    joined = " ".join(whole.split())
+    if joined:
+        return joined
+    return " ".join(" ".join((first, middle, last)).split())
+
+
 def _name(alias: ET.Element) -> str:
-    """``wholeName``, else the name parts joined, with whitespace runs collapsed."""
-    whole = " ".join((alias.get("wholeName") or "").split())
-    if whole:
-        return whole
-    parts = (alias.get(a) or "" for a in ("firstName", "middleName", "lastName"))
-    return " ".join(" ".join(parts).split())
+    """A nameAlias's :func:`alias_text`."""
+    parts = (alias.get(a) or "" for a in ("wholeName", "firstName", "middleName", "lastName"))
+    return alias_text(*parts)
 
 
 def _strength(alias: ET.Element, where: str, src: str) -> NameStrength:
@@ -123,12 +157,13 @@ def _strength(alias: ET.Element, where: str, src: str) -> NameStrength:
     return NameStrength.WEAK if value == "false" else NameStrength.STRONG
 
 
-def _date(value: str, where: str, src: str) -> datetime | None:
+def entry_into_force(value: str, where: str, src: str) -> datetime | None:
     """A regulation's entryIntoForceDate (``YYYY-MM-DD``) at 00:00 UTC, or ``None`` when empty."""
     value = value.strip()
     if not value:
         return None
     try:
-        return datetime.combine(date.fromisoformat(value[:10]), time(0), tzinfo=UTC)
+        day = date.fromisoformat(value[:10])
     except ValueError:
         raise WatchlistError(f"{where}: entryIntoForceDate {value!r} is not a date", source=src) from None
+    return datetime.combine(day, time(0), tzinfo=UTC)
