@@ -4,9 +4,16 @@
 //! within a name form's edit budget around an anchor find. Offsets are in characters.
 
 use pyo3::prelude::*;
+use std::cell::RefCell;
 use std::collections::HashMap;
 
-/// The OSA distance between `a` and `b`, or `limit + 1` when it is above `limit` (banded).
+thread_local! {
+    /// Three rows of the distance table, kept between calls (a verification computes thousands).
+    static ROWS: RefCell<[Vec<usize>; 3]> = const { RefCell::new([Vec::new(), Vec::new(), Vec::new()]) };
+}
+
+/// The OSA distance between `a` and `b`, or `limit + 1` when it is above `limit`. Only the band of
+/// cells within `limit` of the diagonal is computed (and reset) in each row.
 pub fn osa(a: &[char], b: &[char], limit: usize) -> usize {
     let (n, m) = (a.len(), b.len());
     if n.abs_diff(m) > limit {
@@ -15,37 +22,44 @@ pub fn osa(a: &[char], b: &[char], limit: usize) -> usize {
     if a == b {
         return 0;
     }
-    let big = n + m + 1;
-    let mut prev2 = vec![big; m + 1];
-    let mut prev: Vec<usize> = (0..=m).collect();
-    let mut cur = vec![big; m + 1];
-    for i in 1..=n {
-        cur.iter_mut().for_each(|c| *c = big);
-        cur[0] = i;
-        let lo = i.saturating_sub(limit).max(1);
-        let hi = (i + limit).min(m);
-        let mut row_min = if lo == 1 { cur[0] } else { big };
-        for j in lo..=hi {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut value = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-            if i > 1
-                && j > 1
-                && a[i - 1] == b[j - 2]
-                && a[i - 2] == b[j - 1]
-                && a[i - 1] != b[j - 1]
-            {
-                value = value.min(prev2[j - 2] + 1);
+    ROWS.with_borrow_mut(|[prev2, prev, cur]| {
+        let big = n + m + 1;
+        for row in [&mut *prev2, &mut *prev, &mut *cur] {
+            row.clear();
+            row.resize(m + 1, big);
+        }
+        prev.iter_mut().enumerate().for_each(|(j, cell)| *cell = j);
+        for i in 1..=n {
+            let lo = i.saturating_sub(limit).max(1);
+            let hi = (i + limit).min(m);
+            // The cells just outside this row's band are read by the next rows: they are out of reach.
+            cur[lo - 1] = if lo == 1 { i } else { big };
+            if hi < m {
+                cur[hi + 1] = big;
             }
-            cur[j] = value;
-            row_min = row_min.min(value);
+            let mut row_min = if lo == 1 { i } else { big };
+            for j in lo..=hi {
+                let cost = usize::from(a[i - 1] != b[j - 1]);
+                let mut value = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+                if i > 1
+                    && j > 1
+                    && a[i - 1] == b[j - 2]
+                    && a[i - 2] == b[j - 1]
+                    && a[i - 1] != b[j - 1]
+                {
+                    value = value.min(prev2[j - 2] + 1);
+                }
+                cur[j] = value;
+                row_min = row_min.min(value);
+            }
+            if row_min > limit {
+                return limit + 1;
+            }
+            std::mem::swap(prev2, prev);
+            std::mem::swap(prev, cur);
         }
-        if row_min > limit {
-            return limit + 1;
-        }
-        std::mem::swap(&mut prev2, &mut prev);
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[m].min(limit + 1)
+        prev[m].min(limit + 1)
+    })
 }
 
 /// `matchers.fuzzy.osa_distance`, natively (no limit: the exact distance).
