@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from matchers.sources.eu_fsf import LIST_ID, add_name, alias_text, designated, subject_type
+from matchers.sources.first_line import first_line_starts_with
 from matchers.watchlist import EntityType, NameStrength, Watchlist
 from schemas.errors import WatchlistError
 
@@ -56,12 +57,7 @@ class _Party:
 
 def is_eu_fsf_csv(path: Path) -> bool:
     """True when the file's first line is the EU FSF CSV header."""
-    try:
-        with path.open("rb") as handle:
-            first = handle.readline(256)
-    except OSError:
-        return False
-    return first.lstrip(b"\xef\xbb\xbf").startswith(HEADER_START.encode())
+    return first_line_starts_with(path, HEADER_START.encode())
 
 
 def load_eu_fsf_csv(path: str | Path, *, source: str | None = None) -> Watchlist:

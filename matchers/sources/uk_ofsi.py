@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from matchers.sources.first_line import first_line_starts_with
 from matchers.sources.xlsx import read_rows
 from matchers.watchlist import Entity, EntityType, ListedName, NameStrength, Watchlist
 from schemas.errors import WatchlistError
@@ -72,12 +73,7 @@ def load_uk_ofsi(path: str | Path, *, source: str | None = None) -> Watchlist:
 
 def is_ofsi_csv(path: Path) -> bool:
     """True when the file's first line is OFSI's ``Last Updated,…`` line."""
-    try:
-        with path.open("rb") as handle:
-            first = handle.readline(256)
-    except OSError:
-        return False
-    return first.lstrip(b"\xef\xbb\xbf").startswith(b"Last Updated")
+    return first_line_starts_with(path, b"Last Updated")
 
 
 def _load(rows: Iterable[tuple[int, list[str]]], src: str) -> Watchlist:
