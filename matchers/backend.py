@@ -34,7 +34,8 @@ PURE_PYTHON_ENV: Final = "TXSCREEN_PURE_PYTHON"
 
 #: How much slower the pure engine screens than the native one: ``screen_batch`` on the core
 #: benchmark's event mix, both engines side by side in one process (``python -m benchmarks.engines``;
-#: 2026-12-01 ``make bench`` on a quiet 2-core machine: median 6.9× over 5 rounds, 6.8× to 7.0×).
+#: 2026-12-01 ``make bench`` runs on a 2-core machine: median 6.9× over 5 rounds, 6.8× to 7.0×; then 7.1×,
+#: 6.3× to 7.3×).
 PURE_SLOWDOWN: Final = 7
 
 #: How to get the fast path when it was not built.
