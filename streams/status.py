@@ -7,38 +7,11 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from confluent_kafka import Consumer, KafkaException
+from confluent_kafka import Consumer
+
+from streams.metrics.lag import total_lag
 
 log = logging.getLogger(__name__)
-
-
-#: Seconds the broker may take to give one partition's end for the status line of an idle worker.
-FRESH_END_TIMEOUT = 1.0
-
-
-def consumer_lag(consumer: Consumer, *, fresh: bool = False) -> int | None:
-    """Messages between the consumer's positions and the partitions' ends, or None if unknown.
-
-    The ends are those the consumer's last fetches brought (no broker call), or with ``fresh`` asked of
-    the broker: a consumer that fetches nothing keeps the ends of its last fetch, so a stalled fetch
-    would read ``lag 0`` while events wait.
-    """
-    try:
-        positions = consumer.position(consumer.assignment())
-    except KafkaException:
-        return None
-    lag = 0
-    for tp in positions:
-        try:
-            if fresh:
-                _low, high = consumer.get_watermark_offsets(tp, timeout=FRESH_END_TIMEOUT, cached=False)
-            else:
-                _low, high = consumer.get_watermark_offsets(tp, cached=True)
-        except KafkaException:
-            continue
-        if high >= 0 and tp.offset >= 0:
-            lag += max(high - tp.offset, 0)
-    return lag
 
 
 @dataclass
@@ -125,4 +98,4 @@ class StatusLine:
         """Log the status line if it is due; after a window without events its lag is asked of the broker."""
         if self.due():
             idle = self.totals.events == self._last_events
-            log.info("%s", self.line(consumer_lag(consumer, fresh=idle)))
+            log.info("%s", self.line(total_lag(consumer, fresh=idle)))

@@ -9,7 +9,7 @@ offsets after the flush), so the counters equal what a ``read_committed`` reader
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from confluent_kafka import Consumer
 
@@ -19,6 +19,10 @@ from streams.metrics.server import Health
 
 #: Seconds between two readings of the lag (the reading is local, but needs no more).
 LAG_INTERVAL = 1.0
+#: Seconds without a committed batch after which the lag is asked of the broker, and then how often
+#: (the cached partition ends of a consumer that fetches nothing are those of its last fetch; while it
+#: is idle, only those readings set the gauge).
+FRESH_LAG_AFTER = 15.0
 
 
 class LoopObserver:
@@ -43,10 +47,15 @@ class LoopObserver:
 class WorkerObserver(LoopObserver):
     """Feeds a worker's metrics and health."""
 
-    def __init__(self, metrics: WorkerMetrics, health: Health) -> None:
+    def __init__(
+        self, metrics: WorkerMetrics, health: Health, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.metrics = metrics
         self.health = health
-        self._lag_read_at = 0.0
+        self._clock = clock
+        self._lag_read_at = -LAG_INTERVAL
+        self._committed_at = clock()  # when a batch was last committed (or the observer made)
+        self._fresh_at = -FRESH_LAG_AFTER  # when the lag was last asked of the broker
 
     def assigned(self, partitions: int) -> None:
         self.health.assigned(partitions)
@@ -55,15 +64,27 @@ class WorkerObserver(LoopObserver):
 
     def committed(self, counts: Mapping[str, int], *, transaction: bool, seconds: float) -> None:
         self.metrics.committed(counts, transaction=transaction, seconds=seconds)
+        self._committed_at = self._clock()
 
     def aborted(self) -> None:
         self.metrics.aborted()
 
     def tick(self, consumer: Consumer) -> None:
-        now = time.monotonic()
-        if now - self._lag_read_at >= LAG_INTERVAL:
+        """Read the lag every :data:`LAG_INTERVAL` from the fetches' cached ends; after
+        :data:`FRESH_LAG_AFTER` without a committed batch, every as long from the broker instead."""
+        now = self._clock()
+        if now - self._committed_at < FRESH_LAG_AFTER:
+            if now - self._lag_read_at < LAG_INTERVAL:
+                return
             self._lag_read_at = now
-            self.metrics.set_lag(partition_lags(consumer))
+            lags = partition_lags(consumer)
+        else:
+            if now - self._fresh_at < FRESH_LAG_AFTER:
+                return
+            self._fresh_at = now
+            lags = partition_lags(consumer, fresh=True)
+        if lags is not None:
+            self.metrics.set_lag(lags)
 
     def stopping(self) -> None:
         self.health.stopped()

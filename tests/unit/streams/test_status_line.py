@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 import pytest
-from confluent_kafka import TopicPartition
 
 from streams.status import StatusLine, Totals
+from tests.unit.streams.fakes import LaggingConsumer
 
 
 class Clock:
@@ -54,34 +54,13 @@ def test_summary_rate_counts_only_the_busy_time() -> None:
     assert "processed 1,000 events in 2.00 s" in StatusLine(totals, 1.0, clock=Clock()).summary()
 
 
-class QuietConsumer:
-    """A consumer at offset 10 of one partition whose last fetch saw the end at 10; the broker has 50."""
-
-    def __init__(self) -> None:
-        self.asked_broker = 0
-
-    def assignment(self) -> list[TopicPartition]:
-        return [TopicPartition("payments", 0)]
-
-    def position(self, partitions: list[TopicPartition]) -> list[TopicPartition]:
-        return [TopicPartition(tp.topic, tp.partition, 10) for tp in partitions]
-
-    def get_watermark_offsets(
-        self, tp: TopicPartition, timeout: float | None = None, cached: bool = False
-    ) -> tuple[int, int]:
-        if cached:
-            return 0, 10
-        self.asked_broker += 1
-        return 0, 50
-
-
 def test_an_idle_window_asks_the_broker_for_the_lag(caplog: pytest.LogCaptureFixture) -> None:
     """After a window without events the lag comes from the broker (a stalled fetch's cached ends say 0);
     while events flow it comes from the ends the fetches brought, with no broker call."""
     clock = Clock()
     totals = Totals(("cleared",))
     line = StatusLine(totals, 10.0, clock=clock)
-    consumer = QuietConsumer()
+    consumer = LaggingConsumer()
     caplog.set_level(logging.INFO, logger="streams.status")
     totals.add({"cleared": 5}, 5, at=101.0)
     clock.now = 110.0
