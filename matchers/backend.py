@@ -26,7 +26,7 @@ from typing import Any, Final, Protocol, cast
 
 import ahocorasick
 
-from matchers.triage import TriageCode
+from matchers.triage import ALL_FIELDS, TriageCode
 from schemas.errors import ConfigError
 
 #: Set to ``1`` to force the pure-Python engine even where the native one is built (tests, debugging).
@@ -56,6 +56,11 @@ class Triager(Protocol):
 
     def classify(self, raws: list[bytes | None], max_event_bytes: int) -> tuple[bytes, list[str], list[int]]:
         """``(codes, texts, owners)``: one code per input; ``owners[k]`` is the input of ``texts[k]``."""
+        ...
+
+    def key_fields(self, raws: list[bytes | None], max_event_bytes: int) -> bytes:
+        """One byte per input: bit k set when screened field k may hold a key (the full path screens only
+        those fields; :data:`matchers.triage.ALL_FIELDS` for an input it cannot read)."""
         ...
 
     def fold_positions(self, text: str) -> tuple[str, list[int]] | None:
@@ -137,6 +142,11 @@ class PureTriage:
         """Every event: ``FULL_PATH``."""
         del max_event_bytes  # the full path applies the size limit
         return bytes([TriageCode.FULL_PATH]) * len(raws), [], []
+
+    def key_fields(self, raws: Sequence[bytes | None], max_event_bytes: int) -> bytes:
+        """Every field of every event: the full path screens them all."""
+        del max_event_bytes
+        return bytes([ALL_FIELDS]) * len(raws)
 
     def fold_positions(self, text: str) -> None:
         """Python folds every text (:func:`matchers.normalize.fold_with_spans_by_chunks`)."""

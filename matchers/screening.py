@@ -16,7 +16,9 @@ bytes in and out. It works in three tiers, each only for what the one before cou
 3. The rest (invalid or doubtful input, any key found) takes :func:`screen_batch_full`: the
    depth check, msgspec decoding and validation, the repeated-key check, batch folds, one
    automaton pass, and the slow path that maps a hit's offsets back to the original field
-   text. It decides every verdict that is not "clean".
+   text. It decides every verdict that is not "clean". Of a valid event it screens only the
+   fields the triage names (``Triage.key_fields``: those holding a key, a verifying anchor or a
+   text only Python reads); the others hold no key, so they cannot hit.
 
 Per-message failures are values: an input that is not a valid payment event gets the
 verdict ``DEAD_LETTER`` with a reason; nothing raises out of the loop.
@@ -49,7 +51,7 @@ from matchers.normalize import (
 )
 from matchers.oversized import dead_letter_oversized
 from matchers.policy import HitRank, HitRule, HitSpan, MatchRule, hit_rank, settle
-from matchers.triage import TriageCode
+from matchers.triage import ALL_FIELDS, TriageCode
 from matchers.watchlist import EntityType, NameStrength
 from schemas.events import (
     MAX_EVENT_BYTES,
@@ -733,7 +735,10 @@ def _screen(
     full = [m.start() for m in _NEEDS_FULL_PATH.finditer(codes)]  # a scan in C, a step per such event
     sub_source = None if source_of is None else (lambda k: source_of(full[k]))
     sub_cut = {k: cut[i] for k, i in enumerate(full) if i in cut} if cut else None
-    sub = _screen_full([inputs[i] for i in full], automaton, now, sub_source, max_event_bytes, cut=sub_cut)
+    fields = automaton.triage.key_fields([triaged[i] for i in full], max_event_bytes)
+    sub = _screen_full(
+        [inputs[i] for i in full], automaton, now, sub_source, max_event_bytes, cut=sub_cut, fields=fields
+    )
     if len(full) == n:
         return sub
     verdicts = [Verdict.CLEARED] * n
@@ -802,13 +807,18 @@ def _screen_full(
     max_event_bytes: int,
     *,
     cut: Mapping[int, int] | None = None,
+    fields: bytes | None = None,
 ) -> BatchResult:
+    """The full path; ``fields[i]`` (from ``Triage.key_fields``) says which fields of input ``i`` may hold a
+    key: the others are not screened (none: every field is)."""
     screened_at = timestamp(now)
     events, errors, texts = decode_batch(raws, max_event_bytes)
     for i, size in (cut or {}).items():  # cut short by the reader: dead by its true size, whatever the head
         errors[i] = f"event is {size} bytes, larger than the {max_event_bytes}-byte limit"
         events[i] = None
         texts[i * _FIELDS : (i + 1) * _FIELDS] = _EMPTY
+    if fields is not None:
+        _keep_fields(texts, fields)
     collector = _HitCollector(automaton, now)
     _scan(texts, events, collector)
     collector.finish()
@@ -829,6 +839,15 @@ def _screen_full(
         verdicts[i] = Verdict.DEAD_LETTER
         values[i] = encode_dead_letter(raws[i], error, source_of(i) if source_of else {}, screened_at)
     return BatchResult(verdicts, values, collector.hits, errors, version, screened_at, collector.totals)
+
+
+def _keep_fields(texts: list[str], fields: bytes) -> None:
+    """Blank each text whose field bit is clear in its event's ``fields`` byte (it holds no key)."""
+    for i, mask in enumerate(fields):
+        if mask != ALL_FIELDS:
+            for field in range(_FIELDS):
+                if not mask >> field & 1:
+                    texts[i * _FIELDS + field] = ""
 
 
 def check_text(

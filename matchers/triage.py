@@ -1,4 +1,5 @@
-"""The native triage's answer per event (``matchers._native.Triage.classify``), as one enum.
+"""The native triage's answer per event (``matchers._native.Triage.classify``), as one enum, and the
+fields it says hold a key (``Triage.key_fields``).
 
 The Rust side (``native/src/lib.rs``) keeps the same values as constants and exports them as
 ``matchers._native.TRIAGE_CODES``; a test checks that the two agree.
@@ -7,6 +8,12 @@ The Rust side (``native/src/lib.rs``) keeps the same values as constants and exp
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Final
+
+from schemas.events import SCREENED_FIELDS
+
+#: ``Triage.key_fields`` of an event whose every field the full path screens: a bit per screened field.
+ALL_FIELDS: Final = (1 << len(SCREENED_FIELDS)) - 1
 
 
 class TriageCode(IntEnum):

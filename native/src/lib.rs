@@ -362,7 +362,9 @@ fn push_readings(
 /// collapsed) into `out`: the texts of ASCII and simple letters only, each followed by its other
 /// readings as more texts. The others (other scripts, invisible characters, a NUL or another
 /// control) go to `left`, for Python's Unicode fold and readings. Each text is bounded by NULs, so no
-/// key can span two texts and texts may be searched apart.
+/// key can span two texts and texts may be searched apart: `ends[k]` is where text k and its readings
+/// end in `out` (a text in `left` takes no room).
+#[allow(clippy::too_many_arguments)] // the tables it folds by, and the three outputs
 fn layout<'t>(
     texts: &[&'t str],
     simple: &SimpleFolds,
@@ -371,39 +373,55 @@ fn layout<'t>(
     scratch: &mut Scratch,
     out: &mut Vec<u8>,
     left: &mut Vec<&'t str>,
+    ends: &mut Vec<usize>,
 ) {
     out.clear();
     out.push(0);
+    ends.clear();
     for &text in texts {
-        let mark = out.len();
-        out.push(b' ');
-        let mut space = true;
-        let folded = if text.is_ascii() {
-            push_folded(text.as_bytes(), out, &mut space)
-        } else if table.is_some() {
-            false // the table folds every script, accented Latin too
-        } else {
-            text.chars().all(|c| match simple.get(&c) {
-                _ if c.is_ascii() => push_folded(&[c as u8], out, &mut space),
-                Some(ascii) => push_folded(ascii, out, &mut space),
-                None => false,
-            })
-        };
-        if folded {
-            if !space {
-                out.push(b' ');
-            }
-            out.push(0);
-            if push_readings(text, simple, kinds, scratch, out) {
-                continue;
-            }
+        lay_out_text(text, simple, kinds, table, scratch, out, left);
+        ends.push(out.len());
+    }
+}
+
+/// One text of [`layout`], with its other readings (or into `left`).
+fn lay_out_text<'t>(
+    text: &'t str,
+    simple: &SimpleFolds,
+    kinds: &SimpleKinds,
+    table: Option<&fold::FoldTable>,
+    scratch: &mut Scratch,
+    out: &mut Vec<u8>,
+    left: &mut Vec<&'t str>,
+) {
+    let mark = out.len();
+    out.push(b' ');
+    let mut space = true;
+    let folded = if text.is_ascii() {
+        push_folded(text.as_bytes(), out, &mut space)
+    } else if table.is_some() {
+        false // the table folds every script, accented Latin too
+    } else {
+        text.chars().all(|c| match simple.get(&c) {
+            _ if c.is_ascii() => push_folded(&[c as u8], out, &mut space),
+            Some(ascii) => push_folded(ascii, out, &mut space),
+            None => false,
+        })
+    };
+    if folded {
+        if !space {
+            out.push(b' ');
         }
-        // Other scripts: the whole fold, from the table (`fold.rs`); else Python folds the text.
+        out.push(0);
+        if push_readings(text, simple, kinds, scratch, out) {
+            return;
+        }
+    }
+    // Other scripts: the whole fold, from the table (`fold.rs`); else Python folds the text.
+    out.truncate(mark);
+    if !table.is_some_and(|table| table.push_text(text, out)) {
         out.truncate(mark);
-        if !table.is_some_and(|table| table.push_text(text, out)) {
-            out.truncate(mark);
-            left.push(text);
-        }
+        left.push(text);
     }
 }
 
@@ -447,6 +465,11 @@ pub struct Triage {
 const CLEAN: u8 = 0;
 const FULL_PATH: u8 = 1;
 const CHECK_TEXTS: u8 = 2;
+
+/// The screened fields of [`with_texts`], in order: text k of an event is of field k.
+const TEXT_FIELDS: [u8; 5] = [0, 1, 2, 3, 4];
+/// [`Triage::key_fields`]: a bit per screened field, all set.
+const ALL_FIELDS: u8 = (1 << TEXT_FIELDS.len()) - 1;
 
 #[pymethods]
 impl Triage {
@@ -509,6 +532,46 @@ impl Triage {
         raws: &Bound<'py, PyList>,
         max_event_bytes: usize,
     ) -> PyResult<(Bound<'py, PyBytes>, Bound<'py, PyList>, Vec<usize>)> {
+        let (codes, left) = self.without_gil(py, raws, |bytes, search, fuzzy| {
+            self.classify_bytes(bytes, max_event_bytes, search, fuzzy)
+        });
+        let left_texts = PyList::empty(py);
+        let mut owners = Vec::with_capacity(left.len());
+        for (index, text) in left {
+            left_texts.append(text)?;
+            owners.push(index);
+        }
+        Ok((PyBytes::new(py, &codes), left_texts, owners))
+    }
+
+    /// One byte per input: a bit per screened field (bit k for `schemas.events.SCREENED_FIELDS[k]`)
+    /// whose text holds an exact key or an anchor find that verifies, in itself, its other readings
+    /// or its inverted reading, or that only Python folds; every bit for an input the triage cannot
+    /// read (invalid, too large, not bytes). Asked for the events `classify` sent to the full path,
+    /// which then screens only those fields: the other fields hold no key, so no hit.
+    fn key_fields<'py>(
+        &self,
+        py: Python<'py>,
+        raws: &Bound<'py, PyList>,
+        max_event_bytes: usize,
+    ) -> Bound<'py, PyBytes> {
+        let fields = self.without_gil(py, raws, |bytes, search, fuzzy| {
+            self.key_fields_bytes(bytes, max_event_bytes, search, fuzzy)
+        });
+        PyBytes::new(py, &fields)
+    }
+}
+
+impl Triage {
+    /// Runs `work` on the items of `raws` (`None` for an item that is not bytes), with the key search
+    /// and the fuzzy index, without the GIL (the bytes objects are immutable and `raws` holds them).
+    fn without_gil<'py, R: Send>(
+        &self,
+        py: Python<'py>,
+        raws: &Bound<'py, PyList>,
+        work: impl FnOnce(&[Option<&[u8]>], &KeySearch, Option<(&distance::FuzzyIndex, usize)>) -> R
+            + Send,
+    ) -> R {
         let search = self.search.get();
         let fuzzy_index = self
             .fuzzy
@@ -523,19 +586,9 @@ impl Triage {
             .iter()
             .map(|item| item.as_ref().map(|b| b.as_bytes()))
             .collect();
-        let (codes, left) =
-            py.allow_threads(|| self.classify_bytes(&bytes, max_event_bytes, search, fuzzy));
-        let left_texts = PyList::empty(py);
-        let mut owners = Vec::with_capacity(left.len());
-        for (index, text) in left {
-            left_texts.append(text)?;
-            owners.push(index);
-        }
-        Ok((PyBytes::new(py, &codes), left_texts, owners))
+        py.allow_threads(|| work(&bytes, search, fuzzy))
     }
-}
 
-impl Triage {
     /// [`Triage::classify`] without the GIL: the codes, and each text handed back with its input.
     fn classify_bytes(
         &self,
@@ -547,7 +600,7 @@ impl Triage {
         let mut codes = vec![FULL_PATH; raws.len()];
         let mut handed_back = Vec::new();
         let mut buffer = Vec::with_capacity(512);
-        let mut scratch = Scratch::default();
+        let (mut scratch, mut ends) = (Scratch::default(), Vec::new());
         let mut anchor_finds = Vec::new();
         for (index, (code, raw)) in codes.iter_mut().zip(raws).enumerate() {
             let Some(raw) = *raw else {
@@ -559,49 +612,141 @@ impl Triage {
             let Some(event) = event::parse_valid(raw, &self.countries) else {
                 continue;
             };
-            let (debtor, creditor) = (event.debtor.name.0.as_ref(), event.creditor.name.0.as_ref());
-            let texts = [
-                debtor,
-                creditor,
-                agent_name(&event.debtor),
-                agent_name(&event.creditor),
-                event.remittance.as_ref().map_or("", |r| r.0.as_ref()),
-            ];
-            // A party name written `REST, FIRST` also reads `FIRST REST` (`matchers.inversion`): laid out
-            // as one more text, so that a key only that reading holds sends the event to the full path.
-            let inverted: Vec<String> = [debtor, creditor]
-                .into_iter()
-                .filter_map(inverted)
-                .collect();
-            let with_inverted: Vec<&str>;
-            let texts: &[&str] = if inverted.is_empty() {
-                &texts
-            } else {
-                with_inverted = texts
-                    .iter()
-                    .copied()
-                    .chain(inverted.iter().map(String::as_str))
-                    .collect();
-                &with_inverted
-            };
-            let mut left: Vec<&str> = Vec::new(); // allocates only for an event with such texts
-            layout(
-                texts,
-                &self.simple,
-                &self.kinds,
-                Some(&self.table),
-                &mut scratch,
-                &mut buffer,
-                &mut left,
-            );
-            if !clean_of_keys(search, fuzzy, &buffer, &mut anchor_finds) {
-                continue;
-            }
-            *code = if left.is_empty() { CLEAN } else { CHECK_TEXTS };
-            handed_back.extend(left.iter().map(|text| (index, (*text).to_owned())));
+            *code = with_texts(&event, |texts, _| {
+                let mut left: Vec<&str> = Vec::new(); // allocates only for an event with such texts
+                layout(
+                    texts,
+                    &self.simple,
+                    &self.kinds,
+                    Some(&self.table),
+                    &mut scratch,
+                    &mut buffer,
+                    &mut left,
+                    &mut ends,
+                );
+                if !clean_of_keys(search, fuzzy, &buffer, &mut anchor_finds) {
+                    return FULL_PATH;
+                }
+                handed_back.extend(left.iter().map(|text| (index, (*text).to_owned())));
+                if left.is_empty() {
+                    CLEAN
+                } else {
+                    CHECK_TEXTS
+                }
+            });
         }
         (codes, handed_back)
     }
+
+    /// [`Triage::key_fields`] without the GIL.
+    fn key_fields_bytes(
+        &self,
+        raws: &[Option<&[u8]>],
+        max_event_bytes: usize,
+        search: &KeySearch,
+        fuzzy: Option<(&distance::FuzzyIndex, usize)>,
+    ) -> Vec<u8> {
+        let mut fields = vec![ALL_FIELDS; raws.len()];
+        let mut buffer = Vec::with_capacity(512);
+        let (mut scratch, mut ends, mut anchor_finds) =
+            (Scratch::default(), Vec::new(), Vec::new());
+        for (mask, raw) in fields.iter_mut().zip(raws) {
+            let Some(raw) = *raw else {
+                continue;
+            };
+            if raw.is_empty() || raw.len() > max_event_bytes {
+                continue;
+            }
+            let Some(event) = event::parse_valid(raw, &self.countries) else {
+                continue;
+            };
+            *mask = with_texts(&event, |texts, field_of| {
+                let mut left = Vec::new();
+                layout(
+                    texts,
+                    &self.simple,
+                    &self.kinds,
+                    Some(&self.table),
+                    &mut scratch,
+                    &mut buffer,
+                    &mut left,
+                    &mut ends,
+                );
+                let mut mask = 0u8;
+                for (text, &field) in texts.iter().zip(field_of) {
+                    if left.iter().any(|l| std::ptr::eq(*l, *text)) {
+                        mask |= 1 << field; // only Python reads it: the full path decides
+                    }
+                }
+                // Exact keys first; the anchor finds of fields that hold none are verified after.
+                anchor_finds.clear();
+                search.each_find(&buffer, |key, start, _| {
+                    // A whole-field key starts on the NUL before its text.
+                    let at = if buffer[start] == 0 { start + 1 } else { start };
+                    let Some(&field) = field_of.get(ends.partition_point(|&end| end <= at)) else {
+                        return true;
+                    };
+                    if mask & (1 << field) == 0 {
+                        match fuzzy {
+                            Some((_, from)) if key >= from && buffer[start] != 0 => {
+                                anchor_finds.push((key, start, field));
+                            }
+                            _ => mask |= 1 << field,
+                        }
+                    }
+                    mask != ALL_FIELDS
+                });
+                if let Some((index, _)) = fuzzy {
+                    let (mut folded, mut folded_at) = (Vec::new(), usize::MAX);
+                    for &(key, start, field) in &anchor_finds {
+                        if mask & (1 << field) == 0
+                            && !anchor_fails(
+                                index,
+                                &buffer,
+                                key,
+                                start,
+                                &mut folded,
+                                &mut folded_at,
+                            )
+                        {
+                            mask |= 1 << field;
+                        }
+                    }
+                }
+                mask
+            });
+        }
+        fields
+    }
+}
+
+/// Calls `each` with an event's screened texts in the full path's order (debtor, creditor, their agents'
+/// names, remittance: `schemas.events.SCREENED_FIELDS`), then the reading `FIRST REST` of each party name
+/// written `REST, FIRST` (`matchers.inversion`), laid out as one more text so that a key only that reading
+/// holds sends the event to the full path; `field_of[k]` is the field of text k.
+fn with_texts<R>(event: &event::Event<'_>, each: impl FnOnce(&[&str], &[u8]) -> R) -> R {
+    let (debtor, creditor) = (event.debtor.name.0.as_ref(), event.creditor.name.0.as_ref());
+    let texts = [
+        debtor,
+        creditor,
+        agent_name(&event.debtor),
+        agent_name(&event.creditor),
+        event.remittance.as_ref().map_or("", |r| r.0.as_ref()),
+    ];
+    let inverted: Vec<(u8, String)> = [(0, debtor), (1, creditor)]
+        .into_iter()
+        .filter_map(|(field, text)| inverted(text).map(|reading| (field, reading)))
+        .collect();
+    if inverted.is_empty() {
+        return each(&texts, &TEXT_FIELDS);
+    }
+    let mut all = texts.to_vec();
+    let mut field_of = TEXT_FIELDS.to_vec();
+    for (field, reading) in &inverted {
+        all.push(reading);
+        field_of.push(*field);
+    }
+    each(&all, &field_of)
 }
 
 /// `FIRST REST` for a party name written `REST, FIRST` (one comma), as `matchers.inversion.inverted`
@@ -718,7 +863,7 @@ mod tests {
         .map(|(c, a)| (c, a.into()))
         .collect();
         let kinds: SimpleKinds = [('ü', 1), ('ß', 1), ('！', 3)].into_iter().collect();
-        let (mut out, mut left) = (Vec::new(), Vec::new());
+        let (mut out, mut left, mut ends) = (Vec::new(), Vec::new(), Vec::new());
         let texts = [
             "Ann  Lee",
             "",
@@ -739,6 +884,7 @@ mod tests {
             &mut Scratch::default(),
             &mut out,
             &mut left,
+            &mut ends,
         );
         assert_eq!(
             out,
@@ -746,6 +892,8 @@ mod tests {
               h a m a s \0 hama s \0 hamas \0"
         );
         assert_eq!(left, ["Łódź", "a\0b", "a\x01b"]);
+        // Where each text ends with its readings; a text left to Python takes no room.
+        assert_eq!(ends, [11, 13, 46, 46, 57, 61, 61, 69, 69, 98]);
     }
 
     #[test]

@@ -18,6 +18,7 @@ from matchers import backend
 from matchers.automaton import NameAutomaton
 from matchers.normalize import fold_batch
 from matchers.screening import BatchResult, screen_batch
+from matchers.triage import ALL_FIELDS
 from matchers.watchlist import Watchlist
 from schemas.errors import ConfigError
 from tests.unit.matchers.test_fast_path import BASE, NOW, SCREENED, TEXTS, _set, events
@@ -187,6 +188,7 @@ def test_pure_triage_sends_every_event_to_the_full_path(make_event: Callable[...
     """The pure triage clears nothing on its own: the full path decides every verdict."""
     codes, texts, owners = backend.PURE.triage().classify([make_event(), None, b"{}"], 1 << 20)
     assert (list(codes), texts, owners) == ([1, 1, 1], [], [])
+    assert list(backend.PURE.triage().key_fields([make_event(), None], 1 << 20)) == [ALL_FIELDS] * 2
 
 
 @settings(max_examples=300, deadline=None)

@@ -17,9 +17,9 @@ from matchers.automaton import NameAutomaton
 from matchers.fuzzy import gram_table, plan
 from matchers.policy import MatchRule
 from matchers.screening import screen_batch, screen_batch_full
-from matchers.triage import TriageCode
+from matchers.triage import ALL_FIELDS, TriageCode
 from matchers.watchlist import Watchlist
-from schemas.events import MAX_EVENT_BYTES
+from schemas.events import MAX_EVENT_BYTES, SCREENED_FIELDS
 from schemas.records import Verdict
 
 NOW = datetime(2020, 10, 1, 12, tzinfo=UTC)
@@ -241,6 +241,50 @@ def test_triage_codes(native_exact_automaton: NameAutomaton, make_event: Callabl
     assert list(codes) == [clean, check, full, full, full, full, clean]
     assert (texts, owners) == (["Счёт\u200b12"], [1])  # read both ways (policy a): in Python
     assert list(native_exact_automaton.triage.classify(raws[-1:], 50)[0]) == [TriageCode.FULL_PATH]
+
+
+def _bits(*fields: str) -> int:
+    """The ``key_fields`` byte of these screened fields."""
+    return sum(1 << SCREENED_FIELDS.index(field) for field in fields)
+
+
+def test_key_fields_name_the_fields_that_hold_a_key(
+    native_automaton: NameAutomaton, make_event: Callable[..., bytes]
+) -> None:
+    """The triage names the fields the full path must screen: a listed name's field (or the party field
+    whose inverted reading holds one, or a text only Python reads), never a clean field or one whose
+    fuzzy anchor fails; every field of an event it cannot read."""
+    table = gram_table()
+    forms = (native_automaton.fuzzy_target(i) for i in range(native_automaton.fuzzy_name_count))
+    form = next(
+        f.fuzzy.form
+        for f in forms
+        if f.target.rule is MatchRule.ANYWHERE and f.fuzzy.form.isascii() and f.fuzzy.form.isalpha()
+    )
+    planned = plan(form, table)
+    assert planned is not None
+    anchor = planned.anchors[0][1]
+    typo = form[:-2] + form[-1] + form[-2]
+    raws = [
+        make_event(remittance="payment to Banco Nacional de Cuba", debtor=f"{anchor} and sons"),
+        make_event(creditor="HAMAS"),  # a whole-field name
+        make_event(creditor="AL-TIKRITI, TAHIR JALIL HABBUSH"),  # only its inverted reading is listed
+        make_event(debtor_agent="Bank\u200b of Cuba", remittance=f"for {typo} thanks"),
+        make_event(),
+        b'{"id": 1}',
+        None,
+    ]
+    fields = native_automaton.triage.key_fields(raws, MAX_EVENT_BYTES)
+    assert list(fields) == [
+        _bits("remittance"),
+        _bits("creditor.name"),
+        _bits("creditor.name"),
+        _bits("debtor.agent.name", "remittance"),
+        0,
+        ALL_FIELDS,
+        ALL_FIELDS,
+    ]
+    _same(raws, native_automaton)
 
 
 @pytest.mark.parametrize("limit", [1, 200, MAX_EVENT_BYTES])
