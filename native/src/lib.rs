@@ -379,49 +379,38 @@ fn layout<'t>(
     out.push(0);
     ends.clear();
     for &text in texts {
-        lay_out_text(text, simple, kinds, table, scratch, out, left);
-        ends.push(out.len());
-    }
-}
-
-/// One text of [`layout`], with its other readings (or into `left`).
-fn lay_out_text<'t>(
-    text: &'t str,
-    simple: &SimpleFolds,
-    kinds: &SimpleKinds,
-    table: Option<&fold::FoldTable>,
-    scratch: &mut Scratch,
-    out: &mut Vec<u8>,
-    left: &mut Vec<&'t str>,
-) {
-    let mark = out.len();
-    out.push(b' ');
-    let mut space = true;
-    let folded = if text.is_ascii() {
-        push_folded(text.as_bytes(), out, &mut space)
-    } else if table.is_some() {
-        false // the table folds every script, accented Latin too
-    } else {
-        text.chars().all(|c| match simple.get(&c) {
-            _ if c.is_ascii() => push_folded(&[c as u8], out, &mut space),
-            Some(ascii) => push_folded(ascii, out, &mut space),
-            None => false,
-        })
-    };
-    if folded {
-        if !space {
+        'text: {
+            let mark = out.len();
             out.push(b' ');
+            let mut space = true;
+            let folded = if text.is_ascii() {
+                push_folded(text.as_bytes(), out, &mut space)
+            } else if table.is_some() {
+                false // the table folds every script, accented Latin too
+            } else {
+                text.chars().all(|c| match simple.get(&c) {
+                    _ if c.is_ascii() => push_folded(&[c as u8], out, &mut space),
+                    Some(ascii) => push_folded(ascii, out, &mut space),
+                    None => false,
+                })
+            };
+            if folded {
+                if !space {
+                    out.push(b' ');
+                }
+                out.push(0);
+                if push_readings(text, simple, kinds, scratch, out) {
+                    break 'text;
+                }
+            }
+            // Other scripts: the whole fold, from the table (`fold.rs`); else Python folds the text.
+            out.truncate(mark);
+            if !table.is_some_and(|table| table.push_text(text, out)) {
+                out.truncate(mark);
+                left.push(text);
+            }
         }
-        out.push(0);
-        if push_readings(text, simple, kinds, scratch, out) {
-            return;
-        }
-    }
-    // Other scripts: the whole fold, from the table (`fold.rs`); else Python folds the text.
-    out.truncate(mark);
-    if !table.is_some_and(|table| table.push_text(text, out)) {
-        out.truncate(mark);
-        left.push(text);
+        ends.push(out.len());
     }
 }
 
@@ -599,42 +588,17 @@ impl Triage {
     ) -> (Vec<u8>, Vec<(usize, String)>) {
         let mut codes = vec![FULL_PATH; raws.len()];
         let mut handed_back = Vec::new();
-        let mut buffer = Vec::with_capacity(512);
-        let (mut scratch, mut ends) = (Scratch::default(), Vec::new());
         let mut anchor_finds = Vec::new();
-        for (index, (code, raw)) in codes.iter_mut().zip(raws).enumerate() {
-            let Some(raw) = *raw else {
-                continue;
-            };
-            if raw.is_empty() || raw.len() > max_event_bytes {
-                continue;
-            }
-            let Some(event) = event::parse_valid(raw, &self.countries) else {
-                continue;
-            };
-            *code = with_texts(&event, |texts, _| {
-                let mut left: Vec<&str> = Vec::new(); // allocates only for an event with such texts
-                layout(
-                    texts,
-                    &self.simple,
-                    &self.kinds,
-                    Some(&self.table),
-                    &mut scratch,
-                    &mut buffer,
-                    &mut left,
-                    &mut ends,
-                );
-                if !clean_of_keys(search, fuzzy, &buffer, &mut anchor_finds) {
-                    return FULL_PATH;
-                }
-                handed_back.extend(left.iter().map(|text| (index, (*text).to_owned())));
-                if left.is_empty() {
+        self.each_laid_out(raws, max_event_bytes, |index, event| {
+            if clean_of_keys(search, fuzzy, event.buffer, &mut anchor_finds) {
+                codes[index] = if event.left.is_empty() {
                     CLEAN
                 } else {
                     CHECK_TEXTS
-                }
-            });
-        }
+                };
+                handed_back.extend(event.left.iter().map(|text| (index, (*text).to_owned())));
+            }
+        });
         (codes, handed_back)
     }
 
@@ -647,10 +611,24 @@ impl Triage {
         fuzzy: Option<(&distance::FuzzyIndex, usize)>,
     ) -> Vec<u8> {
         let mut fields = vec![ALL_FIELDS; raws.len()];
+        let mut anchor_finds = Vec::new();
+        self.each_laid_out(raws, max_event_bytes, |index, event| {
+            fields[index] = fields_with_keys(&event, search, fuzzy, &mut anchor_finds);
+        });
+        fields
+    }
+
+    /// Calls `each(index, event)` with each input that is a valid event of at most `max_event_bytes`
+    /// ([`event::parse_valid`]), laid out ([`layout`]); the others are left to the full path.
+    fn each_laid_out(
+        &self,
+        raws: &[Option<&[u8]>],
+        max_event_bytes: usize,
+        mut each: impl FnMut(usize, LaidOut<'_, '_>),
+    ) {
         let mut buffer = Vec::with_capacity(512);
-        let (mut scratch, mut ends, mut anchor_finds) =
-            (Scratch::default(), Vec::new(), Vec::new());
-        for (mask, raw) in fields.iter_mut().zip(raws) {
+        let (mut scratch, mut ends) = (Scratch::default(), Vec::new());
+        for (index, raw) in raws.iter().enumerate() {
             let Some(raw) = *raw else {
                 continue;
             };
@@ -660,8 +638,8 @@ impl Triage {
             let Some(event) = event::parse_valid(raw, &self.countries) else {
                 continue;
             };
-            *mask = with_texts(&event, |texts, field_of| {
-                let mut left = Vec::new();
+            with_texts(&event, |texts, field_of| {
+                let mut left: Vec<&str> = Vec::new(); // allocates only for an event with such texts
                 layout(
                     texts,
                     &self.simple,
@@ -672,52 +650,73 @@ impl Triage {
                     &mut left,
                     &mut ends,
                 );
-                let mut mask = 0u8;
-                for (text, &field) in texts.iter().zip(field_of) {
-                    if left.iter().any(|l| std::ptr::eq(*l, *text)) {
-                        mask |= 1 << field; // only Python reads it: the full path decides
-                    }
-                }
-                // Exact keys first; the anchor finds of fields that hold none are verified after.
-                anchor_finds.clear();
-                search.each_find(&buffer, |key, start, _| {
-                    // A whole-field key starts on the NUL before its text.
-                    let at = if buffer[start] == 0 { start + 1 } else { start };
-                    let Some(&field) = field_of.get(ends.partition_point(|&end| end <= at)) else {
-                        return true;
-                    };
-                    if mask & (1 << field) == 0 {
-                        match fuzzy {
-                            Some((_, from)) if key >= from && buffer[start] != 0 => {
-                                anchor_finds.push((key, start, field));
-                            }
-                            _ => mask |= 1 << field,
-                        }
-                    }
-                    mask != ALL_FIELDS
-                });
-                if let Some((index, _)) = fuzzy {
-                    let (mut folded, mut folded_at) = (Vec::new(), usize::MAX);
-                    for &(key, start, field) in &anchor_finds {
-                        if mask & (1 << field) == 0
-                            && !anchor_fails(
-                                index,
-                                &buffer,
-                                key,
-                                start,
-                                &mut folded,
-                                &mut folded_at,
-                            )
-                        {
-                            mask |= 1 << field;
-                        }
-                    }
-                }
-                mask
+                let laid_out = LaidOut {
+                    texts,
+                    field_of,
+                    buffer: &buffer,
+                    ends: &ends,
+                    left: &left,
+                };
+                each(index, laid_out);
             });
         }
-        fields
     }
+}
+
+/// One event as [`Triage::each_laid_out`] lays it out: its texts ([`with_texts`]) and the field of
+/// each, the batch string, where each text ends in it, and the texts only Python reads.
+struct LaidOut<'a, 't> {
+    texts: &'a [&'t str],
+    field_of: &'a [u8],
+    buffer: &'a [u8],
+    ends: &'a [usize],
+    left: &'a [&'t str],
+}
+
+/// [`Triage::key_fields`] of one laid-out event: the bits of the fields whose text holds an exact key
+/// or an anchor find that verifies (exact keys first: the anchor finds of the fields without one are
+/// verified after the pass), or that only Python reads.
+fn fields_with_keys(
+    event: &LaidOut<'_, '_>,
+    search: &KeySearch,
+    fuzzy: Option<(&distance::FuzzyIndex, usize)>,
+    anchor_finds: &mut Vec<(usize, usize, u8)>,
+) -> u8 {
+    let (buffer, field_of) = (event.buffer, event.field_of);
+    let mut mask = 0u8;
+    for (text, &field) in event.texts.iter().zip(field_of) {
+        if event.left.iter().any(|left| std::ptr::eq(*left, *text)) {
+            mask |= 1 << field; // only Python reads it: the full path decides
+        }
+    }
+    anchor_finds.clear();
+    search.each_find(buffer, |key, start, _| {
+        // A whole-field key starts on the NUL before its text.
+        let at = if buffer[start] == 0 { start + 1 } else { start };
+        let Some(&field) = field_of.get(event.ends.partition_point(|&end| end <= at)) else {
+            return true;
+        };
+        if mask & (1 << field) == 0 {
+            match fuzzy {
+                Some((_, from)) if key >= from && buffer[start] != 0 => {
+                    anchor_finds.push((key, start, field));
+                }
+                _ => mask |= 1 << field,
+            }
+        }
+        mask != ALL_FIELDS
+    });
+    if let Some((index, _)) = fuzzy {
+        let (mut folded, mut folded_at) = (Vec::new(), usize::MAX);
+        for &(key, start, field) in anchor_finds.iter() {
+            if mask & (1 << field) == 0
+                && !anchor_fails(index, buffer, key, start, &mut folded, &mut folded_at)
+            {
+                mask |= 1 << field;
+            }
+        }
+    }
+    mask
 }
 
 /// Calls `each` with an event's screened texts in the full path's order (debtor, creditor, their agents'
