@@ -137,10 +137,39 @@ def load_watchlists(srcs: Sequence[str]) -> tuple[Watchlist, ...]:
 
 
 def describe(watchlists: Sequence[Watchlist]) -> str:
-    """One line per list: id, entities, names (how many weak) and where it came from."""
+    """One line per list: id, entities, names (how many weak) and where it came from; then, for a list
+    with names that hold no letter or digit (they fold to nothing, so they never match), a line that
+    counts them, names a few, and counts the entities none of whose names can match (never blocked)."""
     lines = []
     for wl in watchlists:
         weak = sum(1 for e in wl.entities for n in e.names if n.strength is NameStrength.WEAK)
         counts = f"{len(wl.entities):,} entities, {wl.name_count:,} names ({weak:,} weak)"
         lines.append(f"{wl.list_id}: {counts} from {wl.source}")
+        unmatchable = [(e, n.text) for e in wl.entities for n in e.names if not _has_letter_or_digit(n.text)]
+        if unmatchable:
+            shown = ", ".join(f"{text!r} of {entity.id}" for entity, text in unmatchable[:UNMATCHABLE_SHOWN])
+            more = (
+                f" and {len(unmatchable) - UNMATCHABLE_SHOWN:,} more"
+                if len(unmatchable) > UNMATCHABLE_SHOWN
+                else ""
+            )
+            never = sum(1 for e in wl.entities if not any(_has_letter_or_digit(n.text) for n in e.names))
+            outcome = (
+                f"{never:,} {'entity has' if never == 1 else 'entities have'} no other name: never blocked"
+                if never
+                else "each of their entities has another name"
+            )
+            lines.append(
+                f"{wl.list_id}: warning: {len(unmatchable):,} names without a letter or digit never match "
+                f"({shown}{more}); {outcome}"
+            )
     return "\n".join(lines)
+
+
+#: How many names without a letter or digit :func:`describe` quotes per list.
+UNMATCHABLE_SHOWN = 3
+
+
+def _has_letter_or_digit(text: str) -> bool:
+    """Whether ``text`` holds a letter or digit of any script (a name without one folds to nothing)."""
+    return text[:1].isalnum() or any(map(str.isalnum, text))  # most names: the first character

@@ -18,6 +18,7 @@ from matchers.sources import (
     load_source,
     load_watchlists,
 )
+from matchers.watchlist import Entity, EntityType, ListedName, NameStrength, Watchlist
 from schemas.errors import WatchlistError
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -160,6 +161,23 @@ def test_default_sources_load_and_describe() -> None:
         "us-eo-2020: 2 entities, 14 names (0 weak) from builtin",
         f"ofac-sdn: 8,976 entities, 23,321 names (2,441 weak) from {BUNDLED_OFAC}",
         f"un: 1,003 entities, 4,170 names (617 weak) from {BUNDLED_UN}",
+    ]
+
+
+def test_describe_warns_of_names_that_never_match() -> None:
+    """Names without a letter or digit (they fold to nothing) are counted and quoted, and so are the
+    entities that have no other name, which nothing can block; a list without such names gets no line."""
+    entities = [
+        Entity("t:1", "t", EntityType.INDIVIDUAL, (ListedName("Ann Lee"), ListedName(")"))),
+        Entity("t:2", "t", EntityType.ENTITY, (ListedName("-"), ListedName("(", NameStrength.WEAK))),
+        Entity("t:3", "t", EntityType.ENTITY, (ListedName("Δέλτα"), ListedName("3M"))),
+    ]
+    clean = Watchlist.build("c", "here", entities[2:])
+    assert describe([Watchlist.build("t", "test", entities), clean]).splitlines() == [
+        "t: 3 entities, 6 names (1 weak) from test",
+        "t: warning: 3 names without a letter or digit never match (')' of t:1, '-' of t:2, '(' of t:2); "
+        "1 entity has no other name: never blocked",
+        "c: 1 entities, 2 names (0 weak) from here",
     ]
 
 
