@@ -323,9 +323,11 @@ class PendingSearch:
 
     Consumes ``keys``: str keys are encoded one by one on the worker thread, each released once the
     engine has copied it (a million-name list has millions); UTF-8 keys go to the engine as they are
-    (no Python code on the worker thread to hold the GIL) and the list is emptied once it is built."""
+    (no Python code on the worker thread to hold the GIL) and the list is emptied once it is built.
+    ``anchors_from``: the index of the first key that is only an anchor of the fuzzy tier (the native
+    search finds those by gram)."""
 
-    def __init__(self, using: Engine, keys: list[bytes] | list[str]) -> None:
+    def __init__(self, using: Engine, keys: list[bytes] | list[str], anchors_from: int | None = None) -> None:
         self.engine = using
         self._keys = keys
         given: Iterable[bytes]
@@ -335,7 +337,8 @@ class PendingSearch:
             keys.reverse()
             given = _drained(keys)
         pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="txscreen-keys")
-        self._future = pool.submit(using.key_search, given)
+        grams = gram_table() if anchors_from is not None else None
+        self._future = pool.submit(using.key_search, given, anchors_from=anchors_from, grams=grams)
         pool.shutdown(wait=False)
 
     @classmethod
@@ -410,8 +413,8 @@ class NameAutomaton:
         # is the daachorse crate's double array, its layout profiled on sample traffic (1.5-1.7x the scan
         # speed of the aho-corasick crate's contiguous NFA on the bundled lists; a full DFA was 600 MB and
         # slower). Keys are not kept on the Python side: a find's key is the batch slice it covers.
-        pending = search if search is not None else PendingSearch(self.engine, prepared.keys)
         exact_keys = prepared.exact_keys
+        pending = search if search is not None else PendingSearch(self.engine, prepared.keys, exact_keys)
         # What each key stands for; the keys that are only anchors stand for nothing (one shared list).
         self._targets = prepared.targets
         self._targets.extend(itertools.repeat(_NO_TARGETS, prepared.key_count - exact_keys))

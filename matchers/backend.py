@@ -74,7 +74,9 @@ class Engine:
     """One implementation of the automaton, the triage and the batch ASCII fold."""
 
     name: str  # "native" or "pure"
-    key_search: Callable[[Iterable[bytes]], KeySearcher]
+    #: The search over keys; ``anchors_from``: the index of the first key that is only an anchor of the
+    #: fuzzy tier, and ``grams``: the gram table (the native search finds those keys by their rarest gram).
+    key_search: Callable[..., KeySearcher]
     triage: Callable[..., Triager]
     fold_ascii: Callable[[bytes], bytes]
     #: What ``txscreen --version`` and the start-up report say of it.
@@ -99,7 +101,12 @@ class Engine:
 class PureKeySearch:
     """:class:`KeySearcher` on pyahocorasick, over bytes seen as Latin-1 text (offsets are byte offsets)."""
 
-    def __init__(self, keys: Iterable[bytes]) -> None:
+    def __init__(
+        self, keys: Iterable[bytes], *, anchors_from: int | None = None, grams: object = None
+    ) -> None:
+        """``anchors_from`` (the first key that is only a fuzzy anchor) and ``grams`` are for the native
+        search, which finds those keys by gram; here one automaton finds every key."""
+        del anchors_from, grams
         self._automaton = ahocorasick.Automaton()
         count = 0
         for index, key in enumerate(keys):

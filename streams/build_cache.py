@@ -24,8 +24,9 @@ unpickled. It is written atomically (a temporary file, then ``os.replace``), in 
 can read; a folder that cannot be written leaves the start-up as it is (one line says so).
 
 Layout: ``MAGIC``, the 32-byte key, then for each part its length (8 bytes) and SHA-256 (32 bytes), then
-the parts: the built search's bytes, or the keys (so that the engine's key search starts building on a
-worker thread while the second part is read), then the watchlists, the rest of
+the parts: the built search's bytes, or the keys with the index of the first that is only a fuzzy
+anchor (so that the engine's key search starts building on a worker thread while the second part is
+read), then the watchlists, the rest of
 :class:`matchers.automaton.Prepared` and the native triage's tables.
 """
 
@@ -144,7 +145,7 @@ def load_or_build(
     options: dict[str, Any] = {"fuzzy": fuzzy, "fuzzy_lists": fuzzy_lists, "prepared": prepared}
     options["using"] = using
     try:
-        temp = None if saves_search else _write_temp(path, key, prepared.keys, rest)
+        temp = None if saves_search else _write_temp(path, key, (prepared.exact_keys, prepared.keys), rest)
     except OSError as exc:
         automaton = NameAutomaton(watchlists, **options)
         return Loaded(watchlists, automaton, False, f"not cached: {path.parent}: {exc.strerror or exc}")
@@ -271,8 +272,9 @@ def _read(
             using = engine()
             if isinstance(first, bytes) and using.search_from_bytes is not None:
                 search = PendingSearch.ready(using, using.search_from_bytes(first))
-            elif isinstance(first, list):
-                search = PendingSearch(using, first)
+            elif isinstance(first, tuple) and len(first) == 2 and isinstance(first[1], list):
+                anchors_from, keys = first  # the keys, and the first that is only an anchor
+                search = PendingSearch(using, keys, anchors_from if isinstance(anchors_from, int) else None)
             else:
                 return None
             watchlists, prepared = _Unpickler(handle).load()
@@ -317,7 +319,7 @@ def _checked_parts(handle: IO[bytes], key: bytes) -> tuple[int, int, int] | None
     return bounds[0], bounds[1], bounds[2]
 
 
-def _write_temp(path: Path, key: bytes, first: list[bytes] | bytes | None, rest: object) -> Path:
+def _write_temp(path: Path, key: bytes, first: tuple[int, list[bytes]] | bytes | None, rest: object) -> Path:
     """Write the cache file beside ``path`` under a temporary name (streamed: no copy in memory)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=".build-", suffix=".tmp", dir=path.parent)

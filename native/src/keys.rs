@@ -1,5 +1,6 @@
 //! [`KeySearch`]: the Aho-Corasick automaton over every key of the loaded lists (standard semantics,
-//! overlapping finds).
+//! overlapping finds). The keys that are only anchors of the fuzzy tier are found apart, each by one
+//! rare gram ([`GramSearch`]): in the automaton they made its scan of ordinary text 2.7 times slower.
 //!
 //! Lists of up to [`DOUBLE_ARRAY_KEY_BYTES`] of keys (the bundled ones hold about 3 MB) get the daachorse
 //! crate's double-array automaton: a state in 12 bytes, the next one in constant time, and a layout
@@ -19,6 +20,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use std::collections::HashMap;
 
+use crate::grams::GramSearch;
+
 /// Key bytes up to which the keys get one double-array automaton (see the module's documentation).
 pub const DOUBLE_ARRAY_KEY_BYTES: usize = 8 << 20;
 
@@ -35,7 +38,7 @@ pub const RUN_BYTES: usize = 20 << 20;
 const CORPUS_BYTES: usize = 1 << 20;
 
 /// What [`KeySearch::to_bytes`] writes first (and the format's version).
-const MAGIC: &[u8] = b"txscreen key search 1\n";
+const MAGIC: &[u8] = b"txscreen key search 2\n";
 
 /// One automaton over a run of consecutive keys, and the index of the run's first key.
 struct Run {
@@ -59,6 +62,8 @@ enum Automaton {
 pub struct KeySearch {
     runs: Vec<Run>,
     keys: usize,
+    /// The keys that are only anchors of the fuzzy tier, when they are searched by gram.
+    anchors: Option<GramSearch>,
 }
 
 fn invalid(what: impl std::fmt::Display) -> PyErr {
@@ -72,14 +77,21 @@ impl KeySearch {
     /// profiled on (it changes no find, only how fast a scan of such text is). `double_array_bytes`:
     /// the key bytes up to which the keys get double arrays ([`DOUBLE_ARRAY_KEY_BYTES`]; 0 in tests, to
     /// build NFAs of few keys).
+    ///
+    /// `anchors_from`: the index of the first key that is only an anchor of the fuzzy tier; those keys
+    /// are searched by gram ([`GramSearch`]) rather than by the automaton, when each is UTF-8 of at least
+    /// [`crate::grams::GRAM`] characters (else all keys go to the automaton). `grams`: the gram frequencies
+    /// that choose each anchor's gram (`matchers.fuzzy.gram_table`; none: the grams fewest anchors share).
     #[new]
-    #[pyo3(signature = (keys, run_bytes=None, corpus=None, double_array_bytes=DOUBLE_ARRAY_KEY_BYTES))]
+    #[pyo3(signature = (keys, run_bytes=None, corpus=None, double_array_bytes=DOUBLE_ARRAY_KEY_BYTES, anchors_from=None, grams=None))]
     fn new(
         py: Python<'_>,
         keys: &Bound<'_, PyAny>,
         run_bytes: Option<usize>,
         corpus: Option<&[u8]>,
         double_array_bytes: usize,
+        anchors_from: Option<usize>,
+        grams: Option<HashMap<String, u32>>,
     ) -> PyResult<Self> {
         // The keys are copied into one flat buffer (no allocation per key: a million-name list has
         // millions of keys), then the automata are built with the GIL released, so that a list version
@@ -99,7 +111,14 @@ impl KeySearch {
             }
             ends.push(bytes.len());
         }
-        let double = bytes.len() <= double_array_bytes;
+        let keys = ends.len();
+        let key_of = |i: usize| &bytes[if i == 0 { 0 } else { ends[i - 1] }..ends[i]];
+        let split = anchors_from.filter(|&from| {
+            from < keys && GramSearch::takes(&(from..keys).map(key_of).collect::<Vec<_>>())
+        });
+        let exact = split.unwrap_or(keys);
+        let exact_bytes = if exact == 0 { 0 } else { ends[exact - 1] };
+        let double = exact_bytes <= double_array_bytes;
         // The corpus lines are copied (the build runs without the GIL); NFAs take no layout profile.
         let corpus: Vec<Vec<u8>> = corpus
             .filter(|_| double)
@@ -111,10 +130,26 @@ impl KeySearch {
             .collect();
         // A double array over all keys but for a smaller `run_bytes` (tests); NFAs in runs of RUN_BYTES.
         let run_bytes = run_bytes.unwrap_or(if double { usize::MAX } else { RUN_BYTES });
-        let runs = py.allow_threads(|| build_runs(&bytes, &ends, run_bytes, double, &corpus))?;
+        let frequency = grams.unwrap_or_default();
+        let (runs, anchors) = py.allow_threads(|| {
+            let anchors = split.map(|from| {
+                let anchors: Vec<&[u8]> = (from..keys).map(key_of).collect();
+                let chosen = GramSearch::choose(&anchors, &frequency);
+                GramSearch::new(from, &anchors, chosen).expect("each anchor holds its chosen gram")
+            });
+            let runs = build_runs(
+                &bytes[..exact_bytes],
+                &ends[..exact],
+                run_bytes,
+                double,
+                &corpus,
+            );
+            runs.map(|runs| (runs, anchors))
+        })?;
         Ok(KeySearch {
             runs,
-            keys: ends.len(),
+            keys,
+            anchors,
         })
     }
 
@@ -152,12 +187,36 @@ impl KeySearch {
                 first,
             });
         }
+        let anchors = match reader.number()? {
+            0 => None,
+            count => {
+                let first = reader.number()?;
+                let mut anchors = Vec::with_capacity(count.min(reader.0.len()));
+                let mut chosen = Vec::with_capacity(count.min(reader.0.len()));
+                for _ in 0..count {
+                    chosen.push(reader.index()?);
+                    let size = reader.number()?;
+                    anchors.push(reader.take(size)?);
+                }
+                if first.checked_add(count) != Some(keys) || !GramSearch::takes(&anchors) {
+                    return Err(invalid("not a txscreen key search: its anchors do not fit"));
+                }
+                let search = GramSearch::new(first, &anchors, chosen).ok_or_else(|| {
+                    invalid("not a txscreen key search: an anchor's gram is out of it")
+                })?;
+                Some(search)
+            }
+        };
         if !reader.0.is_empty() || runs.is_empty() {
             return Err(invalid(
                 "not a txscreen key search: trailing bytes or no run",
             ));
         }
-        Ok(KeySearch { runs, keys })
+        Ok(KeySearch {
+            runs,
+            keys,
+            anchors,
+        })
     }
 
     /// The search as bytes, for [`KeySearch::from_bytes`]; a `ValueError` for the NFA of a list above
@@ -186,6 +245,17 @@ impl KeySearch {
             number(&mut out, automaton.len());
             out.extend_from_slice(&automaton);
         }
+        let anchors = self.anchors.as_ref();
+        number(&mut out, anchors.map_or(0, GramSearch::len));
+        if let Some(anchors) = anchors {
+            number(&mut out, anchors.first);
+            for i in 0..anchors.len() {
+                let (anchor, gram_at) = anchors.anchor(i);
+                number(&mut out, gram_at as usize);
+                number(&mut out, anchor.len());
+                out.extend_from_slice(anchor);
+            }
+        }
         Ok(PyBytes::new(py, &out))
     }
 
@@ -210,7 +280,7 @@ impl KeySearch {
                 found.push((key, start, end));
                 true
             });
-            if self.runs.len() > 1 {
+            if self.runs.len() > 1 || self.anchors.is_some() {
                 // One automaton reports by end, then longest first, then (a repeated key) by index.
                 found.sort_unstable_by_key(|&(key, start, end)| (end, start, key));
             }
@@ -221,19 +291,34 @@ impl KeySearch {
 
 impl KeySearch {
     /// Calls `each(key index, start, end)` for every key occurrence in `haystack`, run by run (each run's
-    /// by end, then longest first, then by index), until it returns false.
+    /// by end, then longest first, then by index), then the anchors searched by gram, until it returns
+    /// false.
     pub fn each_find(&self, haystack: &[u8], mut each: impl FnMut(usize, usize, usize) -> bool) {
+        if !self.each_run_find(haystack, &mut each) {
+            return;
+        }
+        if let Some(anchors) = &self.anchors {
+            anchors.each_find(haystack, &mut each);
+        }
+    }
+
+    /// [`KeySearch::each_find`] of the runs: false when `each` did.
+    fn each_run_find(
+        &self,
+        haystack: &[u8],
+        each: &mut impl FnMut(usize, usize, usize) -> bool,
+    ) -> bool {
         for run in &self.runs {
             match &run.automaton {
                 Automaton::Double { automaton, repeats } => {
                     for found in automaton.find_overlapping_iter(haystack) {
                         let (start, end) = (found.start(), found.end());
                         if !each(run.first + found.value() as usize, start, end) {
-                            return;
+                            return false;
                         }
                         for other in repeats.get(&found.value()).into_iter().flatten() {
                             if !each(run.first + *other as usize, start, end) {
-                                return;
+                                return false;
                             }
                         }
                     }
@@ -242,12 +327,13 @@ impl KeySearch {
                     for found in automaton.find_overlapping_iter(haystack) {
                         let key = run.first + found.pattern().as_usize();
                         if !each(key, found.start(), found.end()) {
-                            return;
+                            return false;
                         }
                     }
                 }
             }
         }
+        true
     }
 }
 

@@ -15,6 +15,7 @@
 mod distance;
 mod event;
 mod fold;
+mod grams;
 mod keys;
 mod timestamp;
 

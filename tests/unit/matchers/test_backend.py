@@ -116,6 +116,32 @@ def test_the_nfa_of_a_large_list_finds_what_the_double_array_finds(
         nfa.to_bytes()  # type: ignore[attr-defined]
 
 
+_LETTERS = st.sampled_from(["a", "b", " ", "\x00", "é", "字", "е", "\U0001f600", "\uffff"])
+_ANCHORS = st.lists(st.lists(_LETTERS, min_size=4, max_size=8).map("".join), min_size=1, max_size=8)
+_GRAMS = st.dictionaries(st.lists(_LETTERS, min_size=4, max_size=4).map("".join), st.integers(0, 9000))
+
+
+@settings(max_examples=300, deadline=None)
+@given(_KEYS, _ANCHORS, st.data(), _GRAMS, st.booleans())
+def test_anchors_found_by_gram_are_what_the_automaton_finds(
+    keys: list[str], anchors: list[str], draw_from: st.DataObject, grams: dict[str, int], short: bool
+) -> None:
+    """Keys from ``anchors_from`` on searched by gram (any gram table) give one automaton's triples, in its
+    order, also read back from bytes; with a key too short for a gram, all go to the automaton."""
+    haystack = draw_from.draw(
+        st.lists(_LETTERS | _PIECES | st.sampled_from(anchors), max_size=30).map("".join)
+    )
+    native = _native()
+    assert native.search_from_bytes is not None
+    encoded = [key.encode() for key in [*keys, *anchors, *(["ab"] if short else [])]]
+    data = haystack.encode()
+    by_gram = native.key_search(encoded, anchors_from=len(keys), grams=grams)  # type: ignore[call-arg]
+    whole = native.key_search(encoded)
+    read = native.search_from_bytes(by_gram.to_bytes())  # type: ignore[attr-defined]
+    assert by_gram.find(data) == whole.find(data) == read.find(data)
+    assert len(by_gram) == len(read) == len(encoded)
+
+
 @pytest.mark.parametrize(
     "damage",
     [
