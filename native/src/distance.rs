@@ -6,6 +6,7 @@
 use pyo3::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 thread_local! {
     /// Three rows of the distance table, kept between calls (a verification computes thousands).
@@ -123,6 +124,30 @@ fn spans(
     out
 }
 
+/// Whether `window` may hold a span within `k` edits of `form`: at most `k` of the form's characters
+/// (counted with repeats) are missing from it. Each edit leaves at most one character of the form
+/// unmatched, so a span within `k` misses at most `k`, and the window holding it no more. Characters
+/// are counted in 64 buckets (by their low bits): two sharing a bucket only ever lower the count of
+/// missing ones, so the test never refuses a window that holds such a span.
+fn may_hold(window: &[char], form: &[char], k: usize) -> bool {
+    let mut counts = [0i32; 64];
+    for &c in window {
+        counts[c as usize & 63] += 1;
+    }
+    let mut missing = 0;
+    for &c in form {
+        let count = &mut counts[c as usize & 63];
+        *count -= 1;
+        if *count < 0 {
+            missing += 1;
+            if missing > k {
+                return false;
+            }
+        }
+    }
+    true
+}
+
 /// One fuzzy form: its budget, whether it may only match a whole party field, and the form.
 struct Form {
     k: usize,
@@ -130,16 +155,63 @@ struct Form {
     chars: Vec<char>,
 }
 
+/// The set of 64 buckets (by their low bits, as [`may_hold`] counts) that `chars` fall in. A window
+/// missing more than `k` of a form's buckets misses more than `k` of its characters: no span within
+/// `k` edits, for one AND and a count of bits per form.
+fn buckets(chars: &[char]) -> u64 {
+    chars.iter().fold(0, |set, &c| set | 1 << (c as u32 & 63))
+}
+
+/// One use of an anchor: a form, where the anchor is in it, and what the first tests of a find need
+/// of the form (kept here, one after another per anchor: a common anchor such as `muha` is in
+/// hundreds of forms, and a find tests them all before it reads any).
+struct Use {
+    form: u32,
+    offset: u32,
+    len: u32,
+    k: u32,
+    whole: bool,
+    buckets: u64,
+}
+
+/// An anchor's uses, and how far its forms reach before and after a find (the window
+/// `matchers.screening._verify_anchor` cuts): the largest offset, and the largest form length from
+/// the anchor's start.
+#[derive(Default)]
+struct Anchor {
+    uses: Vec<Use>,
+    before: usize,
+    after: usize,
+}
+
+/// Hashes a key index by one multiplication (the default hasher is built to resist chosen keys;
+/// key indices are the index's own).
+#[derive(Default, Clone, Copy)]
+struct IndexHasher(u64);
+
+impl Hasher for IndexHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01B3);
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
 /// The fuzzy tier's forms, and by anchor key index the forms it is an anchor of: verifies a find
-/// in one call. Forms are stored once; an anchor's use is `form id << 8 | offset in the form`.
+/// in one call. Forms are stored once; [`FuzzyIndex::add_anchor`] takes an anchor's uses packed as
+/// `form id << 8 | offset in the form`.
 #[pyclass]
 pub struct FuzzyIndex {
     forms: Vec<Form>,
-    anchors: HashMap<usize, Vec<u64>>,
-    /// Per anchor key, how far its forms reach before and after a find (the window
-    /// `matchers.screening._verify_anchor` cuts): the largest offset, and the largest form length
-    /// from the anchor's start.
-    reach: HashMap<usize, (usize, usize)>,
+    anchors: HashMap<usize, Anchor, BuildHasherDefault<IndexHasher>>,
 }
 
 /// The largest edit budget (`matchers.fuzzy.MAX_BUDGET`): a window reaches this far plus one further.
@@ -151,8 +223,7 @@ impl FuzzyIndex {
     fn new() -> Self {
         FuzzyIndex {
             forms: Vec::new(),
-            anchors: HashMap::new(),
-            reach: HashMap::new(),
+            anchors: HashMap::default(),
         }
     }
 
@@ -166,15 +237,28 @@ impl FuzzyIndex {
         self.forms.len() - 1
     }
 
-    /// Make `key` an anchor of forms: each use is `form id << 8 | offset of the anchor in the form`.
-    fn add_anchor(&mut self, key: usize, uses: Vec<u64>) {
-        let reach = self.reach.entry(key).or_default();
-        for packed in &uses {
+    /// Make `key` an anchor of forms already added: each use is `form id << 8 | offset of the anchor
+    /// in the form`.
+    fn add_anchor(&mut self, key: usize, uses: Vec<u64>) -> PyResult<()> {
+        let anchor = self.anchors.entry(key).or_default();
+        for packed in uses {
             let (id, offset) = ((packed >> 8) as usize, (packed & 0xff) as usize);
-            let tail = self.forms[id].chars.len().saturating_sub(offset);
-            *reach = (reach.0.max(offset), reach.1.max(tail));
+            let form = self.forms.get(id).ok_or_else(|| {
+                pyo3::exceptions::PyValueError::new_err(format!("no form {id} was added"))
+            })?;
+            let tail = form.chars.len().saturating_sub(offset);
+            anchor.before = anchor.before.max(offset);
+            anchor.after = anchor.after.max(tail);
+            anchor.uses.push(Use {
+                form: id as u32,
+                offset: offset as u32,
+                len: form.chars.len() as u32,
+                k: form.k as u32,
+                whole: form.whole,
+                buckets: buckets(&form.chars),
+            });
         }
-        self.anchors.entry(key).or_default().extend(uses);
+        Ok(())
     }
 
     /// The forms anchor `key` found at `local` in `text` (a window of a folded field: `whole_text`
@@ -213,7 +297,10 @@ impl FuzzyIndex {
             let (mut sep_at, mut base, mut next_at, mut index) = (usize::MAX, 0, 0, 0);
             let (mut counted_to, mut byte_at, mut char_at) = (0, 0, 0);
             for (position, &(key, start, _)) in finds.iter().enumerate() {
-                if !self.anchors.contains_key(&key) || start >= batch.len() || batch[start] == 0 {
+                let Some(anchor) = self.anchors.get(&key) else {
+                    continue;
+                };
+                if start >= batch.len() || batch[start] == 0 {
                     continue;
                 }
                 if sep_at == usize::MAX || start >= next_at {
@@ -249,9 +336,7 @@ impl FuzzyIndex {
                         .filter(|&&b| b & 0xC0 != 0x80)
                         .count();
                 (byte_at, char_at) = (start, local);
-                let Some(&(before, after)) = self.reach.get(&key) else {
-                    continue;
-                };
+                let (before, after) = (anchor.before, anchor.after);
                 let lo = local.saturating_sub(before + MAX_BUDGET + 1);
                 let hi = (local + after + MAX_BUDGET + 1).min(text.len());
                 if lo > hi || local > hi {
@@ -278,11 +363,11 @@ impl FuzzyIndex {
     /// window [`FuzzyIndex::verify`] is given by `matchers.screening._verify_anchor`, cut here the
     /// same way, with whole-field forms tried (as for a party field: the triage may only say more).
     pub fn verifies_in(&self, key: usize, text: &[char], local: usize) -> bool {
-        let Some(&(before, after)) = self.reach.get(&key) else {
+        let Some(anchor) = self.anchors.get(&key) else {
             return false;
         };
-        let lo = local.saturating_sub(before + MAX_BUDGET + 1);
-        let hi = (local + after + MAX_BUDGET + 1).min(text.len());
+        let lo = local.saturating_sub(anchor.before + MAX_BUDGET + 1);
+        let hi = (local + anchor.after + MAX_BUDGET + 1).min(text.len());
         let whole_text = lo == 0 && hi == text.len();
         !self
             .verify_chars(key, &text[lo..hi], local - lo, true, whole_text)
@@ -298,16 +383,26 @@ impl FuzzyIndex {
         whole_text: bool,
     ) -> Vec<(usize, usize, usize, usize)> {
         let mut out = Vec::new();
-        let Some(uses) = self.anchors.get(&key) else {
+        let Some(anchor) = self.anchors.get(&key) else {
             return out;
         };
         let size = chars.len() as isize;
-        for packed in uses {
-            let (id, offset) = ((packed >> 8) as usize, (packed & 0xff) as isize);
+        let present = buckets(chars);
+        for found in &anchor.uses {
+            // First what the use holds: the window misses more of the form's characters than its
+            // budget, the form cannot fit around the find, or it is whole-field only.
+            if (found.buckets & !present).count_ones() > found.k {
+                continue;
+            }
+            let at = local as isize - found.offset as isize;
+            let (k, length) = (found.k as isize, found.len as isize);
+            if at + k < 0 || at + length - k > size || (found.whole && !(party && whole_text)) {
+                continue;
+            }
+            let id = found.form as usize;
             let form = &self.forms[id];
-            let at = local as isize - offset;
-            let (k, length) = (form.k as isize, form.chars.len() as isize);
-            if at + k < 0 || at + length - k > size || (form.whole && !(party && whole_text)) {
+            let reach = (at - k).max(0) as usize..((at + length + k).min(size)) as usize;
+            if !may_hold(&chars[reach], &form.chars, form.k) {
                 continue;
             }
             for (start, end, d) in spans(chars, &form.chars, form.k, at, form.whole) {

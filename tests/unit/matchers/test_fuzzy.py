@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from benchmarks.typos import EDITS, typo_variant, within_budget
 from matchers import fuzzy
 from matchers.automaton import NameAutomaton
+from matchers.backend import engine
 from matchers.fuzzy import FuzzyForm, budget, gram_table, osa_distance, plan, verify, verify_py
 from matchers.policy import HitRule, fuzzy_forms
 from matchers.screening import check_text, screen_batch
@@ -105,6 +106,61 @@ def test_native_verification_equals_the_python_one(text: str, form: str, at: int
     k = max(1, budget(len(form) - form.count(" ")))
     planned = FuzzyForm(form, k, ())
     assert verify(text, planned, at, whole=whole) == verify_py(text, planned, at, whole=whole)
+
+
+_ANCHOR = "mhad"
+_EDITS = st.lists(st.tuples(st.sampled_from("dis"), st.integers(0, 40), st.sampled_from("abcj ")), max_size=2)
+
+
+def _edited(text: str, edits: list[tuple[str, int, str]]) -> str:
+    """``text`` with each edit applied: a deletion, an insertion or a substitution at a position."""
+    for kind, at, letter in edits:
+        i = at % (len(text) + 1)
+        if kind == "i":
+            text = text[:i] + letter + text[i:]
+        elif text and i < len(text):
+            text = text[:i] + (letter if kind == "s" else "") + text[i + 1 :]
+    return text
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(st.tuples(_form, st.integers(0, 6), st.integers(1, 2), st.booleans()), min_size=1, max_size=6),
+    st.tuples(_form, _form),
+    st.tuples(_EDITS, _EDITS),
+    st.booleans(),
+)
+def test_an_anchor_find_verifies_as_each_of_its_forms_does(
+    forms: list[tuple[str, int, int, bool]],
+    context: tuple[str, str],
+    edits: tuple[list[tuple[str, int, str]], list[tuple[str, int, str]]],
+    party: bool,
+) -> None:
+    """The native index verifies a find (its quick tests first: characters missing from the window, the
+    form not fitting) exactly as the Python verification of each form the anchor is in; the text holds
+    an edited copy of the first form, around the anchor."""
+    index = engine().fuzzy_index
+    if index is None:
+        pytest.skip("the native fast path is not built")
+    fuzzy_index = index()
+    uses, planned = [], []
+    for form, offset, k, whole in forms:
+        cut = min(offset, len(form))
+        form_id = fuzzy_index.add_form(k, whole, form[:cut] + _ANCHOR + form[cut:])
+        uses.append(form_id << 8 | cut)
+        planned.append((FuzzyForm(form[:cut] + _ANCHOR + form[cut:], k, ()), cut, whole))
+    fuzzy_index.add_anchor(0, uses)
+    first, cut = forms[0][0], planned[0][1]
+    head = _edited(first[:cut], edits[0])
+    text = f"{context[0]} {head}{_ANCHOR}{_edited(first[cut:], edits[1])} {context[1]}"
+    local = len(context[0]) + 1 + len(head)
+    expected = []
+    for form_id, (form, offset, whole) in enumerate(planned):
+        at = local - offset
+        if at + form.k < 0 or at + len(form.form) - form.k > len(text) or (whole and not party):
+            continue
+        expected += [(form_id, *span) for span in verify_py(text, form, at, whole=whole)]
+    assert fuzzy_index.verify(0, text, local, party, True) == expected
 
 
 def test_names_with_common_anchors_stay_exact_only() -> None:
