@@ -414,6 +414,8 @@ class NameAutomaton:
         # speed of the aho-corasick crate's contiguous NFA on the bundled lists; a full DFA was 600 MB and
         # slower). Keys are not kept on the Python side: a find's key is the batch slice it covers.
         exact_keys = prepared.exact_keys
+        #: The index of the first key that is only an anchor of the fuzzy tier (no exact target).
+        self.anchors_from = exact_keys
         pending = search if search is not None else PendingSearch(self.engine, prepared.keys, exact_keys)
         # What each key stands for; the keys that are only anchors stand for nothing (one shared list).
         self._targets = prepared.targets

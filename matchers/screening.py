@@ -149,7 +149,8 @@ class _HitCollector:
     one hit, the strongest (:func:`matchers.policy.hit_rank`). A record lists at most ``cap`` hits,
     the first in hit order. Only the first ``cap`` candidates of each text are kept and mapped back
     to the original text; later finds in that text are only counted (one dict look-up per find),
-    so an event that repeats a listed name costs little per repeat.
+    so an event that repeats a listed name costs little per repeat. A find of a fuzzy anchor (no exact
+    target) that fails verification is no candidate: it is neither kept nor counted.
     Without ``now`` (``check_text`` with no date), dates are not checked and every hit says ``both``.
     """
 
@@ -199,6 +200,8 @@ class _HitCollector:
             return
         finds.sort(key=_START)
         verified = self._verified(batch, finds, len(texts), slots)
+        if isinstance(verified, _AnchorsVerified):
+            finds = verified.finds
         ascii_batch = batch.isascii()
         cap = self._cap if self._cap is not None else len(finds) + 1
         keys = self._keys
@@ -276,18 +279,26 @@ class _HitCollector:
                 )
                 if found:
                     kept += self._note_fuzzy(slot, variant, event.created_at, found, folded_text)
+                elif not info[2]:
+                    continue  # a fuzzy anchor whose find fails is no candidate: it moves nothing
             last = local
 
     def _verified(
         self, batch: bytes, finds: list[tuple[int, int, int]], count: int, slots: Sequence[int] | None
-    ) -> _AnchorChecks | None:
+    ) -> _AnchorChecks | _AnchorsVerified | None:
         """The native verification of the anchor finds in ``finds`` (``None`` without the native index:
-        each find is then verified in Python as it comes)."""
+        each find is then verified in Python as it comes): all at once, and the finds of anchors only
+        that fail left out, for a batch of at most :data:`_VERIFY_AT_ONCE` such finds (the full path's
+        batches: most of their anchor finds fail, and each costs a step of the loop); else a chunk at a
+        time, as the collector reaches them (a text that repeats a name thousands of times)."""
         index = self._automaton.fuzzy_index
         if index is None:
             return None
         party = [(slots[k] if slots is not None else k) % _FIELDS in _PARTY_SLOTS for k in range(count)]
-        return _AnchorChecks(index, batch, finds, party)
+        anchors_from = self._automaton.anchors_from
+        if sum(key >= anchors_from for key, _, _ in finds) > _VERIFY_AT_ONCE:
+            return _AnchorChecks(index, batch, finds, party)
+        return _AnchorsVerified(index.verify_finds(batch, finds, party), finds, anchors_from)
 
     def _found(self, verified: list[tuple[int, int, int, int]] | None) -> list[tuple[Target, int, int, int]]:
         """``(target, start, end, distance)`` of a find's verified fuzzy forms."""
@@ -507,6 +518,32 @@ class _AnchorChecks:
             self._found = self._index.verify_finds(self._batch, chunk, self._party)
         return self._found.get(position - self._start)
 
+
+class _AnchorsVerified:
+    """Every anchor find of a batch verified in one native call: the finds without those of anchors only
+    (no exact target) that fail, and what each kept anchor find verified (by its position among them)."""
+
+    __slots__ = ("_found", "finds")
+
+    def __init__(
+        self,
+        found: dict[int, list[tuple[int, int, int, int]]],
+        finds: list[tuple[int, int, int]],
+        anchors_from: int,
+    ) -> None:
+        kept = [i for i, find in enumerate(finds) if find[0] < anchors_from or i in found]
+        self.finds = [finds[i] for i in kept]
+        self._found = {k: found[i] for k, i in enumerate(kept) if i in found}
+
+    def at(self, position: int) -> list[tuple[int, int, int, int]] | None:
+        """``(form id, start, end, distance)`` of the forms the anchor find ``finds[position]`` verified."""
+        return self._found.get(position)
+
+
+#: At most this many anchor finds in a batch are verified in one call, and those that fail left out of
+#: the collector's loop (the full path's batches hold a few thousand); a batch with more (a text that
+#: repeats a name) is verified a chunk at a time as the loop reaches its finds.
+_VERIFY_AT_ONCE: Final = 8192
 
 _START: Final = itemgetter(1)
 _KEY_MARKS: Final = f" {BATCH_SEPARATOR}"
