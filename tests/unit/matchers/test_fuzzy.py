@@ -14,14 +14,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks.typos import EDITS, typo_variant, within_budget
-from matchers import fuzzy
+from matchers import fuzzy, screening
 from matchers.automaton import NameAutomaton
 from matchers.backend import engine
 from matchers.fuzzy import FuzzyForm, budget, gram_table, osa_distance, plan, verify, verify_py
 from matchers.policy import HitRule, fuzzy_forms
 from matchers.screening import check_text, screen_batch
 from matchers.watchlist import Entity, EntityType, ListedName, NameStrength, Watchlist
-from schemas.records import Verdict
+from schemas.records import MAX_HITS_PER_RECORD, Verdict
 
 NOW = datetime(2026, 1, 5, tzinfo=UTC)
 SCHEMA = orjson.loads(Path("schemas/blocked_record.v1.schema.json").read_bytes())
@@ -186,6 +186,24 @@ def test_typos_of_listed_names_hit_fuzzily(
     """A dropped, swapped or substituted letter of a listed name is a fuzzy hit with its distance."""
     hits = [h for h in check_text(text, default_automaton) if h.entity_id == entity_id]
     assert [(h.rule, h.distance, h.matched_name) for h in hits] == [(HitRule.FUZZY.value, 1, matched_name)]
+
+
+def test_anchor_finds_verified_at_once_or_by_chunk_give_the_same_records(
+    native_automaton: NameAutomaton, make_event: Callable[..., bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch's anchor finds verified in one call (failing ones left out of the loop) or a chunk at a time
+    (a batch with too many) give the same records, also for a text past its cap of candidates."""
+    names = ["Usama bin Ladn", "Banco Nacinal de Cuba", "Muhammad Hassan Ali", "Maria Fernanda Hernandez"]
+    flood = " ".join(names * 40)  # past the record's cap of hits, with failing anchor finds between
+    raws = [make_event(creditor=name, remittance=f"ref {name} 55") for name in names]
+    raws.append(make_event(remittance=flood, event_id="pay-flood"))
+    at_once = screen_batch(raws, native_automaton, NOW)
+    monkeypatch.setattr(screening, "_VERIFY_AT_ONCE", 0)
+    by_chunk = screen_batch(raws, native_automaton, NOW)
+    assert at_once.values == by_chunk.values
+    assert at_once.hits_total == by_chunk.hits_total
+    assert at_once.hits_total[len(raws) - 1] > MAX_HITS_PER_RECORD  # the flood is past its cap
+    assert {0, 1} <= set(at_once.hits)  # the typos of listed names
 
 
 @pytest.mark.parametrize(
