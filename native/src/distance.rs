@@ -6,7 +6,9 @@
 use pyo3::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
+
+use crate::multiplied::Multiplied;
 
 thread_local! {
     /// Three rows of the distance table, kept between calls (a verification computes thousands).
@@ -184,34 +186,13 @@ struct Anchor {
     after: usize,
 }
 
-/// Hashes a key index by one multiplication (the default hasher is built to resist chosen keys;
-/// key indices are the index's own).
-#[derive(Default, Clone, Copy)]
-struct IndexHasher(u64);
-
-impl Hasher for IndexHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x100_0000_01B3);
-        }
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.0 = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
 /// The fuzzy tier's forms, and by anchor key index the forms it is an anchor of: verifies a find
 /// in one call. Forms are stored once; [`FuzzyIndex::add_anchor`] takes an anchor's uses packed as
 /// `form id << 8 | offset in the form`.
 #[pyclass]
 pub struct FuzzyIndex {
     forms: Vec<Form>,
-    anchors: HashMap<usize, Anchor, BuildHasherDefault<IndexHasher>>,
+    anchors: HashMap<usize, Anchor, BuildHasherDefault<Multiplied>>,
 }
 
 /// The largest edit budget (`matchers.fuzzy.MAX_BUDGET`): a window reaches this far plus one further.

@@ -14,6 +14,9 @@
 //! automaton, in another order.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+
+use crate::multiplied::Multiplied;
 
 /// Characters per gram (`matchers.fuzzy.GRAM`): an anchor has at least this many.
 pub const GRAM: usize = 4;
@@ -108,6 +111,23 @@ fn chars_of(anchor: &[u8]) -> Vec<(u32, usize)> {
     out
 }
 
+/// Counts by packed gram, hashed by one multiplication.
+type PackedMap = HashMap<u64, u32, BuildHasherDefault<Multiplied>>;
+
+/// Calls `each(character index, packed gram)` for each gram of `anchor`, first to last.
+fn for_each_gram(anchor: &[u8], mut each: impl FnMut(u32, u64)) {
+    let (mut window, mut at, mut seen) = (0u64, 0, 0u32);
+    while at < anchor.len() {
+        let (code, width) = char_at(anchor, at);
+        window = window << 16 | u64::from(code & 0xFFFF);
+        at += width;
+        seen += 1;
+        if seen as usize >= GRAM {
+            each(seen - GRAM as u32, window);
+        }
+    }
+}
+
 impl GramSearch {
     /// Whether `anchors` can all be searched by gram: UTF-8 of at least [`GRAM`] characters each.
     pub fn takes(anchors: &[&[u8]]) -> bool {
@@ -119,36 +139,33 @@ impl GramSearch {
     /// Chooses each anchor's gram: the rarest by `frequency` (texts per million of clean traffic; a
     /// gram not in it counts 0), then the one the fewest anchors could take, then the first.
     pub fn choose(anchors: &[&[u8]], frequency: &HashMap<String, u32>) -> Vec<u32> {
-        // Per anchor, each gram: (packed, byte start, byte end); computed again rather than kept
-        // (a million-name list has millions of anchors).
-        let grams_of = |anchor: &[u8]| {
-            let chars = chars_of(anchor);
-            (0..=chars.len().saturating_sub(GRAM))
-                .filter(|&i| i + GRAM <= chars.len())
-                .map(|i| {
-                    let codes: Vec<u32> = chars[i..i + GRAM].iter().map(|&(c, _)| c).collect();
-                    let end = chars.get(i + GRAM).map_or(anchor.len(), |&(_, at)| at);
-                    (pack(&codes), chars[i].1, end)
-                })
-                .collect::<Vec<_>>()
-        };
-        let mut shared: HashMap<u64, u32> = HashMap::new();
-        for anchor in anchors {
-            for (packed, _, _) in grams_of(anchor) {
-                *shared.entry(packed).or_default() += 1;
+        // The table by packed gram (a gram whose characters agree in their low 16 bits shares a
+        // figure: it only steers the choice, never what is found).
+        let mut counts: PackedMap = PackedMap::default();
+        for (gram, &count) in frequency {
+            let codes: Vec<u32> = gram.chars().map(u32::from).collect();
+            if codes.len() == GRAM {
+                let held = counts.entry(pack(&codes)).or_default();
+                *held = (*held).max(count);
             }
+        }
+        let mut shared = PackedMap::default();
+        for anchor in anchors {
+            for_each_gram(anchor, |_, gram| *shared.entry(gram).or_default() += 1);
         }
         anchors
             .iter()
             .map(|anchor| {
-                let grams = grams_of(anchor);
-                let score = |i: usize| {
-                    let (packed, start, end) = grams[i];
-                    let gram = std::str::from_utf8(&anchor[start..end]).unwrap_or("");
-                    let count = frequency.get(gram).copied().unwrap_or(0);
-                    (count, shared.get(&packed).copied().unwrap_or(0), i)
-                };
-                (0..grams.len()).min_by_key(|&i| score(i)).unwrap_or(0) as u32
+                let mut best = (u32::MAX, u32::MAX, 0);
+                for_each_gram(anchor, |i, gram| {
+                    let score = (
+                        counts.get(&gram).copied().unwrap_or(0),
+                        shared.get(&gram).copied().unwrap_or(0),
+                        i,
+                    );
+                    best = best.min(score);
+                });
+                best.2
             })
             .collect()
     }

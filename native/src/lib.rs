@@ -17,6 +17,7 @@ mod event;
 mod fold;
 mod grams;
 mod keys;
+mod multiplied;
 mod timestamp;
 
 use pyo3::prelude::*;
