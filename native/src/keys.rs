@@ -2,8 +2,8 @@
 //! overlapping finds). The keys that are only anchors of the fuzzy tier are found apart, each by one
 //! rare gram ([`GramSearch`]): in the automaton they made its scan of ordinary text 2.7 times slower.
 //!
-//! Lists of up to [`DOUBLE_ARRAY_KEY_BYTES`] of keys (the bundled ones hold about 3 MB) get the daachorse
-//! crate's double-array automaton: a state in 12 bytes, the next one in constant time, and a layout
+//! Lists of up to [`DOUBLE_ARRAY_KEY_BYTES`] of exact keys (the bundled ones hold about 2.4 MB) get the
+//! daachorse crate's double-array automaton: a state in 12 bytes, the next one in constant time, and a layout
 //! profiled on sample traffic (`corpus`) that puts the states such traffic visits together, so that a
 //! scan of ordinary payment text stays in the processor's cache (1.5-1.7x the scan speed of the
 //! aho-corasick crate's contiguous NFA on the bundled lists). Built, it serializes to bytes that load
