@@ -91,3 +91,10 @@ class FuzzyIndex:
         """Every anchor find of a folded batch verified in one call: ``{position in finds: [(form id,
         start, end, distance)]}`` for those with a span within budget; ``party[k]``: text k is a party
         field."""
+
+class AnchorPlanner:
+    """The fuzzy tier's cut of a folded form into anchors by a gram table and a cap (planner.rs)."""
+
+    def __init__(self, grams: dict[str, int], cap: int) -> None: ...
+    def plan(self, form: str) -> tuple[int, list[tuple[int, str]]] | None:
+        """:func:`matchers.fuzzy.plan` of ``form``: ``(k, [(offset, anchor)])``, ``None`` when exact-only."""

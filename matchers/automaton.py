@@ -17,13 +17,13 @@ import gc
 import itertools
 import time
 from array import array
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import cast
 
 from matchers.backend import Engine, KeySearcher, engine
-from matchers.fuzzy import FuzzyForm, budget, gram_table, plan
+from matchers.fuzzy import FuzzyForm, budget, gram_table, planner
 from matchers.normalize import (
     BATCH_SEPARATOR,
     cjk_ranges,
@@ -186,7 +186,7 @@ def _prepare(watchlists: Sequence[Watchlist], fuzzy: bool, fuzzy_lists: frozense
     # Every use, in the order planned: anchor id << _USE_BITS | form id << 8 | offset.
     uses: array[int] = array("Q")
     fuzzy_targets: list[FuzzyTarget] = []
-    table = gram_table() if fuzzy else {}
+    plan = planner(gram_table()) if fuzzy else _no_plan
     names = fuzzy_names = frequent = 0
     individual = EntityType.INDIVIDUAL
     for wl in watchlists:
@@ -215,7 +215,7 @@ def _prepare(watchlists: Sequence[Watchlist], fuzzy: bool, fuzzy_lists: frozense
                         name,
                         entity.type,
                         target,
-                        table,
+                        plan,
                         anchored=anchored,
                         uses=uses,
                         fuzzy_targets=fuzzy_targets,
@@ -288,11 +288,16 @@ def anchor_groups(anchors: Anchors) -> Iterator[tuple[int, list[int]]]:
         yield index, grouped[starts[aid] : starts[aid + 1]].tolist()
 
 
+def _no_plan(form: str) -> None:
+    """The planner of a build without the fuzzy tier (never called: no list is in the tier)."""
+    del form
+
+
 def _plan(
     name: ListedName,
     entity_type: EntityType,
     target: Target,
-    table: Mapping[str, int],
+    plan: Callable[[str], FuzzyForm | None],
     *,
     anchored: dict[str, int],
     uses: array[int],
@@ -301,7 +306,7 @@ def _plan(
     """Add the anchors of a name's fuzzy forms: ``True`` when it has some, ``None`` when it is long
     enough for the fuzzy tier but every cut leaves an anchor too frequent, else ``False``."""
     eligible = [f for f in fuzzy_forms(name, entity_type) if len(f) <= MAX_FUZZY_FORM]
-    plans = [p for p in (plan(f, table) for f in eligible) if p is not None]
+    plans = [p for p in map(plan, eligible) if p is not None]
     for planned in plans:
         form_id = len(fuzzy_targets)
         fuzzy_targets.append(FuzzyTarget(target, FuzzyForm(planned.form, planned.k, ())))

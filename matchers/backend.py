@@ -91,6 +91,9 @@ class Engine:
     search_from_bytes: Callable[[bytes], KeySearcher] | None = None
     #: Key bytes up to which a built search has ``to_bytes`` (the native double arrays).
     saved_search_keys: int = 0
+    #: The native cut of a form into the fuzzy tier's anchors, built from a gram table and a cap;
+    #: ``None``: :func:`matchers.fuzzy.plan` (see :func:`matchers.fuzzy.planner`).
+    anchor_planner: Callable[[dict[str, int], int], Any] | None = None
 
     @property
     def native(self) -> bool:
@@ -239,6 +242,7 @@ def native_engine() -> Engine | None:
         getattr(native, "fuzzy_verify", None),
         native.KeySearch.from_bytes,
         native.DOUBLE_ARRAY_KEY_BYTES,
+        getattr(native, "AnchorPlanner", None),
     )
 
 

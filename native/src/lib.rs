@@ -11,6 +11,8 @@
 //!   verification, see `distance::FuzzyIndex::verifies_in`) takes the full Python path, which
 //!   decides. So the fast path only ever says "clean" where the full path would say the same, and
 //!   tests check exactly that.
+//! * `planner::AnchorPlanner`: the build's cut of each listed name's folded forms into the fuzzy
+//!   tier's anchors, `matchers.fuzzy.plan` natively (a million-name list has millions of forms).
 
 mod distance;
 mod event;
@@ -18,6 +20,7 @@ mod fold;
 mod grams;
 mod keys;
 mod multiplied;
+mod planner;
 mod timestamp;
 
 use pyo3::prelude::*;
@@ -835,6 +838,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<Triage>()?;
     module.add_function(wrap_pyfunction!(fold_ascii, module)?)?;
     distance::register(module)?;
+    planner::register(module)?;
     let fields = PyDict::new(module.py());
     fields.set_item("event", event::EVENT_FIELDS.to_vec())?;
     fields.set_item("party", event::PARTY_FIELDS.to_vec())?;

@@ -1,12 +1,14 @@
-//! [`Multiplied`]: a hasher of integer keys by one multiplication (Fibonacci hashing).
+//! [`Multiplied`]: a hasher of integer keys by one multiplication (Fibonacci hashing; two for a `u128`).
 //!
 //! The standard library's default hasher is built to resist keys chosen by an attacker; the maps that
-//! use this one are keyed by the index's own numbers (key indices, packed grams of the lists' anchors),
-//! looked up once per find or per gram, where the default hasher's cost showed in profiles.
+//! use this one are keyed by the index's own numbers (key indices, packed grams of the lists' anchors and
+//! of the gram table), looked up once per find or per gram, where the default hasher's cost showed in
+//! profiles.
 
 use std::hash::Hasher;
 
-/// Hashes a `u64` or `usize` key by one multiplication; other bytes (unused here) byte by byte.
+/// Hashes a `u64` or `usize` key by one multiplication, a `u128` by two; other bytes (unused here) byte
+/// by byte.
 #[derive(Default, Clone, Copy)]
 pub struct Multiplied(u64);
 
@@ -30,5 +32,10 @@ impl Hasher for Multiplied {
 
     fn write_usize(&mut self, n: usize) {
         self.write_u64(n as u64);
+    }
+
+    fn write_u128(&mut self, n: u128) {
+        // Four packed characters (the anchor planner's grams): the high half mixed into the low one.
+        self.write_u64(n as u64 ^ ((n >> 64) as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F));
     }
 }

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from benchmarks.typos import EDITS, typo_variant, within_budget
-from matchers import fuzzy, screening
+from matchers import backend, fuzzy, screening
 from matchers.automaton import NameAutomaton
 from matchers.backend import engine
 from matchers.fuzzy import FuzzyForm, budget, gram_table, osa_distance, plan, verify, verify_py
@@ -161,6 +161,45 @@ def test_an_anchor_find_verifies_as_each_of_its_forms_does(
             continue
         expected += [(form_id, *span) for span in verify_py(text, form, at, whole=whole)]
     assert fuzzy_index.verify(0, text, local, party, True) == expected
+
+
+_planned_form = st.text(alphabet="abcé 𝔘", min_size=0, max_size=40)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    _planned_form,
+    st.lists(st.tuples(st.integers(0, 36), st.integers(0, 9000)), max_size=12),
+    st.sampled_from([0, 10, 4000, 5000, None]),
+)
+def test_the_native_anchor_plan_equals_the_python_one(
+    form: str, counted: list[tuple[int, int]], cap: int | None
+) -> None:
+    """The native cut of a form into anchors (native/src/planner.rs) is :func:`plan`'s: the same budget,
+    offsets in characters and anchors, under any gram counts and cap (spaces and characters beyond
+    U+FFFF included)."""
+    native = backend.native_engine()
+    if native is None or native.anchor_planner is None:
+        pytest.skip("the native fast path is not built")
+    table = {form[i : i + fuzzy.GRAM]: count for i, count in counted if i + fuzzy.GRAM <= len(form)}
+    table["ab"] = 1  # not a gram: never looked up, by either
+    limit = fuzzy.ANCHOR_CAP if cap is None else cap
+    found = native.anchor_planner(table, limit).plan(form)
+    expected = plan(form, table, cap)
+    native_form = None if found is None else FuzzyForm(form, found[0], tuple(found[1]))
+    assert native_form == expected
+
+
+def test_the_planner_cuts_as_plan_does_on_either_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """:func:`matchers.fuzzy.planner` (native where the engine is, else :func:`plan`) cuts real-looking forms
+    as :func:`plan` does, with the vendored gram table."""
+    table = gram_table()
+    forms = ["banco nacional de cuba", "mohammad abdul rahman al", "usama bin ladin", "tiktok", "ab cd ef gh"]
+    for using in {backend.PURE, backend.native_engine() or backend.PURE}:
+        monkeypatch.setattr(fuzzy, "engine", lambda using=using: using)
+        cut = fuzzy.planner(table)
+        assert [cut(f) for f in forms] == [plan(f, table) for f in forms]
+    assert plan("banco nacional de cuba", table) is not None
 
 
 def test_names_with_common_anchors_stay_exact_only() -> None:
