@@ -186,11 +186,11 @@ def _prepare(watchlists: Sequence[Watchlist], fuzzy: bool, fuzzy_lists: frozense
     # Every use, in the order planned: anchor id << _USE_BITS | form id << 8 | offset.
     uses: array[int] = array("Q")
     fuzzy_targets: list[FuzzyTarget] = []
-    plan = planner(gram_table()) if fuzzy else _no_plan
+    plan = planner(gram_table()) if fuzzy else None
     names = fuzzy_names = frequent = 0
     individual = EntityType.INDIVIDUAL
     for wl in watchlists:
-        fuzzy_here = fuzzy and (fuzzy_lists is None or wl.list_id in fuzzy_lists)
+        plan_here = plan if fuzzy_lists is None or wl.list_id in fuzzy_lists else None
         for entity in wl.entities:
             for name in entity.names:
                 names += 1
@@ -210,12 +210,12 @@ def _prepare(watchlists: Sequence[Watchlist], fuzzy: bool, fuzzy_lists: frozense
                         for trigger in inversion_keys(form):
                             if trigger not in keyed:  # one shared empty list: none is ever added to
                                 keyed[trigger] = _NO_TARGETS
-                if fuzzy_here:
+                if plan_here is not None:
                     planned = _plan(
                         name,
                         entity.type,
                         target,
-                        plan,
+                        plan_here,
                         anchored=anchored,
                         uses=uses,
                         fuzzy_targets=fuzzy_targets,
@@ -286,11 +286,6 @@ def anchor_groups(anchors: Anchors) -> Iterator[tuple[int, list[int]]]:
     position, starts, grouped = anchors
     for aid, index in enumerate(position):
         yield index, grouped[starts[aid] : starts[aid + 1]].tolist()
-
-
-def _no_plan(form: str) -> None:
-    """The planner of a build without the fuzzy tier (never called: no list is in the tier)."""
-    del form
 
 
 def _plan(

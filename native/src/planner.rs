@@ -14,10 +14,9 @@ use pyo3::prelude::*;
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 
+use crate::grams::GRAM;
 use crate::multiplied::Multiplied;
 
-/// Characters per gram (`matchers.fuzzy.GRAM`).
-const GRAM: usize = 4;
 /// Shortest anchor (`matchers.fuzzy.MIN_ANCHOR`).
 const MIN_ANCHOR: usize = GRAM;
 /// Fewest letters of a form with a budget (`matchers.fuzzy.MIN_FUZZY_LETTERS`).
