@@ -43,6 +43,7 @@ from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 
 from matchers.backend import fold_ascii
+from matchers.built_tables import table
 from matchers.unicode_tables import IGNORABLE_RANGES, LATIN_CONFUSABLES
 
 #: Combining marks that belong to one script's letters and are removed as diacritics wherever they
@@ -299,7 +300,7 @@ def assigned_code_points(start: int = 0) -> Iterator[int]:
     return itertools.chain.from_iterable(range(max(a, start), b) for a, b in ASSIGNED_SPANS)
 
 
-@cache
+@table(tuple)
 def _fold_tables() -> tuple[dict[int, str | None], dict[int, str | None]]:
     """(per-text table, batch table): marks and format characters to None, separators to a space."""
     table: dict[int, str | None] = {}
@@ -418,7 +419,7 @@ def fold_ascii_batch(texts: Sequence[str]) -> bytes:
     return fold_ascii(batch_string(texts).encode("ascii"))
 
 
-@cache
+@table(dict)
 def simple_folds() -> dict[str, bytes]:
     """Each non-ASCII character whose fold is "ASCII after dropping combining diacritics", with that ASCII.
 
@@ -557,7 +558,7 @@ def is_ignorable(char: str) -> bool:
     return k >= 0 and ord(char) <= IGNORABLE_RANGES[k][1]
 
 
-@cache
+@table(str)
 def _mark() -> str:
     """A regex matching one combining mark (Unicode category M).
 
@@ -621,7 +622,7 @@ def _joins(text: str) -> tuple[list[Span], list[Span]]:
     return breaks, gaps
 
 
-@cache
+@table(dict)
 def lookalike_letters() -> dict[str, str]:
     """Each character made of look-alikes (and diacritic marks) once decomposed (NFKD), with its Latin
     reading: every look-alike of :data:`CONFUSABLES`, and such letters with diacritics on (``ё``, ``ά``)."""
@@ -1050,6 +1051,21 @@ def _native_look(ch: str, lookalikes: dict[str, str], look_other: re.Pattern[str
     if look_other.match(ch):
         return LOOK_OTHER
     return LOOK_WORD if ch.isalnum() else LOOK_BOUNDARY
+
+
+def warm_tables() -> None:
+    """Build now every table and pattern the folds and readings build on first use (about 0.4 s, less
+    what :func:`matchers.built_tables.seed` handed in), so that a start-up pays it, not the first batch."""
+    _fold_tables()
+    _generic_diacritics_re()
+    simple_folds()
+    _not_simple_re()
+    _batch_fold_passes()
+    _reading_res()
+    lookalike_letters()
+    _lookalike_res()
+    _lookalike_table()
+    simple_kinds()
 
 
 @cache

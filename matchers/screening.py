@@ -724,9 +724,63 @@ def screen_batch(
     ``max_output_bytes``: an output value longer than that becomes a dead letter that fits
     (:mod:`matchers.oversized`). ``cut``: inputs a reader cut short, by index, with their true size;
     ``raws[i]`` holds their first bytes, which the dead letter keeps.
+
+    The same as :func:`screen_triaged` of :func:`triage_batch`, its two steps.
     """
-    result = _screen(raws, automaton, now, source_of, max_event_bytes, cut=cut)
-    return _fit(result, raws, source_of, max_output_bytes)
+    triaged = triage_batch(raws, automaton, max_event_bytes=max_event_bytes, cut=cut)
+    return screen_triaged(triaged, now, source_of, max_output_bytes=max_output_bytes)
+
+
+@dataclass(frozen=True, slots=True)
+class Triaged:
+    """A batch after the triage's one call (:func:`triage_batch`), for :func:`screen_triaged` to finish.
+
+    The triage reads no clock and the native one runs without the GIL, so a runner may triage its next
+    batch on another thread while this one is finished (``txscreen screen`` does: two cores, one each).
+    """
+
+    automaton: NameAutomaton
+    """The automaton the batch was triaged with; :func:`screen_triaged` finishes it with the same one."""
+    inputs: list[bytes | None]
+    triaged: list[bytes | None]
+    """``inputs`` with each cut input as ``None`` (the triage leaves it to the full path)."""
+    codes: bytes
+    """One :class:`TriageCode` per input."""
+    texts: list[str]
+    """Texts only Python folds, handed back by the triage; ``owners[k]`` is the input of ``texts[k]``."""
+    owners: list[int]
+    max_event_bytes: int
+    cut: Mapping[int, int] | None
+
+
+def triage_batch(
+    raws: Sequence[bytes | None],
+    automaton: NameAutomaton,
+    *,
+    max_event_bytes: int = MAX_EVENT_BYTES,
+    cut: Mapping[int, int] | None = None,
+) -> Triaged:
+    """The first step of :func:`screen_batch`: the triage's one call over the batch (no clock read)."""
+    inputs: list[bytes | None] = raws if isinstance(raws, list) else list(raws)
+    triaged = inputs
+    if cut:  # a cut input is only its first bytes: the full path dead-letters it by its true size
+        triaged = list(inputs)
+        for i in cut:
+            triaged[i] = None
+    codes, texts, owners = automaton.triage.classify(triaged, max_event_bytes)
+    return Triaged(automaton, inputs, triaged, codes, texts, owners, max_event_bytes, cut)
+
+
+def screen_triaged(
+    batch: Triaged,
+    now: datetime | None = None,
+    source_of: SourceOf | None = None,
+    *,
+    max_output_bytes: int | None = None,
+) -> BatchResult:
+    """The second step of :func:`screen_batch`: decide a triaged batch at ``now`` (see there)."""
+    result = _screen(batch, screening_time(now), source_of)
+    return _fit(result, batch.inputs, source_of, max_output_bytes)
 
 
 def _fit(
@@ -742,25 +796,12 @@ def _nowhere(_index: int) -> dict[str, Any]:
     return {}
 
 
-def _screen(
-    raws: Sequence[bytes | None],
-    automaton: NameAutomaton,
-    now: datetime | None,
-    source_of: SourceOf | None,
-    max_event_bytes: int,
-    *,
-    cut: Mapping[int, int] | None,
-) -> BatchResult:
-    now = screening_time(now)
+def _screen(batch: Triaged, now: datetime, source_of: SourceOf | None) -> BatchResult:
+    automaton, inputs, triaged, cut = batch.automaton, batch.inputs, batch.triaged, batch.cut
+    max_event_bytes = batch.max_event_bytes
     screened_at = timestamp(now)
-    inputs: list[bytes | None] = raws if isinstance(raws, list) else list(raws)
     n = len(inputs)
-    triaged = inputs
-    if cut:  # a cut input is only its first bytes: the full path dead-letters it by its true size
-        triaged = list(inputs)
-        for i in cut:
-            triaged[i] = None
-    codes, texts, owners = automaton.triage.classify(triaged, max_event_bytes)
+    codes, texts, owners = batch.codes, batch.texts, batch.owners
     if texts:  # texts only Python folds: their events are clean unless one of them holds a key
         marked = bytearray(codes)
         for k in _texts_with_keys(texts, automaton):

@@ -19,6 +19,10 @@ The embedded runner for people without a broker: it moves bytes between files an
   ``DIR/<name>.jsonl`` only when the whole input has been screened. A run that fails or is
   interrupted leaves the ``.partial`` files (and any earlier complete outputs) as they are, so a
   half-written output never passes for a finished one.
+* **Two threads** (``--threads 2``, the default, with the native engine): while one batch is finished
+  (its full path, its output records, the writes), the next is read and triaged on a second thread;
+  the native triage runs without the GIL, so the two overlap on two cores. The outputs are the same,
+  in the same order, as with ``--threads 1``.
 * **Progress**: given a text stream and a regular input file, a one-line bar shows the bytes
   screened of the file's size and the events per second (the CLI passes stderr when it is a terminal).
 """
@@ -30,7 +34,8 @@ import os
 import stat
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime
@@ -39,6 +44,7 @@ from typing import BinaryIO, Final, TextIO
 
 from matchers.allowlist import apply_allowlist, parse_time
 from matchers.automaton import NameAutomaton
+from matchers.screening import Triaged, triage_batch
 from schemas.errors import ConfigError, TxscreenError
 from schemas.events import MAX_EVENT_BYTES
 from schemas.records import Verdict
@@ -52,6 +58,8 @@ log = logging.getLogger(__name__)
 STDIN: Final = "-"
 #: Lines screened per call of the core (``--batch-size``, ``TXSCREEN_BATCH_SIZE``).
 DEFAULT_BATCH_SIZE: Final = 2000
+#: Threads screening a file (``--threads``, ``TXSCREEN_THREADS``): the triage's and the rest's.
+DEFAULT_THREADS: Final = 2
 #: Suffix of an output while it is being written.
 PARTIAL_SUFFIX: Final = ".partial"
 #: Bytes read from the input at a time (below the usual event size limit, so lines are rarely measured).
@@ -70,10 +78,15 @@ class FileRunSettings:
     batch_size: int = DEFAULT_BATCH_SIZE
     #: Longer lines are dead-lettered unread (``--max-event-bytes``, ``TXSCREEN_MAX_EVENT_BYTES``; 1 MiB).
     max_event_bytes: int = MAX_EVENT_BYTES
+    #: 2: the native triage of the next batch runs on a second thread while this one is finished; 1: one
+    #: thread does everything (``--threads``, ``TXSCREEN_THREADS``; the pure engine always uses one).
+    threads: int = DEFAULT_THREADS
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:
             raise ConfigError(f"the batch size must be at least 1, got {self.batch_size}")
+        if self.threads not in (1, 2):
+            raise ConfigError(f"the thread count must be 1 or 2, got {self.threads}")
         if self.max_event_bytes < 1:
             raise ConfigError(f"the event size limit must be at least 1 byte, got {self.max_event_bytes}")
 
@@ -320,9 +333,12 @@ def run_file(
         bar = _FileProgress(progress, total) if progress is not None and total is not None else None
         reader = LineReader(stream, settings.max_event_bytes)
         screener = _BatchScreener(settings, automaton, sinks, reader.over_long, clock, allowlist=allowlist)
+        two = settings.threads == 2 and automaton.engine.native  # the pure triage holds the GIL: no gain
+        pool = stack.enter_context(ThreadPoolExecutor(1, "txscreen-triage")) if two else None
         try:
-            for lines in _batches(reader.chunks(), settings.batch_size):
-                screener.screen(lines)
+            batches = (screener.take(lines) for lines in _batches(reader.chunks(), settings.batch_size))
+            for batch, triaged in _triaged(filter(None, batches), screener.triage, pool):
+                screener.finish(batch, triaged)
                 if bar is not None:
                     bar.update(reader.bytes_read, screener.events, time.perf_counter() - started)
             sinks.commit()
@@ -354,6 +370,26 @@ def run_file(
     )
 
 
+def _triaged(
+    batches: Iterable[_Batch], triage: Callable[[_Batch], Triaged], pool: Executor | None
+) -> Iterator[tuple[_Batch, Triaged]]:
+    """Each batch with its triage, in order. With ``pool``, the next batch is read and its triage started
+    on the pool's thread before this one is handed out: the native triage runs without the GIL, so it
+    overlaps the caller's work on this one (the full path, the output records, the writes)."""
+    if pool is None:
+        for batch in batches:
+            yield batch, triage(batch)
+        return
+    pending: tuple[_Batch, Future[Triaged]] | None = None
+    for batch in batches:
+        started = pool.submit(triage, batch)
+        if pending is not None:
+            yield pending[0], pending[1].result()
+        pending = (batch, started)
+    if pending is not None:
+        yield pending[0], pending[1].result()
+
+
 def _file_lines(file: str, raws: list[bytes | None], numbers: Sequence[int]) -> MessageAdapter[int]:
     """How the output step reads a batch whose messages are positions in it: no key, no headers;
     a line's source is ``{"file", "line"}``."""
@@ -364,6 +400,15 @@ def _file_lines(file: str, raws: list[bytes | None], numbers: Sequence[int]) -> 
 
 def _none(_position: int) -> None:
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """A batch of non-blank lines: their bytes, line numbers, and the true sizes of those cut short."""
+
+    raws: list[bytes | None]
+    numbers: Sequence[int]
+    cut: dict[int, int]
 
 
 class _BatchScreener:
@@ -394,12 +439,12 @@ class _BatchScreener:
         """Lines screened so far."""
         return self.cleared + self.blocked + self.dead_lettered
 
-    def screen(self, lines: list[bytes]) -> None:
-        """Screen the next batch of lines (blank ones counted and dropped) and write its values."""
+    def take(self, lines: list[bytes]) -> _Batch | None:
+        """The next batch of lines without the blank ones (counted), or ``None`` when all are blank."""
         first = self.read + 1  # line number of lines[0]
         self.read += len(lines)
         cut = self._take_over_long(first, len(lines))
-        numbers: list[int] | None = None  # line numbers, when blank lines make them other than first + i
+        numbers: Sequence[int] = range(first, self.read + 1)
         raws: list[bytes | None] = list(lines)
         if not all(lines) or any(map(bytes.isspace, lines)):
             kept = [i for i, line in enumerate(lines) if i in cut or (line and not line.isspace())]
@@ -407,19 +452,25 @@ class _BatchScreener:
             numbers = [first + i for i in kept]
             raws = [lines[i] for i in kept]
             cut = {j: cut[i] for j, i in enumerate(kept) if i in cut}
-        if not raws:
-            return
+        return _Batch(raws, numbers, cut) if raws else None
+
+    def triage(self, batch: _Batch) -> Triaged:
+        """The core's first step over a batch (:func:`matchers.screening.triage_batch`): any thread."""
+        return triage_batch(batch.raws, self._automaton, max_event_bytes=self._limit, cut=batch.cut)
+
+    def finish(self, batch: _Batch, triaged: Triaged) -> None:
+        """Decide a triaged batch at the clock's time (rule f) and write its values."""
+        raws = batch.raws
         positions = range(len(raws))  # the messages are positions in the batch: no object per line
-        adapter = _file_lines(
-            self._file, raws, numbers if numbers is not None else range(first, self.read + 1)
-        )
+        adapter = _file_lines(self._file, raws, batch.numbers)
         result = screen_messages(
             positions,
             adapter,
             self._automaton,
             now=self._clock() if self._clock is not None else None,  # rule f: the screening time
             max_event_bytes=self._limit,
-            cut=cut,
+            cut=batch.cut,
+            triaged=triaged,
         )
         allowed: dict[int, list[str]] = {}
         if self._allowlist is not None and result.hits:
@@ -432,7 +483,7 @@ class _BatchScreener:
             positions, adapter, result, self._destinations, log_outcomes=False, allowlisted=allowed
         )
         self._sinks.write(records)
-        log.debug("screened lines %d-%d", first, self.read)
+        log.debug("screened lines %d-%d", batch.numbers[0], batch.numbers[-1])
 
     def _take_over_long(self, first: int, count: int) -> dict[int, int]:
         """Sizes of this batch's over-long lines by index in the batch, taken out of the reader's map."""

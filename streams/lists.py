@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Literal, TextIO
 
 from matchers.automaton import NameAutomaton
+from matchers.normalize import warm_tables
 from matchers.sources import DEFAULT_SOURCES, describe
 from matchers.watchlist import Watchlist
 from schemas.errors import ConfigError
@@ -69,6 +70,7 @@ def load_automaton(
     gc.disable()
     try:
         loaded = load_or_build(sources, fuzzy.cache, fuzzy=fuzzy.on, fuzzy_lists=fuzzy.lists, check=check)
+        warm_tables()  # the fold's tables (from the cache, or built now): not in the first batch's time
     finally:
         if collecting:
             gc.enable()

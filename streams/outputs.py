@@ -31,7 +31,7 @@ from typing import Any, Generic, NamedTuple, TypeVar
 import orjson
 
 from matchers.automaton import NameAutomaton
-from matchers.screening import BatchResult, screen_batch
+from matchers.screening import BatchResult, Triaged, screen_batch, screen_triaged
 from schemas.events import MAX_EVENT_BYTES
 from schemas.records import Hit, Verdict
 from streams.headers import ALLOWLISTED, Headers, own_headers, verdict_headers
@@ -113,13 +113,23 @@ def screen_messages(
     max_output_bytes: int | None = None,
     max_event_bytes: int = MAX_EVENT_BYTES,
     cut: Mapping[int, int] | None = None,
+    triaged: Triaged | None = None,
 ) -> BatchResult:
-    """One ``screen_batch`` call over the messages' values, at ``now`` (rule f; default: the clock now)."""
+    """One ``screen_batch`` call over the messages' values, at ``now`` (rule f; default: the clock now).
+
+    ``triaged``: the messages' values already went through :func:`matchers.screening.triage_batch` (on
+    another thread, say), with ``automaton``, ``max_event_bytes`` and ``cut``: only its second step runs.
+    """
     source = adapter.source
+    when = now if now is not None else datetime.now(UTC)
+    if triaged is not None:
+        if triaged.automaton is not automaton or len(triaged.inputs) != len(messages):
+            raise ValueError("the triaged batch is not these messages screened with this automaton")
+        return screen_triaged(triaged, when, lambda i: source(messages[i]), max_output_bytes=max_output_bytes)
     return screen_batch(
         [adapter.value(m) for m in messages],
         automaton,
-        now if now is not None else datetime.now(UTC),
+        when,
         lambda i: source(messages[i]),
         max_event_bytes=max_event_bytes,
         max_output_bytes=max_output_bytes,
@@ -151,7 +161,8 @@ def output_records(
         topics = map({v: topic for v, (topic, _) in route.items()}.__getitem__, result.verdicts)
         extras = map({v: extra for v, (_, extra) in route.items()}.__getitem__, result.verdicts)
         keys = repeat(None, len(messages))  # strict zip: as many messages as verdicts
-        records = list(map(OutputRecord._make, zip(topics, keys, result.values, extras, strict=True)))
+        fields = zip(topics, keys, result.values, extras, strict=True)
+        records = list(map(tuple.__new__, repeat(OutputRecord), fields))  # as _make, without a frame a record
     else:
         # The loop runs once per event of every batch: keys and headers are read in one pass each, an input
         # without headers (the common case) skips own_headers, and the records are built as plain tuples.

@@ -17,6 +17,7 @@ flag                     environment variable          default
 ``--out``                ``TXSCREEN_OUT_DIR``          (required)
 ``--batch-size``         ``TXSCREEN_BATCH_SIZE``       2000
 ``--max-event-bytes``    ``TXSCREEN_MAX_EVENT_BYTES``  1048576
+``--threads``            ``TXSCREEN_THREADS``          2
 =======================  ============================  ===========
 """
 
@@ -39,7 +40,14 @@ from matchers.screening import check_text
 from schemas.errors import ConfigError
 from schemas.events import MAX_EVENT_BYTES, SCREENED_FIELDS
 from schemas.records import Hit, timestamp
-from streams.file_runner import DEFAULT_BATCH_SIZE, FileRunSettings, RunSummary, check_input, run_file
+from streams.file_runner import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_THREADS,
+    FileRunSettings,
+    RunSummary,
+    check_input,
+    run_file,
+)
 from streams.lists import load_automaton
 from streams.settings import add_fuzzy_arguments, add_watchlist_arguments, fuzzy_choice, watchlist_sources
 
@@ -72,6 +80,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="N",
         type=int,
         help=f"longer lines are dead-lettered (env TXSCREEN_MAX_EVENT_BYTES; default {MAX_EVENT_BYTES})",
+    )
+    screen.add_argument(
+        "--threads",
+        type=int,
+        choices=(1, 2),
+        help="2: the next batch is triaged on a second thread while this one is finished (native engine "
+        f"only); 1: one thread (env TXSCREEN_THREADS; default {DEFAULT_THREADS})",
     )
     screen.add_argument(
         "--no-progress", action="store_true", help="no progress bar (shown only for a file on a terminal)"
@@ -135,6 +150,7 @@ def settings_from_args(args: argparse.Namespace, environ: Mapping[str, str]) -> 
         max_event_bytes=_int_setting(
             args.max_event_bytes, environ, "TXSCREEN_MAX_EVENT_BYTES", MAX_EVENT_BYTES
         ),
+        threads=_int_setting(args.threads, environ, "TXSCREEN_THREADS", DEFAULT_THREADS),
     )
 
 

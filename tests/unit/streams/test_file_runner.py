@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import io
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -16,6 +18,7 @@ from matchers.automaton import NameAutomaton
 from matchers.sources import BUILTIN, load_watchlists
 from schemas.errors import ConfigError
 from schemas.records import dead_letter_raw, decode_blocked, decode_dead_letter
+from streams import file_runner
 from streams.file_runner import (
     PARTIAL_SUFFIX,
     FileRunSettings,
@@ -203,6 +206,38 @@ def test_batch_boundaries_do_not_matter(tmp_path: Path, automaton: NameAutomaton
     )
 
 
+@pytest.mark.parametrize("batch_size", [1, 3])
+def test_two_threads_write_what_one_writes(
+    tmp_path: Path, automaton: NameAutomaton, batch_size: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With --threads 2 the native triage of the next batch runs on its own thread and the outputs and
+    counts are byte for byte those of one thread (the pure engine keeps to one thread)."""
+    threads: list[str] = []
+    triage = file_runner.triage_batch
+
+    def spied(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return triage(*args, **kwargs)
+
+    monkeypatch.setattr(file_runner, "triage_batch", spied)
+    one = run(tmp_path, automaton, out="one", max_event_bytes=LIMIT, batch_size=batch_size, threads=1)
+    assert set(threads) == {threading.main_thread().name}
+    threads.clear()
+    two = run(tmp_path, automaton, out="two", max_event_bytes=LIMIT, batch_size=batch_size, threads=2)
+    on = "txscreen-triage" if automaton.engine.native else threading.main_thread().name
+    assert threads
+    assert all(name.startswith(on) for name in threads)
+    for got, expected in zip(two.outputs.paths(), one.outputs.paths(), strict=True):
+        assert got.read_bytes() == expected.read_bytes()
+    assert (two.read, two.cleared, two.blocked, two.dead_lettered, two.skipped) == (
+        one.read,
+        one.cleared,
+        one.blocked,
+        one.dead_lettered,
+        one.skipped,
+    )
+
+
 def test_stdin_input(tmp_path: Path, automaton: NameAutomaton) -> None:
     """Input ``-`` reads the given stdin stream and names the source ``-`` in dead letters."""
     settings_ = FileRunSettings("-", tmp_path / "out", max_event_bytes=LIMIT)
@@ -307,6 +342,13 @@ def test_settings_reject_nonsense(tmp_path: Path, field: str, value: int) -> Non
     """A batch size or event size limit below 1 is a ConfigError."""
     with pytest.raises(ConfigError, match="at least 1"):
         FileRunSettings("-", tmp_path, **{field: value})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("threads", [0, 3])
+def test_settings_take_one_or_two_threads(tmp_path: Path, threads: int) -> None:
+    """A thread count other than 1 or 2 is a ConfigError."""
+    with pytest.raises(ConfigError, match="must be 1 or 2"):
+        FileRunSettings("-", tmp_path, threads=threads)
 
 
 class Trickle:

@@ -240,12 +240,15 @@ def test_screen_settings_fall_back_to_the_environment() -> None:
         "TXSCREEN_OUT_DIR": "/env/out",
         "TXSCREEN_BATCH_SIZE": "50",
         "TXSCREEN_MAX_EVENT_BYTES": "4096",
+        "TXSCREEN_THREADS": "1",
     }
     assert settings_from_args(parse("screen", "in.jsonl"), environ) == FileRunSettings(
-        "in.jsonl", Path("/env/out"), batch_size=50, max_event_bytes=4096
+        "in.jsonl", Path("/env/out"), batch_size=50, max_event_bytes=4096, threads=1
     )
-    flags = parse("screen", "-", "--out", "o", "--batch-size", "7", "--max-event-bytes", "100")
-    assert settings_from_args(flags, environ) == FileRunSettings("-", Path("o"), 7, 100)
+    flags = parse(
+        "screen", "-", "--out", "o", "--batch-size", "7", "--max-event-bytes", "100", "--threads", "2"
+    )
+    assert settings_from_args(flags, environ) == FileRunSettings("-", Path("o"), 7, 100, 2)
     assert settings_from_args(parse("screen", "-", "--out", "o"), {}) == FileRunSettings("-", Path("o"))
 
 
@@ -259,12 +262,14 @@ def test_screen_settings_fall_back_to_the_environment() -> None:
             "TXSCREEN_BATCH_SIZE must be a whole",
         ),
         (["screen", "-", "--out", "o", "--batch-size", "0"], {}, "batch size must be at least 1"),
+        (["screen", "-", "--out", "o"], {"TXSCREEN_THREADS": "4"}, "thread count must be 1 or 2"),
     ],
 )
 def test_bad_screen_settings_are_config_errors(
     argv: list[str], environ: dict[str, str], message: str
 ) -> None:
-    """A missing output folder, a non-numeric variable and a zero batch size are ConfigErrors."""
+    """A missing output folder, a non-numeric variable, a zero batch size and a thread count other than 1
+    or 2 are ConfigErrors."""
     with pytest.raises(ConfigError, match=message):
         settings_from_args(parse(*argv), environ)
 
