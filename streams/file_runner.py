@@ -468,9 +468,7 @@ class _BatchScreener:
             adapter,
             self._automaton,
             now=self._clock() if self._clock is not None else None,  # rule f: the screening time
-            max_event_bytes=self._limit,
-            cut=batch.cut,
-            triaged=triaged,
+            triaged=triaged,  # its size limit and cut lines came with it
         )
         allowed: dict[int, list[str]] = {}
         if self._allowlist is not None and result.hits:
